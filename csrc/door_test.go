@@ -1,0 +1,145 @@
+package csrc
+
+import (
+	"errors"
+	"io/fs"
+	"syscall"
+	"testing"
+
+	"github.com/mpsync/mpsync/internal/errs"
+)
+
+func TestLayoutMatchesC(t *testing.T) {
+	goVals := []struct {
+		name string
+		val  int
+	}{
+		{"sizeof(struct mps_header)", HeaderSize}, {"MPS_HEADER_SIZE", HeaderSize},
+		{"MPS_LOCK_AREA_SIZE", LockAreaSize}, {"MPS_FORMAT_MAX", FormatMax},
+		{"MPS_LAYOUT_VERSION", LayoutVersion}, {"MPS_VERSION_MAJOR", VersionMajor},
+		{"MPS_VERSION_MINOR", VersionMinor},
+		{"MPS_KIND_LOCK", KindLock}, {"MPS_KIND_RLOCK", KindRLock},
+		{"MPS_KIND_SEMAPHORE", KindSemaphore}, {"MPS_KIND_BOUNDED_SEMAPHORE", KindBoundedSemaphore},
+		{"MPS_KIND_CONDITION", KindCondition}, {"MPS_KIND_EVENT", KindEvent},
+		{"MPS_KIND_BARRIER", KindBarrier}, {"MPS_KIND_VALUE", KindValue}, {"MPS_KIND_ARRAY", KindArray},
+		{"offsetof(state)", 4}, {"offsetof(kind)", 10}, {"offsetof(count)", 16},
+		{"offsetof(payload_offset)", 32}, {"offsetof(format_offset)", 48}, {"offsetof(lock_offset)", 56},
+	}
+	c := cLayout()
+	if len(c) != len(goVals) {
+		t.Fatalf("%d C values, %d Go values", len(c), len(goVals))
+	}
+	for i, g := range goVals {
+		if c[i] != g.val {
+			t.Errorf("%s: C says %d, Go says %d", g.name, c[i], g.val)
+		}
+	}
+	if got, want := Version(), VersionMajor*1000+VersionMinor; got != want {
+		t.Errorf("Version() = %d, want %d", got, want)
+	}
+	if KindName(KindValue) != "value" || KindName(99) != "unknown" {
+		t.Errorf("KindName: %q, %q", KindName(KindValue), KindName(99))
+	}
+}
+
+func TestHeaderRoundTrip(t *testing.T) {
+	spec := &ObjectSpec{Kind: KindArray, Format: "T{d:x:d:y:}", Count: 4, ElemSize: 16, WithLock: true}
+	size, err := ObjectSize(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := make([]byte, size)
+	info, err := InitHeader(mem, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ValidateHeader(mem); !errors.Is(err, syscall.EAGAIN) {
+		t.Errorf("unpublished object: %v, want EAGAIN", err)
+	}
+	if err := PublishHeader(mem); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ValidateHeader(mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != info || got.Format != spec.Format || got.Count != 4 || got.PayloadSize != 64 || got.LockOffset != HeaderSize {
+		t.Errorf("ValidateHeader = %+v, InitHeader = %+v", got, info)
+	}
+	if got.PayloadOffset+got.PayloadSize != size {
+		t.Errorf("payload ends at %d, object size %d", got.PayloadOffset+got.PayloadSize, size)
+	}
+	if _, err := ValidateHeader(mem[:size-1]); !errors.Is(err, errs.ErrCorrupt) {
+		t.Errorf("truncated mapping: %v, want ErrCorrupt", err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	mem := make([]byte, 128)
+	copy(mem, "JUNKJUNK")
+	_, err := ValidateHeader(mem)
+	for _, want := range []error{errs.ErrCorrupt, fs.ErrInvalid, syscall.EBADMSG} {
+		if !errors.Is(err, want) {
+			t.Errorf("junk header: %v does not match %v", err, want)
+		}
+	}
+	if _, err := ValidateHeader(nil); !errors.Is(err, errs.ErrCorrupt) {
+		t.Errorf("empty mapping: %v, want ErrCorrupt", err)
+	}
+	mem[8] = 7 // a future layout version on an otherwise valid header
+	spec := &ObjectSpec{Kind: KindLock}
+	if _, err := InitHeader(mem, spec); err != nil {
+		t.Fatal(err)
+	}
+	PublishHeader(mem)
+	mem[8] = 2
+	if _, err := ValidateHeader(mem); !errors.Is(err, errs.ErrVersion) || !errors.Is(err, syscall.EPROTONOSUPPORT) {
+		t.Errorf("version 2: %v, want ErrVersion and EPROTONOSUPPORT", err)
+	}
+	if _, err := ObjectSize(&ObjectSpec{Kind: 0}); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("kind 0: %v, want fs.ErrInvalid (EINVAL)", err)
+	}
+	if _, err := ObjectSize(&ObjectSpec{Kind: KindArray, Count: 1 << 62, ElemSize: 8}); !errors.Is(err, syscall.EOVERFLOW) {
+		t.Errorf("huge object: %v, want EOVERFLOW", err)
+	}
+	if errs.FromErrno(0) != nil {
+		t.Errorf("FromErrno(0) is not nil")
+	}
+	if err := errs.FromErrno(syscall.EEXIST); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("EEXIST: %v does not match fs.ErrExist", err)
+	}
+}
+
+// FuzzValidateHeader feeds arbitrary bytes to the validator: it must never
+// crash or read outside the mapping (the mapping is exactly the input, so
+// the race and address checkers see any overrun), and it returns either an
+// error or a layout that lies inside the mapping.
+func FuzzValidateHeader(f *testing.F) {
+	spec := &ObjectSpec{Kind: KindArray, Format: "d", Count: 3, ElemSize: 8, WithLock: true}
+	size, _ := ObjectSize(spec)
+	valid := make([]byte, size)
+	InitHeader(valid, spec)
+	PublishHeader(valid)
+	f.Add(valid)
+	f.Add(valid[:HeaderSize])
+	f.Add([]byte("MPSY"))
+	f.Fuzz(func(t *testing.T, mem []byte) {
+		info, err := ValidateHeader(mem)
+		if err != nil {
+			if info != (ObjectInfo{}) {
+				t.Fatalf("error %v with a non-zero info %+v", err, info)
+			}
+			return
+		}
+		n := uint64(len(mem))
+		if info.PayloadOffset > n || info.PayloadSize > n-info.PayloadOffset {
+			t.Fatalf("payload [%d, +%d) outside %d bytes", info.PayloadOffset, info.PayloadSize, n)
+		}
+		if info.LockOffset != 0 && uint64(info.LockOffset)+LockAreaSize > n {
+			t.Fatalf("lock area at %d outside %d bytes", info.LockOffset, n)
+		}
+		if info.Count*info.ElemSize != info.PayloadSize {
+			t.Fatalf("count %d * elem %d != payload %d", info.Count, info.ElemSize, info.PayloadSize)
+		}
+	})
+}

@@ -1,0 +1,56 @@
+package csrc
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mpsync/mpsync/internal/cbuild"
+)
+
+// TestMakeTest builds libmpsync with its Makefile and runs the C tests,
+// plainly and under AddressSanitizer and UBSan.
+func TestMakeTest(t *testing.T) {
+	for _, target := range []string{"test", "test-asan"} {
+		t.Run(target, func(t *testing.T) {
+			out := cbuild.Run(t, "make", "--no-print-directory", "BUILDDIR="+t.TempDir(), target)
+			if !strings.Contains(out, " passed, 0 failed, 0 skipped") {
+				t.Errorf("make %s:\n%s", target, out)
+			}
+			t.Log(lastLine(out))
+		})
+	}
+}
+
+// TestInstall installs into an empty prefix and builds a C program against
+// the installed header, library and mpsync.pc, as a user would.
+func TestInstall(t *testing.T) {
+	prefix := t.TempDir()
+	cbuild.Run(t, "make", "--no-print-directory", "BUILDDIR="+t.TempDir(), "PREFIX="+prefix, "install")
+	for _, f := range []string{"include/mpsync.h", "lib/libmpsync.so.0", "lib/libmpsync.so", "lib/libmpsync.a", "lib/pkgconfig/mpsync.pc"} {
+		if _, err := os.Stat(filepath.Join(prefix, f)); err != nil {
+			t.Errorf("install: %v", err)
+		}
+	}
+	soname := cbuild.Run(t, "objdump", "-p", filepath.Join(prefix, "lib/libmpsync.so.0"))
+	if !strings.Contains(soname, "SONAME               libmpsync.so.0") {
+		t.Errorf("libmpsync.so.0 has no soname libmpsync.so.0:\n%s", soname)
+	}
+	cmd := exec.Command("pkg-config", "--cflags", "--libs", "mpsync")
+	cmd.Env = append(os.Environ(), "PKG_CONFIG_PATH="+filepath.Join(prefix, "lib/pkgconfig"))
+	flags, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pkg-config: %v", err)
+	}
+	exe := filepath.Join(t.TempDir(), "version")
+	args := append([]string{"-Wall", "-Werror", "-o", exe, "testdata/test_version.c", "-Itestdata"}, strings.Fields(string(flags))...)
+	cbuild.Run(t, cbuild.CC(), append(args, "-Wl,-rpath,"+filepath.Join(prefix, "lib"))...)
+	cbuild.Run(t, exe)
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}

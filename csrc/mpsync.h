@@ -1,0 +1,264 @@
+/*
+ * mpsync.h - libmpsync, cross-process shared memory and synchronization.
+ *
+ * libmpsync is the C half of mpsync (https://github.com/mpsync/mpsync).
+ * Go programs compile the same sources in through cgo; C programs link
+ * libmpsync.so.0 (pkg-config name "mpsync"); any language with a C FFI can
+ * load it.  Objects are named, live in /dev/shm, and have one byte layout
+ * for every language, described in this header.
+ *
+ * Conventions, for every function below:
+ *   - The prefix is mps_ for functions and MPS_ for macros and constants.
+ *   - A function returns 0 on success or a negative errno value on failure
+ *     (-EINVAL, -ENOENT, ...).  errno is never read by the caller and its
+ *     value after a call is unspecified.
+ *   - Results come back through out-parameters; an out-parameter is written
+ *     only on success.
+ *   - EINTR is retried inside the library; it is never returned.
+ *   - Names follow Python's multiprocessing rules: "name" and "/name" mean
+ *     the same object; accessors return the name without the slash.
+ *
+ * Thread safety: functions are safe to call from any thread.  One handle
+ * (mps_shm) may be used from several threads for reading its accessors,
+ * but mps_shm_close must not race with other uses of the same handle.
+ */
+#ifndef MPSYNC_H
+#define MPSYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ABI version of this header.  MAJOR is the soname (libmpsync.so.MAJOR);
+ * MINOR grows when functions are added. */
+#define MPS_VERSION_MAJOR 0
+#define MPS_VERSION_MINOR 1
+
+/* mps_version returns the library's version as MAJOR * 1000 + MINOR, so a
+ * program can check at run time that the library it loaded is at least the
+ * one it was compiled against:
+ *     mps_version() >= MPS_VERSION_MAJOR * 1000 + MPS_VERSION_MINOR. */
+int mps_version(void);
+
+/* mps_strerror returns a static, human-readable description of a negative
+ * errno value returned by this library (it also accepts positive values).
+ * The string must not be freed. */
+const char *mps_strerror(int err);
+
+/* ------------------------------------------------------------------------
+ * Names
+ * ------------------------------------------------------------------------ */
+
+/* MPS_NAME_MAX is the longest name accepted, in bytes, without the leading
+ * slash and without the terminating NUL.  It is NAME_MAX (255) less the
+ * four bytes of the "sem." prefix glibc puts before semaphore names, so
+ * that every mpsync name is valid for every kind of object. */
+#define MPS_NAME_MAX 251
+
+/* MPS_SHM_RANDOM_PREFIX starts every random segment name: "psm_" followed by
+ * 16 lower-case hex digits (64 random bits), like CPython's SharedMemory
+ * names but with twice the randomness. */
+#define MPS_SHM_RANDOM_PREFIX "psm_"
+
+/* ------------------------------------------------------------------------
+ * Shared memory segments
+ *
+ * A segment is a file in /dev/shm mapped MAP_SHARED.  It is byte-compatible
+ * with Python's multiprocessing.shared_memory.SharedMemory and with
+ * shm_open(3): any of them can open a segment another one created.
+ * ------------------------------------------------------------------------ */
+
+/* mps_shm is an open, mapped segment.  It is opaque; use the accessors. */
+typedef struct mps_shm mps_shm;
+
+/* mps_shm_create creates a new segment of size bytes and maps it.
+ *
+ * name: NULL or "" for a random name (MPS_SHM_RANDOM_PREFIX + 16 hex
+ *       digits); otherwise 1..MPS_NAME_MAX bytes, an optional leading '/',
+ *       no other '/'.
+ * size: > 0.  The memory starts zeroed.
+ * mode: permission bits for the new file; 0 means 0600.
+ * out:  receives the handle; free it with mps_shm_close.
+ *
+ * Creation is exclusive (O_CREAT|O_EXCL|O_NOFOLLOW).
+ * Returns 0, or -EINVAL (bad name, size or mode), -ENAMETOOLONG, -EEXIST
+ * (the name exists), -EACCES, -ENOSPC or -ENOMEM (the system cannot provide
+ * size bytes), -EMFILE, or another errno of open/ftruncate/mmap. */
+int mps_shm_create(const char *name, size_t size, unsigned int mode,
+                   mps_shm **out);
+
+/* mps_shm_open opens and maps an existing segment by name.  Its size is the
+ * size it was created with (not rounded to pages).
+ * Returns 0, or -EINVAL (bad name, or a segment of size 0), -ENAMETOOLONG,
+ * -ENOENT (no such segment), -EACCES (another user's segment), -EMFILE,
+ * -ENOMEM, or another errno of open/fstat/mmap. */
+int mps_shm_open(const char *name, mps_shm **out);
+
+/* mps_shm_name returns the segment's name without the leading slash.  The
+ * string belongs to the handle and is valid until mps_shm_close. */
+const char *mps_shm_name(const mps_shm *shm);
+
+/* mps_shm_size returns the segment's size in bytes. */
+size_t mps_shm_size(const mps_shm *shm);
+
+/* mps_shm_data returns the address of the mapping, valid until
+ * mps_shm_close. */
+void *mps_shm_data(const mps_shm *shm);
+
+/* mps_shm_close unmaps the segment and frees the handle.  The segment
+ * itself stays until it is unlinked.  NULL is accepted and ignored.
+ * Returns 0, or the errno of munmap (the handle is freed regardless). */
+int mps_shm_close(mps_shm *shm);
+
+/* mps_shm_unlink removes the segment's name; mappings that exist stay
+ * valid until they are closed.
+ * Returns 0, or -EINVAL, -ENAMETOOLONG, -ENOENT (already unlinked),
+ * -EACCES. */
+int mps_shm_unlink(const char *name);
+
+/* ------------------------------------------------------------------------
+ * The object header
+ *
+ * Every mpsync object (locks, semaphores, events, values, arrays, ...)
+ * lives in a segment that starts with this 64-byte header.  All fields are
+ * native-endian (little-endian on the supported platforms).
+ *
+ *   off size field           meaning
+ *     0   4  magic           MPS_MAGIC, the bytes "MPSY"
+ *     4   4  state           MPS_STATE_*; written last with a release store
+ *     8   2  version         MPS_LAYOUT_VERSION
+ *    10   2  kind            MPS_KIND_*
+ *    12   4  header_size     bytes of header; >= 64, a multiple of 8
+ *    16   8  count           number of payload elements
+ *    24   8  elem_size       bytes per element
+ *    32   8  payload_offset  from the start of the object
+ *    40   8  payload_size    count * elem_size
+ *    48   4  format_offset   of the element format, a NUL-terminated string
+ *    52   4  format_len      bytes of format, without the NUL (<= 255)
+ *    56   4  lock_offset     of the embedded MPS_LOCK_AREA_SIZE-byte lock
+ *                            area, 0 if the object has none
+ *    60   4  flags           reserved, 0
+ *
+ * The format is a Python struct-style description of one element ("i",
+ * "d", "T{d:x:d:y:}", ...), printable ASCII.  Regions (header, lock area,
+ * format, payload) never overlap and all lie inside the mapping; offsets of
+ * the lock area and payload are multiples of 8.
+ *
+ * Publication: a creator writes every field with state MPS_STATE_INIT, and
+ * sets MPS_STATE_READY last (mps_header_publish).  Openers validate with
+ * mps_header_validate, which refuses anything that is not READY, so no one
+ * ever uses a half-initialised object.
+ * ------------------------------------------------------------------------ */
+
+#define MPS_MAGIC 0x5953504Du /* bytes 'M' 'P' 'S' 'Y' in memory order */
+#define MPS_LAYOUT_VERSION 1
+#define MPS_HEADER_SIZE 64
+#define MPS_FORMAT_MAX 255
+#define MPS_LOCK_AREA_SIZE 64
+
+/* Values of the state word. */
+#define MPS_STATE_EMPTY 0 /* fresh zeroed memory */
+#define MPS_STATE_INIT 1  /* the creator is filling it in */
+#define MPS_STATE_READY 2 /* complete; safe to use */
+
+/* Kinds of object.  The numbers are part of the layout and never change. */
+#define MPS_KIND_LOCK 1
+#define MPS_KIND_RLOCK 2
+#define MPS_KIND_SEMAPHORE 3
+#define MPS_KIND_BOUNDED_SEMAPHORE 4
+#define MPS_KIND_CONDITION 5
+#define MPS_KIND_EVENT 6
+#define MPS_KIND_BARRIER 7
+#define MPS_KIND_VALUE 8
+#define MPS_KIND_ARRAY 9
+#define MPS_KIND_MAX 9
+
+/* struct mps_header is the header as laid out in memory (see above). */
+struct mps_header {
+    uint32_t magic;
+    uint32_t state;
+    uint16_t version;
+    uint16_t kind;
+    uint32_t header_size;
+    uint64_t count;
+    uint64_t elem_size;
+    uint64_t payload_offset;
+    uint64_t payload_size;
+    uint32_t format_offset;
+    uint32_t format_len;
+    uint32_t lock_offset;
+    uint32_t flags;
+};
+
+/* struct mps_object_spec describes an object to lay out. */
+struct mps_object_spec {
+    uint16_t kind;        /* MPS_KIND_* */
+    const char *format;   /* element format, printable ASCII, may be "" */
+    uint64_t count;       /* elements in the payload */
+    uint64_t elem_size;   /* bytes per element; 0 only if count is 0 */
+    uint32_t elem_align;  /* payload alignment: 1..4096, a power of two;
+                             0 means 8 */
+    int with_lock;        /* nonzero: reserve an embedded lock area */
+};
+
+/* struct mps_object_info is what mps_header_validate found; every field is
+ * checked against the mapping, and format is a private copy. */
+struct mps_object_info {
+    uint16_t kind;
+    uint16_t version;
+    uint32_t header_size;
+    uint64_t count;
+    uint64_t elem_size;
+    uint64_t payload_offset;
+    uint64_t payload_size;
+    uint32_t lock_offset; /* 0: no lock area */
+    char format[MPS_FORMAT_MAX + 1];
+};
+
+/* mps_object_size computes the bytes a segment needs to hold the object
+ * spec describes.  Returns 0, or -EINVAL (a bad field; kind unknown,
+ * format too long or not printable, elem_align not a power of two, elem_size
+ * 0 with count > 0) or -EOVERFLOW (the size does not fit in 63 bits). */
+int mps_object_size(const struct mps_object_spec *spec, uint64_t *size);
+
+/* mps_header_init lays out the object spec describes at base, a mapping of
+ * map_size bytes (at least mps_object_size bytes, zeroed), leaving it in
+ * state MPS_STATE_INIT: the caller then initialises the payload and lock
+ * area and calls mps_header_publish.  On success *info describes the
+ * layout.  Returns 0, or the errors of mps_object_size, or -ENOSPC if
+ * map_size is too small. */
+int mps_header_init(void *base, size_t map_size,
+                    const struct mps_object_spec *spec,
+                    struct mps_object_info *info);
+
+/* mps_header_publish marks the object at base ready (a release store of
+ * MPS_STATE_READY), after which openers accept it.  Returns 0. */
+int mps_header_publish(void *base);
+
+/* mps_header_validate checks the object header at base, a mapping of
+ * map_size bytes written by another process and therefore untrusted.  Each
+ * field is read once; every offset and length is checked against map_size
+ * with overflow-safe arithmetic.  On success *info holds the checked values.
+ *
+ * Returns 0, or:
+ *   -EBADMSG          not an mpsync object, or a header that is corrupt
+ *                     (bad magic, sizes out of range, overlapping regions,
+ *                     format not printable ASCII)
+ *   -EAGAIN           the object is not published yet (state not READY)
+ *   -EPROTONOSUPPORT  a layout version or flags this library does not know
+ *   -EINVAL           base is NULL or info is NULL */
+int mps_header_validate(const void *base, size_t map_size,
+                        struct mps_object_info *info);
+
+/* mps_kind_name returns the name of a kind ("lock", "value", ...) or
+ * "unknown". */
+const char *mps_kind_name(int kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MPSYNC_H */

@@ -1,0 +1,38 @@
+/*
+ * mpsync_impl.h - private declarations of libmpsync.  Not installed.
+ *
+ * Internal functions that are not static carry the prefix mps__ (two
+ * underscores) and hidden visibility, so they never leave the shared
+ * library; public functions are marked MPS_API.
+ */
+#ifndef MPSYNC_IMPL_H
+#define MPSYNC_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpsync.h"
+
+#define MPS_API __attribute__((visibility("default")))
+#define MPS_HIDDEN __attribute__((visibility("hidden")))
+
+/* Where Linux keeps POSIX shared memory and named semaphores. */
+#define MPS_SHM_DIR "/dev/shm/"
+
+/* Room for MPS_SHM_DIR, a prefix such as "sem.", a name and a NUL. */
+#define MPS_PATH_MAX (sizeof MPS_SHM_DIR + 4 + MPS_NAME_MAX + 1)
+
+/* mps__check_name validates a user-supplied name (see mpsync.h, Names) and
+ * copies it, without its leading slash, into out (MPS_NAME_MAX + 1 bytes).
+ * Returns 0, -EINVAL or -ENAMETOOLONG. */
+MPS_HIDDEN int mps__check_name(const char *name, char *out);
+
+/* mps__random_name writes prefix followed by 16 random lower-case hex
+ * digits into out (MPS_NAME_MAX + 1 bytes).  Returns 0 or -errno of
+ * getrandom. */
+MPS_HIDDEN int mps__random_name(const char *prefix, char *out);
+
+/* mps__shm_path writes MPS_SHM_DIR + name into out (MPS_PATH_MAX bytes). */
+MPS_HIDDEN void mps__shm_path(const char *name, char *out);
+
+#endif /* MPSYNC_IMPL_H */

@@ -1,0 +1,27 @@
+//go:build !cgo
+
+package csrc
+
+import "errors"
+
+// errNoCgo is returned by every function of the door in a build without
+// cgo.
+var errNoCgo = errors.New("mpsync: libmpsync requires cgo (CGO_ENABLED=1 and a C compiler)")
+
+// Version returns 0: no library is linked.
+func Version() int { return 0 }
+
+// KindName returns "unknown".
+func KindName(kind int) string { return "unknown" }
+
+// ObjectSize requires cgo.
+func ObjectSize(spec *ObjectSpec) (uint64, error) { return 0, errNoCgo }
+
+// InitHeader requires cgo.
+func InitHeader(mem []byte, spec *ObjectSpec) (ObjectInfo, error) { return ObjectInfo{}, errNoCgo }
+
+// PublishHeader requires cgo.
+func PublishHeader(mem []byte) error { return errNoCgo }
+
+// ValidateHeader requires cgo.
+func ValidateHeader(mem []byte) (ObjectInfo, error) { return ObjectInfo{}, errNoCgo }

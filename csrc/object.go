@@ -1,0 +1,47 @@
+package csrc
+
+// Layout constants of mpsync.h, checked against the C values by the tests.
+const (
+	HeaderSize    = 64 // MPS_HEADER_SIZE
+	LockAreaSize  = 64 // MPS_LOCK_AREA_SIZE
+	FormatMax     = 255
+	LayoutVersion = 1
+	VersionMajor  = 0 // MPS_VERSION_MAJOR
+	VersionMinor  = 1 // MPS_VERSION_MINOR
+)
+
+// Object kinds (MPS_KIND_*).
+const (
+	KindLock             = 1
+	KindRLock            = 2
+	KindSemaphore        = 3
+	KindBoundedSemaphore = 4
+	KindCondition        = 5
+	KindEvent            = 6
+	KindBarrier          = 7
+	KindValue            = 8
+	KindArray            = 9
+)
+
+// ObjectSpec describes an object to lay out (struct mps_object_spec).
+type ObjectSpec struct {
+	Kind      int
+	Format    string // element format, printable ASCII
+	Count     uint64 // elements in the payload
+	ElemSize  uint64 // bytes per element; 0 only if Count is 0
+	ElemAlign uint32 // payload alignment, a power of two; 0 means 8
+	WithLock  bool   // reserve an embedded lock area
+}
+
+// ObjectInfo is a checked object layout (struct mps_object_info).
+type ObjectInfo struct {
+	Kind          int
+	Version       int
+	HeaderSize    int
+	Count         uint64
+	ElemSize      uint64
+	PayloadOffset uint64
+	PayloadSize   uint64
+	LockOffset    int // 0: no lock area
+	Format        string
+}

@@ -1,0 +1,162 @@
+/* shm.c - shared memory segments in /dev/shm. */
+#ifndef MPS_USE_SYSTEM_LIB
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "mpsync_impl.h"
+
+struct mps_shm {
+    void *data;
+    size_t size;
+    char name[MPS_NAME_MAX + 1];
+};
+
+/* Random names collide with probability 2^-64 per pair; a few retries turn
+ * an astronomically unlikely EEXIST into a practically impossible one. */
+enum { random_name_tries = 8 };
+
+static int open_retry(const char *path, int flags, mode_t mode)
+{
+    for (;;) {
+        int fd = open(path, flags, mode);
+        if (fd >= 0 || errno != EINTR)
+            return fd < 0 ? -errno : fd;
+    }
+}
+
+/* check_room refuses sizes the file system cannot hold, so that touching
+ * the mapping later cannot fault with SIGBUS for want of space (best
+ * effort: another process may take the room in between). */
+static int check_room(int fd, size_t size)
+{
+    struct statfs st;
+    if (fstatfs(fd, &st) != 0)
+        return -errno;
+    if (st.f_blocks == 0) /* a tmpfs without a size limit */
+        return 0;
+    unsigned long long room = (unsigned long long)st.f_bavail * (unsigned long long)st.f_bsize;
+    return size > room ? -ENOSPC : 0;
+}
+
+static int map_fd(int fd, size_t size, void **data)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    *data = p;
+    return 0;
+}
+
+MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
+                           mps_shm **out)
+{
+    if (out == NULL || size == 0 || size > (size_t)INT64_MAX || (mode & ~07777u) != 0)
+        return -EINVAL;
+    if (mode == 0)
+        mode = 0600;
+    mps_shm *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return -ENOMEM;
+    int random = name == NULL || name[0] == '\0';
+    char path[MPS_PATH_MAX];
+    int fd = -EEXIST;
+    for (int try = 0; fd == -EEXIST && try < (random ? random_name_tries : 1); try++) {
+        int err = random ? mps__random_name(MPS_SHM_RANDOM_PREFIX, s->name)
+                         : mps__check_name(name, s->name);
+        if (err != 0) {
+            free(s);
+            return err;
+        }
+        mps__shm_path(s->name, path);
+        fd = open_retry(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+    }
+    if (fd < 0) {
+        free(s);
+        return fd;
+    }
+    int err = check_room(fd, size);
+    if (err == 0 && ftruncate(fd, (off_t)size) != 0)
+        err = -errno;
+    if (err == 0)
+        err = map_fd(fd, size, &s->data);
+    close(fd);
+    if (err != 0) {
+        unlink(path);
+        free(s);
+        return err;
+    }
+    s->size = size;
+    *out = s;
+    return 0;
+}
+
+MPS_API int mps_shm_open(const char *name, mps_shm **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    mps_shm *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return -ENOMEM;
+    int err = mps__check_name(name, s->name);
+    if (err != 0) {
+        free(s);
+        return err;
+    }
+    char path[MPS_PATH_MAX];
+    mps__shm_path(s->name, path);
+    int fd = open_retry(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0) {
+        free(s);
+        return fd;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        err = -errno;
+    else if (!S_ISREG(st.st_mode) || st.st_size <= 0)
+        err = -EINVAL;
+    else
+        err = map_fd(fd, (size_t)st.st_size, &s->data);
+    close(fd);
+    if (err != 0) {
+        free(s);
+        return err;
+    }
+    s->size = (size_t)st.st_size;
+    *out = s;
+    return 0;
+}
+
+MPS_API const char *mps_shm_name(const mps_shm *shm) { return shm->name; }
+
+MPS_API size_t mps_shm_size(const mps_shm *shm) { return shm->size; }
+
+MPS_API void *mps_shm_data(const mps_shm *shm) { return shm->data; }
+
+MPS_API int mps_shm_close(mps_shm *shm)
+{
+    if (shm == NULL)
+        return 0;
+    int err = munmap(shm->data, shm->size) != 0 ? -errno : 0;
+    free(shm);
+    return err;
+}
+
+MPS_API int mps_shm_unlink(const char *name)
+{
+    char clean[MPS_NAME_MAX + 1];
+    int err = mps__check_name(name, clean);
+    if (err != 0)
+        return err;
+    char path[MPS_PATH_MAX];
+    mps__shm_path(clean, path);
+    return unlink(path) != 0 ? -errno : 0;
+}
+
+#endif /* MPS_USE_SYSTEM_LIB */

@@ -1,0 +1,92 @@
+// Package cbuild builds libmpsync and C test programs from Go tests, the
+// way a C user would: make in csrc, then the compiler with the flags
+// pkg-config gives for the build tree (mpsync-uninstalled.pc).
+package cbuild
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Lib is a built libmpsync.
+type Lib struct {
+	// Dir holds libmpsync.so*, libmpsync.a and the .pc files.
+	Dir string
+	// Src is the csrc folder.
+	Src string
+}
+
+// ModuleRoot returns the folder of mpsync's go.mod, found upwards from the
+// working directory (a test's working directory is its package folder).
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("cbuild: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Build runs make in csrc with a private build folder and returns the
+// library. Each call builds afresh, so parallel test packages never share
+// a build folder.
+func Build(t testing.TB, targets ...string) *Lib {
+	t.Helper()
+	src := filepath.Join(ModuleRoot(t), "csrc")
+	dir := t.TempDir()
+	args := append([]string{"-C", src, "--no-print-directory", "BUILDDIR=" + dir}, targets...)
+	Run(t, "make", args...)
+	return &Lib{Dir: dir, Src: src}
+}
+
+// Program compiles the C file src (relative to csrc, or absolute) against
+// the library with the flags pkg-config gives for mpsync, and returns the
+// path of the executable, which runs with the library found by rpath.
+func (l *Lib) Program(t testing.TB, src string) string {
+	t.Helper()
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(l.Src, src)
+	}
+	cmd := exec.Command("pkg-config", "--cflags", "--libs", "mpsync")
+	cmd.Env = append(os.Environ(), "PKG_CONFIG_PATH="+l.Dir)
+	flags, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cbuild: pkg-config mpsync: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(src), ".c"))
+	args := []string{"-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, src}
+	args = append(args, strings.Fields(string(flags))...)
+	args = append(args, "-Wl,-rpath,"+l.Dir)
+	Run(t, CC(), args...)
+	return out
+}
+
+// CC returns the C compiler to use: $CC, or cc.
+func CC() string {
+	if cc := os.Getenv("CC"); cc != "" {
+		return cc
+	}
+	return "cc"
+}
+
+// Run runs a build command and fails the test with its output if it fails.
+func Run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}

@@ -1,0 +1,83 @@
+// Package names holds the rules for the names of mpsync objects: checking
+// user-supplied names, making random ones, and recognising ours in
+// /dev/shm. The C library applies the same rules (csrc/names.c).
+package names
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"syscall"
+
+	"github.com/mpsync/mpsync/internal/errs"
+)
+
+// Dir is where Linux keeps POSIX shared memory and named semaphores.
+const Dir = "/dev/shm/"
+
+// Max is the longest name, in bytes, without the leading slash: NAME_MAX
+// less the "sem." prefix glibc puts before semaphore names (MPS_NAME_MAX).
+const Max = 251
+
+// ShmPrefix starts every random segment name (MPS_SHM_RANDOM_PREFIX).
+const ShmPrefix = "psm_"
+
+// randomHexLen is the number of hex digits after a random name's prefix:
+// 64 bits.
+const randomHexLen = 16
+
+// TestPrefix starts the fixed names that mpsync's own tests use, so that
+// leak checks recognise them.
+const TestPrefix = "mps-test-"
+
+// Check validates a user-supplied name for op and returns it without its
+// leading slash. Python's rules: "x" and "/x" are the same object.
+func Check(op, name string) (string, error) {
+	if strings.IndexByte(name, 0) >= 0 {
+		return "", errs.Invalid(op, "name", "%q contains a NUL byte", name)
+	}
+	clean := strings.TrimPrefix(name, "/")
+	switch {
+	case name == "":
+		return "", errs.Invalid(op, "name", "empty name")
+	case clean == "":
+		return "", errs.Invalid(op, "name", "%q has nothing after the slash", name)
+	case len(clean) > Max:
+		return "", &errs.ArgError{Op: op, Arg: "name",
+			Reason: fmt.Sprintf("%d bytes long, longer than the %d the system allows", len(clean), Max),
+			Errno:  syscall.ENAMETOOLONG}
+	case strings.IndexByte(clean, '/') >= 0:
+		return "", errs.Invalid(op, "name", "%q has a '/' after its first byte", name)
+	case clean == "." || clean == "..":
+		return "", errs.Invalid(op, "name", "%q is not a file name", name)
+	}
+	return clean, nil
+}
+
+// Random returns prefix followed by 16 random lower-case hex digits.
+func Random(prefix string) string {
+	var b [randomHexLen / 2]byte
+	rand.Read(b[:]) // never fails: the runtime aborts if the OS cannot supply randomness
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// Ours reports whether a /dev/shm entry looks like one that mpsync (or its
+// tests) made: a random segment name, or a test fixture's name.
+func Ours(entry string) bool {
+	if strings.HasPrefix(entry, TestPrefix) || strings.HasPrefix(entry, "sem."+TestPrefix) {
+		return true
+	}
+	rest, ok := strings.CutPrefix(entry, ShmPrefix)
+	return ok && len(rest) == randomHexLen && isHex(rest)
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,420 @@
+// Package proctest runs real helper processes for mpsync's cross-process
+// tests: the test binary re-runs itself in a named helper role, the
+// pattern of Go's own os/exec tests.
+//
+// A test file registers its helpers in init, and the package's TestMain
+// hands over to Main:
+//
+//	func init() {
+//		proctest.Register("increment", func(h *proctest.Helper) {
+//			seg, err := shm.Open(h.Args[0])
+//			if err != nil {
+//				h.Fatalf("open: %v", err)
+//			}
+//			h.Ready()            // the parent's Start returns now
+//			cmd := h.ReadLine()  // wait for an order
+//			…
+//			h.Printf("done %d", n)
+//		})
+//	}
+//
+//	func TestMain(m *testing.M) { proctest.Main(m) }
+//
+//	p := proctest.Start(t, "increment", seg.Name())
+//	p.Send("go")
+//	p.Expect("done 100")
+//
+// The parent talks to the helper by lines: Send writes to its stdin,
+// Recv reads its stdout. The helper's stderr is kept for failure messages.
+// Kill sends SIGKILL. Every helper is killed, if still running, when its
+// test ends.
+//
+// Main also checks for leaks: after the tests it lists the entries in
+// /dev/shm that look like mpsync's (see names.Ours) and were not there
+// before, and fails the run naming them. Registered helpers that no test
+// started fail a full run too.
+package proctest
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mpsync/mpsync/internal/names"
+)
+
+const (
+	envHelper = "MPSYNC_TEST_HELPER"
+	// ReadyLine is the line a helper prints when it is set up. Programs
+	// that are not Go helpers (C and Python peers, see Exec) print it too.
+	ReadyLine = "proctest: ready"
+	// recvTimeout bounds every wait for a helper's line, so that a
+	// hung helper fails the test instead of hanging it.
+	recvTimeout = 2 * time.Minute
+)
+
+var (
+	mu      sync.Mutex
+	helpers = map[string]func(*Helper){}
+	started = map[string]bool{}
+)
+
+// Register makes fn runnable as helper name. It is meant for init
+// functions; a duplicate name panics.
+func Register(name string, fn func(h *Helper)) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := helpers[name]; dup {
+		panic("proctest: helper " + strconv.Quote(name) + " registered twice")
+	}
+	helpers[name] = fn
+}
+
+// Main runs m's tests, or, in a helper process, the helper. It never
+// returns. Call it from TestMain.
+func Main(m *testing.M) {
+	if name := os.Getenv(envHelper); name != "" {
+		os.Exit(runHelper(name))
+	}
+	before := shmEntries()
+	code := m.Run()
+	if code == 0 {
+		if left := leaks(before); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: the tests left these in /dev/shm: %s\n", strings.Join(left, " "))
+			code = 1
+		}
+	}
+	if code == 0 && fullRun() {
+		for _, name := range unstarted() {
+			fmt.Fprintf(os.Stderr, "FAIL: helper %q is registered but no test started it\n", name)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// fullRun reports whether every test ran (no -run or -skip filter).
+func fullRun() bool {
+	for _, f := range []string{"test.run", "test.skip"} {
+		if fl := flag.Lookup(f); fl != nil && fl.Value.String() != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func unstarted() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	var out []string
+	for name := range helpers {
+		if !started[name] {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Helper is the helper process's side of the conversation.
+type Helper struct {
+	// Args are the arguments the parent passed to Start.
+	Args []string
+	in   *bufio.Reader
+}
+
+func runHelper(name string) int {
+	mu.Lock()
+	fn := helpers[name]
+	mu.Unlock()
+	if fn == nil {
+		fmt.Fprintf(os.Stderr, "proctest: no helper named %q\n", name)
+		return 2
+	}
+	fn(&Helper{Args: os.Args[1:], in: bufio.NewReader(os.Stdin)})
+	return 0
+}
+
+// Ready tells the parent that the helper is set up; the parent's Start
+// returns when it sees this.
+func (h *Helper) Ready() { fmt.Println(ReadyLine) }
+
+// Printf sends one line to the parent (a newline is added).
+func (h *Helper) Printf(format string, args ...any) {
+	fmt.Printf(strings.TrimSuffix(format, "\n")+"\n", args...)
+}
+
+// ReadLine waits for the next line from the parent, without its newline.
+// If the parent closed the conversation, the helper exits with status 0.
+func (h *Helper) ReadLine() string {
+	line, err := h.in.ReadString('\n')
+	if err != nil && line == "" {
+		os.Exit(0)
+	}
+	return strings.TrimSuffix(line, "\n")
+}
+
+// Fatalf reports a failure on stderr and exits with status 1; the
+// parent's test shows the message.
+func (h *Helper) Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "helper: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+// Proc is a helper process seen from the test.
+type Proc struct {
+	// Cmd is the command; adjust it (ExtraFiles, SysProcAttr, Env)
+	// between Command and Start.
+	Cmd *exec.Cmd
+
+	t       testing.TB
+	name    string
+	stdin   io.WriteCloser
+	lines   chan string
+	stderr  syncBuffer
+	done    chan struct{}
+	waitErr error
+}
+
+// Command prepares helper name with args, without starting it.
+func Command(t testing.TB, name string, args ...string) *Proc {
+	t.Helper()
+	mu.Lock()
+	_, ok := helpers[name]
+	started[name] = true
+	mu.Unlock()
+	if !ok {
+		t.Fatalf("proctest: no helper named %q", name)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatalf("proctest: %v", err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), envHelper+"="+name)
+	return &Proc{Cmd: cmd, t: t, name: name}
+}
+
+// Exec prepares an external program (a C or Python peer) that speaks the
+// same line protocol: it prints ReadyLine when set up, then reads orders
+// on stdin and answers on stdout.
+func Exec(t testing.TB, program string, args ...string) *Proc {
+	return &Proc{Cmd: exec.Command(program, args...), t: t, name: program}
+}
+
+// Start starts helper name with args and waits until it is ready.
+func Start(t testing.TB, name string, args ...string) *Proc {
+	t.Helper()
+	p := Command(t, name, args...)
+	p.Start()
+	return p
+}
+
+// Start starts the prepared helper and waits for its Ready.
+func (p *Proc) Start() {
+	p.t.Helper()
+	var err error
+	if p.stdin, err = p.Cmd.StdinPipe(); err != nil {
+		p.t.Fatalf("proctest: %v", err)
+	}
+	stdout, err := p.Cmd.StdoutPipe()
+	if err != nil {
+		p.t.Fatalf("proctest: %v", err)
+	}
+	p.Cmd.Stderr = &p.stderr
+	if err := p.Cmd.Start(); err != nil {
+		p.t.Fatalf("proctest: start helper %s: %v", p.name, err)
+	}
+	p.lines = make(chan string, 1024)
+	p.done = make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		p.waitErr = p.Cmd.Wait()
+		close(p.done)
+	}()
+	p.t.Cleanup(func() {
+		p.Cmd.Process.Kill()
+		<-p.done
+	})
+	p.Expect(ReadyLine)
+}
+
+// Pid returns the helper's process id.
+func (p *Proc) Pid() int { return p.Cmd.Process.Pid }
+
+// Send writes one line to the helper (a newline is added).
+func (p *Proc) Send(format string, args ...any) {
+	p.t.Helper()
+	if _, err := fmt.Fprintf(p.stdin, strings.TrimSuffix(format, "\n")+"\n", args...); err != nil {
+		p.t.Fatalf("proctest: send to helper %s: %v\nstderr:\n%s", p.name, err, p.Stderr())
+	}
+}
+
+// Recv returns the helper's next line. It fails the test if the helper
+// exits first or says nothing for two minutes.
+func (p *Proc) Recv() string {
+	p.t.Helper()
+	select {
+	case line, ok := <-p.lines:
+		if !ok {
+			<-p.done
+			p.t.Fatalf("proctest: helper %s exited (%v) before sending a line\nstderr:\n%s", p.name, p.waitErr, p.Stderr())
+		}
+		return line
+	case <-time.After(recvTimeout):
+		p.t.Fatalf("proctest: helper %s sent nothing for %v\nstderr:\n%s", p.name, recvTimeout, p.Stderr())
+	}
+	return ""
+}
+
+// Expect fails the test unless the helper's next line is want.
+func (p *Proc) Expect(want string) {
+	p.t.Helper()
+	if got := p.Recv(); got != want {
+		p.t.Fatalf("proctest: helper %s said %q, want %q\nstderr:\n%s", p.name, got, want, p.Stderr())
+	}
+}
+
+// CloseStdin ends the conversation: the helper's ReadLine sees EOF.
+func (p *Proc) CloseStdin() { p.stdin.Close() }
+
+// Kill sends SIGKILL and waits until the helper is gone.
+func (p *Proc) Kill() {
+	p.Cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// Wait waits for the helper to exit (for at most two minutes) and returns
+// its exit error: nil for status 0, an *exec.ExitError otherwise.
+func (p *Proc) Wait() error {
+	p.t.Helper()
+	select {
+	case <-p.done:
+		return p.waitErr
+	case <-time.After(recvTimeout):
+		p.t.Fatalf("proctest: helper %s did not exit within %v\nstderr:\n%s", p.name, recvTimeout, p.Stderr())
+	}
+	return nil
+}
+
+// Stderr returns what the helper wrote to stderr so far.
+func (p *Proc) Stderr() string { return p.stderr.String() }
+
+// RunAs makes the helper run as another user. The test binary is copied
+// into a directory that user can read, since the build directory is
+// private. Only root can do this; the caller checks.
+func (p *Proc) RunAs(uid, gid uint32) {
+	p.t.Helper()
+	dir, err := os.MkdirTemp("", "mpsync-helper-")
+	if err != nil {
+		p.t.Fatalf("proctest: %v", err)
+	}
+	p.t.Cleanup(func() { os.RemoveAll(dir) })
+	exe := filepath.Join(dir, "helper.test")
+	data, err := os.ReadFile(p.Cmd.Path)
+	if err == nil {
+		err = os.WriteFile(exe, data, 0o755)
+	}
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	if err != nil {
+		p.t.Fatalf("proctest: copy the test binary: %v", err)
+	}
+	p.Cmd.Path = exe
+	p.Cmd.Args[0] = exe
+	p.Cmd.Dir = dir
+	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// shmEntries lists the entries of /dev/shm that look like mpsync's.
+func shmEntries() map[string]bool {
+	ents, _ := os.ReadDir(names.Dir)
+	out := map[string]bool{}
+	for _, e := range ents {
+		if names.Ours(e.Name()) {
+			out[e.Name()] = true
+		}
+	}
+	return out
+}
+
+// leaks returns the entries of ours that appeared since before and are
+// still there. Test packages run in parallel, so an entry that another
+// live process holds open or mapped is taken to be that process's, and an
+// entry that disappears within a few seconds to be in the middle of its
+// creator's close-then-unlink.
+func leaks(before map[string]bool) []string {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		var left []string
+		for e := range shmEntries() {
+			if !before[e] && !heldByOther(e) {
+				left = append(left, e)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			sort.Strings(left)
+			return left
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// heldByOther reports whether a process other than this one has the
+// /dev/shm entry open or mapped.
+func heldByOther(entry string) bool {
+	path := names.Dir + entry
+	self := strconv.Itoa(os.Getpid())
+	procs, _ := os.ReadDir("/proc")
+	for _, pd := range procs {
+		pid := pd.Name()
+		if pid == self || pid[0] < '0' || pid[0] > '9' {
+			continue
+		}
+		if maps, err := os.ReadFile("/proc/" + pid + "/maps"); err == nil && bytes.Contains(maps, []byte(path+"\n")) {
+			return true
+		}
+		fds, _ := os.ReadDir("/proc/" + pid + "/fd")
+		for _, fd := range fds {
+			if target, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name()); err == nil && target == path {
+				return true
+			}
+		}
+	}
+	return false
+}

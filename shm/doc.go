@@ -1,0 +1,50 @@
+// Package shm creates and opens shared memory segments: files in /dev/shm
+// mapped into every process that uses them, the Go counterpart of Python's
+// multiprocessing.shared_memory.SharedMemory.
+//
+// Import path: github.com/mpsync/mpsync/shm.
+//
+// # Basics
+//
+// One process creates a segment, with a name of its choosing or a random
+// one, and others open it by name. Python (SharedMemory(name)), C programs
+// using libmpsync (mps_shm_open) or plain shm_open(3) can open the same
+// segment: a segment is just a file in /dev/shm, with no header.
+//
+//	seg, err := shm.Create("", 4096) // random name, e.g. "psm_3f9c…"
+//	defer seg.Unlink()               // remove the name, once, anywhere
+//	defer seg.Close()                // unmap it from this process
+//	copy(seg.Bytes(), "hello")
+//
+//	other, err := shm.Open(seg.Name()) // in another process
+//
+// Anonymous segments (NewAnonymous) have no name at all, so nothing can be
+// left behind in /dev/shm; they reach a child process as a file descriptor
+// (File, exec.Cmd.ExtraFiles, FromFile).
+//
+// # Errors
+//
+// Errors match the standard sentinels with errors.Is: a name that exists
+// [fs.ErrExist], a missing one [fs.ErrNotExist], another user's segment
+// [fs.ErrPermission], a bad argument [fs.ErrInvalid] (the message says
+// which argument and why), and use after Close [ErrClosed].
+//
+// # Caveats
+//
+//   - Close and Unlink are separate. Close unmaps in this process; Unlink
+//     removes the name for everyone. A segment that is closed everywhere
+//     but never unlinked stays in /dev/shm (and in memory) until reboot.
+//   - A Segment forgotten without Close is released by the garbage
+//     collector, but only its descriptor if Bytes was ever called: a view
+//     may still be in use, so the mapping stays.
+//   - Views from Bytes are valid until Close. After Close they read zeros
+//     and lose writes, but never crash the process.
+//   - Create refuses a size larger than the room left in /dev/shm; that
+//     check cannot reserve the room, so filling /dev/shm from elsewhere
+//     can still make a later first touch of a page fail with SIGBUS, as
+//     with any tmpfs mapping.
+//   - Mappings use golang.org/x/sys/unix directly rather than mmap-go,
+//     which needs an *os.File per mapping (an extra fcntl and epoll
+//     registration attempt on every Create and Open) and cannot replace a
+//     range in place, as Close does to keep stale views safe.
+package shm

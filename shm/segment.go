@@ -1,0 +1,370 @@
+package shm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/names"
+)
+
+// Segment is a mapped shared memory segment: a named file in /dev/shm
+// (Create, Open) or an anonymous memfd (NewAnonymous, FromFile).
+//
+// A Segment is safe for concurrent use by multiple goroutines. The memory
+// itself is not synchronized: coordinate access to it with a lock from
+// package semaphore, or with atomics.
+type Segment struct {
+	name string // without the leading slash; "" for anonymous segments
+	size int
+
+	// mu orders Close against the copying methods (ReadAt, WriteAt,
+	// File), which must never touch an unmapped range.
+	mu      sync.RWMutex
+	closed  atomic.Bool
+	m       *mapping
+	cleanup runtime.Cleanup
+}
+
+// mapping is the raw resource behind a Segment: what the safety-net
+// cleanup releases if Close is forgotten. It never points back to the
+// Segment, so the Segment can become unreachable.
+type mapping struct {
+	addr unsafe.Pointer
+	size int
+	fd   int // kept for anonymous segments (to hand them on); -1 otherwise
+
+	// viewTaken is set once Bytes has handed out a view into the
+	// mapping. From then on the range is never simply unmapped: Close
+	// replaces it with private zero pages so a stale view cannot crash
+	// the process, and the forgotten-Close cleanup leaves it mapped.
+	viewTaken atomic.Bool
+}
+
+// release is the safety net run by the garbage collector for a Segment
+// that was never closed.
+func (m *mapping) release() {
+	if m.fd >= 0 {
+		unix.Close(m.fd)
+	}
+	if !m.viewTaken.Load() {
+		unix.MunmapPtr(m.addr, uintptr(m.size))
+	}
+}
+
+// Create creates a new segment of size bytes, zero-filled, and maps it.
+//
+// An empty name makes a random one: "psm_" and 16 hex digits (64 random
+// bits). Otherwise name is 1 to 251 bytes with an optional leading slash
+// ("x" and "/x" are the same segment, as in Python) and no other slash or
+// NUL byte.
+//
+// Creation is exclusive: an existing name is an error matching
+// [fs.ErrExist]. The file's mode is 0600 unless [WithMode] says otherwise.
+// Bad arguments give errors matching [fs.ErrInvalid] that say which
+// argument and why; a size larger than /dev/shm has room for matches
+// [syscall.ENOSPC].
+func Create(name string, size int, opts ...Option) (*Segment, error) {
+	const op = "shm.Create"
+	o := options{mode: 0o600}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if size <= 0 {
+		return nil, errs.Invalid(op, "size", "%d: must be positive", size)
+	}
+	if o.mode&^fs.ModePerm != 0 {
+		return nil, errs.Invalid(op, "mode", "%v: only permission bits are allowed", o.mode)
+	}
+	random := name == ""
+	var fd int
+	var err error
+	for try := 0; ; try++ {
+		if random {
+			name = names.Random(names.ShmPrefix)
+		} else if name, err = names.Check(op, name); err != nil {
+			return nil, err
+		}
+		fd, err = openRetry(names.Dir+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.mode))
+		// Random names collide with probability 2^-64 per pair; a few
+		// retries make that practically impossible.
+		if err != unix.EEXIST || !random || try == 8 {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
+	}
+	addr, err := sizeAndMap(fd, size)
+	unix.Close(fd)
+	if err != nil {
+		unix.Unlink(names.Dir + name)
+		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
+	}
+	return newSegment(name, size, addr, -1), nil
+}
+
+// Open opens and maps the existing segment called name (with or without
+// its leading slash), whoever created it: mpsync, Python's
+// multiprocessing.shared_memory, shm_open(3) or libmpsync. Size reports the
+// size it was created with.
+//
+// A missing name matches [fs.ErrNotExist]; another user's segment that
+// this process may not open matches [fs.ErrPermission]; a segment of size
+// 0 cannot be mapped and matches [fs.ErrInvalid].
+func Open(name string) (*Segment, error) {
+	const op = "shm.Open"
+	name, err := names.Check(op, name)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := openRetry(names.Dir+name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	defer unix.Close(fd)
+	size, addr, err := statAndMap(op, fd)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return newSegment(name, size, addr, -1), nil
+}
+
+// Unlink removes the segment called name from /dev/shm. Mappings that
+// exist stay valid until closed. A missing name matches [fs.ErrNotExist].
+func Unlink(name string) error {
+	clean, err := names.Check("shm.Unlink", name)
+	if err != nil {
+		return err
+	}
+	if err := unix.Unlink(names.Dir + clean); err != nil {
+		return &fs.PathError{Op: "unlink", Path: clean, Err: err}
+	}
+	return nil
+}
+
+func newSegment(name string, size int, addr unsafe.Pointer, fd int) *Segment {
+	s := &Segment{name: name, size: size, m: &mapping{addr: addr, size: size, fd: fd}}
+	s.cleanup = runtime.AddCleanup(s, (*mapping).release, s.m)
+	return s
+}
+
+// openRetry is open(2), retried on EINTR.
+func openRetry(path string, flags int, mode uint32) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, mode)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// sizeAndMap gives the new file fd size bytes and maps it, refusing sizes
+// that the file system cannot hold, so that touching the mapping cannot
+// fault with SIGBUS for want of room (best effort: another process may
+// take the room in between).
+func sizeAndMap(fd, size int) (unsafe.Pointer, error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err != nil {
+		return nil, err
+	}
+	// f_blocks is 0 on a tmpfs mounted without a size limit.
+	if st.Blocks != 0 && uint64(size) > st.Bavail*uint64(st.Bsize) {
+		return nil, unix.ENOSPC
+	}
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+		return nil, err
+	}
+	return mapShared(fd, size)
+}
+
+// statAndMap maps the whole of the existing file fd.
+func statAndMap(op string, fd int) (int, unsafe.Pointer, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return 0, nil, errs.Invalid(op, "name", "not a regular file")
+	}
+	if st.Size <= 0 {
+		return 0, nil, errs.Invalid(op, "name", "the segment has size 0: nothing to map")
+	}
+	if uint64(st.Size) > uint64(maxInt) {
+		return 0, nil, unix.EFBIG
+	}
+	addr, err := mapShared(fd, int(st.Size))
+	return int(st.Size), addr, err
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// mapShared maps size bytes of fd read-write and shared.
+//
+// It uses x/sys's MmapPtr rather than mmap-go: mmap-go wants an *os.File,
+// whose creation costs an extra fcntl and epoll registration attempt per
+// segment (measurable in the W6 benchmark), and has no way to replace a
+// range with MAP_FIXED, which Close needs to keep stale views safe.
+func mapShared(fd, size int) (unsafe.Pointer, error) {
+	return unix.MmapPtr(fd, 0, nil, uintptr(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+}
+
+// Name returns the segment's name without the leading slash, as Python's
+// SharedMemory.name does, or "" for an anonymous segment. It is valid
+// after Close.
+func (s *Segment) Name() string { return s.name }
+
+// Size returns the segment's size in bytes, as created (not rounded up to
+// a page). It is valid after Close.
+func (s *Segment) Size() int { return s.size }
+
+// Bytes returns the segment's memory as a slice: a view into the shared
+// mapping, not a copy. Writes through it are seen by every process that
+// maps the segment.
+//
+// The view is valid until Close. After Close, Bytes returns nil, and views
+// taken earlier no longer reach the segment: they read zeros and their
+// writes are lost, but they never crash the process. (The address range
+// then stays reserved, without memory behind it, for the life of the
+// process.) Prefer ReadAt and WriteAt where a copy will do.
+func (s *Segment) Bytes() []byte {
+	s.m.viewTaken.Store(true)
+	if s.closed.Load() {
+		return nil
+	}
+	return unsafe.Slice((*byte)(s.m.addr), s.size)
+}
+
+// ReadAt copies len(p) bytes from offset off of the segment into p,
+// implementing io.ReaderAt. After Close it returns [ErrClosed].
+func (s *Segment) ReadAt(p []byte, off int64) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	if off < 0 || off > int64(s.size) {
+		return 0, errs.Invalid("shm.Segment.ReadAt", "offset", "%d is outside the segment's %d bytes", off, s.size)
+	}
+	n := copy(p, unsafe.Slice((*byte)(s.m.addr), s.size)[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// WriteAt copies p into the segment at offset off, implementing
+// io.WriterAt. Writing past the end is an error matching [fs.ErrInvalid]
+// and writes nothing. After Close it returns [ErrClosed].
+func (s *Segment) WriteAt(p []byte, off int64) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	if off < 0 || off > int64(s.size) || int64(len(p)) > int64(s.size)-off {
+		return 0, errs.Invalid("shm.Segment.WriteAt", "offset", "%d bytes at %d do not fit in the segment's %d bytes", len(p), off, s.size)
+	}
+	return copy(unsafe.Slice((*byte)(s.m.addr), s.size)[off:], p), nil
+}
+
+// Close unmaps the segment from this process. The segment itself remains
+// until it is unlinked (by any process). Close is idempotent: a second
+// call does nothing and returns nil. Views from Bytes are detached as
+// described there.
+func (s *Segment) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.cleanup.Stop()
+	m := s.m
+	var errFd, errMap error
+	if m.fd >= 0 {
+		errFd = unix.Close(m.fd)
+	}
+	if m.viewTaken.Load() {
+		// Replace the shared pages with private zero pages, keeping the
+		// range mapped, so a view still held cannot fault.
+		_, errMap = unix.MmapPtr(-1, 0, m.addr, uintptr(m.size), unix.PROT_READ|unix.PROT_WRITE,
+			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE)
+	} else {
+		errMap = unix.MunmapPtr(m.addr, uintptr(m.size))
+	}
+	runtime.KeepAlive(s)
+	return errors.Join(wrapOp("close", s.name, errFd), wrapOp("close", s.name, errMap))
+}
+
+// Unlink removes the segment's name from /dev/shm, so no one can open it
+// any more; mappings that exist, this one included, stay valid until they
+// are closed. Call it once across all processes, typically in the creator:
+// a second call returns an error matching [fs.ErrNotExist]. It may be
+// called before or after Close. For an anonymous segment, which has no
+// name, it does nothing and returns nil.
+func (s *Segment) Unlink() error {
+	if s.name == "" {
+		return nil
+	}
+	return Unlink(s.name)
+}
+
+// File returns a new *os.File for the segment, for handing it to a child
+// process through exec.Cmd.ExtraFiles; the child maps it with [FromFile].
+// The caller closes the file. For a named segment this opens the name
+// again (so it fails with [fs.ErrNotExist] once unlinked); for an
+// anonymous one it duplicates the descriptor. After Close it returns
+// [ErrClosed].
+func (s *Segment) File() (*os.File, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	var fd int
+	var err error
+	if s.m.fd >= 0 {
+		fd, err = unix.FcntlInt(uintptr(s.m.fd), unix.F_DUPFD_CLOEXEC, 0)
+	} else {
+		fd, err = openRetry(names.Dir+s.name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, wrapOp("file", s.name, err)
+	}
+	return os.NewFile(uintptr(fd), s.fileName()), nil
+}
+
+func (s *Segment) fileName() string {
+	if s.name == "" {
+		return "mpsync-anonymous-segment"
+	}
+	return names.Dir + s.name
+}
+
+// String describes the segment for logs.
+func (s *Segment) String() string {
+	if s.name == "" {
+		return fmt.Sprintf("shm.Segment(anonymous, %d bytes)", s.size)
+	}
+	return fmt.Sprintf("shm.Segment(%s, %d bytes)", s.name, s.size)
+}
+
+func wrapOp(op, name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(syscall.Errno); ok {
+		return &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	return err
+}
