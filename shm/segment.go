@@ -10,11 +10,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/fastsys"
 	"github.com/mpsync/mpsync/internal/names"
 )
 
@@ -95,7 +97,7 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		} else if name, err = names.Check(op, name); err != nil {
 			return nil, err
 		}
-		fd, err = openRetry(names.Dir+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.mode))
+		fd, err = fastsys.Open(names.Dir+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.mode))
 		// Random names collide with probability 2^-64 per pair; a few
 		// retries make that practically impossible.
 		if err != unix.EEXIST || !random || try == 8 {
@@ -106,9 +108,9 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
 	}
 	addr, err := sizeAndMap(fd, size)
-	unix.Close(fd)
+	fastsys.Close(fd, true) // the mapping, or the name, keeps the file
 	if err != nil {
-		unix.Unlink(names.Dir + name)
+		fastsys.Unlink(names.Dir+name, true) // never grown: nothing to free
 		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
 	}
 	return newSegment(name, size, addr, -1), nil
@@ -128,11 +130,11 @@ func Open(name string) (*Segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := openRetry(names.Dir+name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := fastsys.Open(names.Dir+name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer unix.Close(fd)
+	defer fastsys.Close(fd, true) // the name, or the mapping, keeps the file
 	size, addr, err := statAndMap(op, fd)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
@@ -159,65 +161,73 @@ func newSegment(name string, size int, addr unsafe.Pointer, fd int) *Segment {
 	return s
 }
 
-// openRetry is open(2), retried on EINTR.
-func openRetry(path string, flags int, mode uint32) (int, error) {
-	for {
-		fd, err := unix.Open(path, flags, mode)
-		if err != unix.EINTR {
-			return fd, err
-		}
+// sizeAndMap gives the new file fd size bytes and maps it.
+func sizeAndMap(fd, size int) (unsafe.Pointer, error) {
+	if err := checkRoom(fd, size); err != nil {
+		return nil, err
 	}
+	if err := fastsys.Ftruncate(fd, int64(size)); err != nil {
+		return nil, err
+	}
+	return fastsys.MapShared(fd, size)
 }
 
-// sizeAndMap gives the new file fd size bytes and maps it, refusing sizes
-// that the file system cannot hold, so that touching the mapping cannot
-// fault with SIGBUS for want of room (best effort: another process may
-// take the room in between).
-func sizeAndMap(fd, size int) (unsafe.Pointer, error) {
+// room caches the free bytes of /dev/shm, so that small segments need not
+// pay for a statfs (a microsecond and more here) on every Create.
+var room struct {
+	avail atomic.Uint64 // bytes free at the last statfs
+	at    atomic.Int64  // when, in Unix nanoseconds; 0 never
+}
+
+// roomTTL is how long a statfs result stands in for small segments.
+const roomTTL = int64(time.Second)
+
+// checkRoom refuses sizes that the file system behind fd cannot hold, so
+// that touching the mapping cannot fault with SIGBUS for want of room.
+// It is best effort: another process may take the room in between, so a
+// segment smaller than a sixteenth of the room seen within the last
+// second is not checked again.
+func checkRoom(fd, size int) error {
+	now := time.Now().UnixNano()
+	if uint64(size) <= room.avail.Load()/16 && now-room.at.Load() < roomTTL {
+		return nil
+	}
 	var st unix.Statfs_t
-	if err := unix.Fstatfs(fd, &st); err != nil {
-		return nil, err
+	if err := fastsys.Fstatfs(fd, &st); err != nil {
+		return err
 	}
-	// f_blocks is 0 on a tmpfs mounted without a size limit.
-	if st.Blocks != 0 && uint64(size) > st.Bavail*uint64(st.Bsize) {
-		return nil, unix.ENOSPC
+	if st.Blocks == 0 { // a tmpfs mounted without a size limit
+		return nil
 	}
-	if err := unix.Ftruncate(fd, int64(size)); err != nil {
-		return nil, err
+	avail := st.Bavail * uint64(st.Bsize)
+	room.avail.Store(avail)
+	room.at.Store(now)
+	if uint64(size) > avail {
+		return unix.ENOSPC
 	}
-	return mapShared(fd, size)
+	return nil
 }
 
 // statAndMap maps the whole of the existing file fd.
 func statAndMap(op string, fd int) (int, unsafe.Pointer, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return 0, nil, err
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	size, err := fastsys.Size(fd)
+	if err == unix.ESPIPE {
 		return 0, nil, errs.Invalid(op, "name", "not a regular file")
 	}
-	if st.Size <= 0 {
+	if err != nil {
+		return 0, nil, err
+	}
+	if size <= 0 {
 		return 0, nil, errs.Invalid(op, "name", "the segment has size 0: nothing to map")
 	}
-	if uint64(st.Size) > uint64(maxInt) {
+	if uint64(size) > uint64(maxInt) {
 		return 0, nil, unix.EFBIG
 	}
-	addr, err := mapShared(fd, int(st.Size))
-	return int(st.Size), addr, err
+	addr, err := fastsys.MapShared(fd, int(size))
+	return int(size), addr, err
 }
 
 const maxInt = int(^uint(0) >> 1)
-
-// mapShared maps size bytes of fd read-write and shared.
-//
-// It uses x/sys's MmapPtr rather than mmap-go: mmap-go wants an *os.File,
-// whose creation costs an extra fcntl and epoll registration attempt per
-// segment (measurable in the W6 benchmark), and has no way to replace a
-// range with MAP_FIXED, which Close needs to keep stale views safe.
-func mapShared(fd, size int) (unsafe.Pointer, error) {
-	return unix.MmapPtr(fd, 0, nil, uintptr(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-}
 
 // Name returns the segment's name without the leading slash, as Python's
 // SharedMemory.name does, or "" for an anonymous segment. It is valid
@@ -300,7 +310,7 @@ func (s *Segment) Close() error {
 		_, errMap = unix.MmapPtr(-1, 0, m.addr, uintptr(m.size), unix.PROT_READ|unix.PROT_WRITE,
 			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE)
 	} else {
-		errMap = unix.MunmapPtr(m.addr, uintptr(m.size))
+		errMap = fastsys.Munmap(m.addr, m.size, fastsys.Small(m.size))
 	}
 	runtime.KeepAlive(s)
 	return errors.Join(wrapOp("close", s.name, errFd), wrapOp("close", s.name, errMap))
@@ -316,7 +326,10 @@ func (s *Segment) Unlink() error {
 	if s.name == "" {
 		return nil
 	}
-	return Unlink(s.name)
+	if err := fastsys.Unlink(names.Dir+s.name, fastsys.Small(s.size)); err != nil {
+		return &fs.PathError{Op: "unlink", Path: s.name, Err: err}
+	}
+	return nil
 }
 
 // File returns a new *os.File for the segment, for handing it to a child
@@ -336,7 +349,7 @@ func (s *Segment) File() (*os.File, error) {
 	if s.m.fd >= 0 {
 		fd, err = unix.FcntlInt(uintptr(s.m.fd), unix.F_DUPFD_CLOEXEC, 0)
 	} else {
-		fd, err = openRetry(names.Dir+s.name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err = fastsys.Open(names.Dir+s.name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	}
 	if err != nil {
 		return nil, wrapOp("file", s.name, err)

@@ -1,0 +1,154 @@
+// Command bench runs mpsync's workload suite (W1–W11 of the design) for
+// mpsync and its peers — raw C on glibc, Python's multiprocessing, Go's
+// sync package — in one run, and reports medians and ratios.
+//
+//	go run ./bench                # the full suite, a few minutes
+//	go run ./bench -quick         # under a minute
+//	go run ./bench -w W6 -reps 9  # chosen workloads, more repetitions
+//
+// Each case runs a warm-up, then -reps repetitions interleaved across the
+// implementations (A B C A B C …); a ratio is the median of the per-
+// repetition ratios mpsync/peer, so drift of the machine cancels. The
+// table goes to stdout; report.md and report.json go to the -out folder
+// (a new temporary folder by default, printed at the end).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	var (
+		only  = flag.String("w", "", "workloads to run, comma-separated IDs such as W1,W6 (default: all)")
+		reps  = flag.Int("reps", 0, "measured repetitions per case (default 5, or 3 with -quick)")
+		quick = flag.Bool("quick", false, "a short run: fewer repetitions and iterations (under a minute)")
+		out   = flag.String("out", "", "folder for the report files (default: a new temporary folder)")
+		procs = flag.String("procs", "1,2,4", "process counts for multi-process workloads")
+	)
+	flag.Parse()
+	cfg := &Config{Reps: *reps, Quick: *quick}
+	if cfg.Reps <= 0 {
+		cfg.Reps = 5
+		if cfg.Quick {
+			cfg.Reps = 3
+		}
+	}
+	for _, s := range strings.Split(*procs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fatalf("-procs: %q is not a positive number", s)
+		}
+		cfg.Procs = append(cfg.Procs, n)
+	}
+
+	p, err := newPeers()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	defer p.close()
+
+	var run []*Workload
+	for _, w := range allWorkloads(p) {
+		if *only == "" || containsFold(strings.Split(*only, ","), w.ID) {
+			run = append(run, w)
+		}
+	}
+	if len(run) == 0 {
+		fatalf("-w %q matches no workload", *only)
+	}
+
+	start := time.Now()
+	shmBefore := shmEntries()
+	prog := newProgress(os.Stderr)
+	for _, w := range run {
+		w.run(cfg, prog.show)
+	}
+	prog.done()
+	leftover := newEntries(shmBefore, shmEntries())
+
+	rep := &Report{Machine: describeMachine(p), Config: *cfg, Elapsed: time.Since(start), Workloads: run, Leftover: leftover}
+	rep.printTable(os.Stdout)
+	dir, err := rep.write(*out)
+	if err != nil {
+		fatalf("write report: %v", err)
+	}
+	fmt.Printf("\nreport: %s (report.md, report.json) · %s\n", dir, rep.Elapsed.Round(time.Second))
+	if len(leftover) > 0 {
+		fmt.Printf("LEFT IN /dev/shm by this run: %s\n", strings.Join(leftover, " "))
+		os.Exit(1)
+	}
+}
+
+// allWorkloads lists the suite in report order.
+func allWorkloads(p *peers) []*Workload {
+	return []*Workload{w6(p)}
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(strings.TrimSpace(x), s) {
+			return true
+		}
+	}
+	return false
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(2)
+}
+
+// progress shows one live line on a terminal, or plain lines otherwise.
+type progress struct {
+	f    *os.File
+	tty  bool
+	last time.Time
+}
+
+func newProgress(f *os.File) *progress {
+	st, err := f.Stat()
+	return &progress{f: f, tty: err == nil && st.Mode()&os.ModeCharDevice != 0}
+}
+
+func (p *progress) show(msg string) {
+	if p.tty {
+		fmt.Fprintf(p.f, "\r\033[K%s", msg)
+		return
+	}
+	// Not a terminal (a log): at most a line a second.
+	if time.Since(p.last) >= time.Second {
+		fmt.Fprintln(p.f, msg)
+		p.last = time.Now()
+	}
+}
+
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprint(p.f, "\r\033[K")
+	}
+}
+
+// shmEntries lists /dev/shm, to check that a run leaves nothing behind.
+func shmEntries() map[string]bool {
+	ents, _ := os.ReadDir("/dev/shm")
+	m := map[string]bool{}
+	for _, e := range ents {
+		m[e.Name()] = true
+	}
+	return m
+}
+
+func newEntries(before, after map[string]bool) []string {
+	var out []string
+	for e := range after {
+		if !before[e] {
+			out = append(out, e)
+		}
+	}
+	return out
+}

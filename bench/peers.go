@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The peers' sources travel inside the binary, so the suite runs from any
+// working directory.
+//
+//go:embed peers
+var peerSources embed.FS
+
+// peers compiles and runs the C and Python peer programs. They live in a
+// temporary folder for the run.
+type peers struct {
+	dir string
+
+	mu       sync.Mutex
+	compiled map[string]string // C source name → executable, or "" + err
+	errs     map[string]error
+	python   string // python3's path, or "" if missing
+	cc       string
+}
+
+func newPeers() (*peers, error) {
+	dir, err := os.MkdirTemp("", "mpsync-bench-")
+	if err != nil {
+		return nil, err
+	}
+	err = fs.WalkDir(peerSources, "peers", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := peerSources.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := &peers{dir: dir, compiled: map[string]string{}, errs: map[string]error{}}
+	p.python, _ = exec.LookPath("python3")
+	p.cc = os.Getenv("CC")
+	if p.cc == "" {
+		p.cc = "cc"
+	}
+	return p, nil
+}
+
+func (p *peers) close() { os.RemoveAll(p.dir) }
+
+// cProgram returns the executable built from peers/c/<name>.c, compiling
+// it on first use with extra linker flags.
+func (p *peers) cProgram(name string, ldflags ...string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if exe, ok := p.compiled[name]; ok {
+		return exe, p.errs[name]
+	}
+	if _, err := exec.LookPath(p.cc); err != nil {
+		p.compiled[name], p.errs[name] = "", &missingError{"no C compiler (" + p.cc + ")"}
+		return "", p.errs[name]
+	}
+	src := filepath.Join(p.dir, "peers", "c", name+".c")
+	exe := filepath.Join(p.dir, name)
+	args := append([]string{"-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o", exe, src}, ldflags...)
+	out, err := exec.Command(p.cc, append(args, "-lpthread")...).CombinedOutput()
+	if err != nil {
+		err = fmt.Errorf("compile %s: %v\n%s", name, err, out)
+	}
+	p.compiled[name], p.errs[name] = exe, err
+	return exe, err
+}
+
+// runC runs a C peer once and returns the metrics it printed.
+func (p *peers) runC(name string, args ...string) (map[string]float64, error) {
+	exe, err := p.cProgram(name)
+	if err != nil {
+		return nil, err
+	}
+	return runMetrics(exec.Command(exe, args...))
+}
+
+// runPython runs peers/python/<name>.py once and returns its metrics.
+func (p *peers) runPython(name string, args ...string) (map[string]float64, error) {
+	if p.python == "" {
+		return nil, &missingError{"python3 not found"}
+	}
+	script := filepath.Join(p.dir, "peers", "python", name+".py")
+	return runMetrics(exec.Command(p.python, append([]string{script}, args...)...))
+}
+
+// runMetrics runs a peer and parses its "name value" lines.
+func runMetrics(cmd *exec.Cmd) (map[string]float64, error) {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v: %s", filepath.Base(cmd.Path), err, strings.TrimSpace(stderr.String()))
+	}
+	m := map[string]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad line %q", filepath.Base(cmd.Path), sc.Text())
+		}
+		m[f[0]] = v
+	}
+	return m, nil
+}
+
+// metric picks one named value from a peer's metrics.
+func metric(m map[string]float64, err error, name string) (float64, error) {
+	if err != nil {
+		return 0, err
+	}
+	v, ok := m[name]
+	if !ok {
+		return 0, fmt.Errorf("peer printed no %s", name)
+	}
+	return v, nil
+}
