@@ -7,6 +7,7 @@ type Option func(*options)
 
 type options struct {
 	mode fs.FileMode
+	init func([]byte) error
 }
 
 // WithMode sets the permission bits of a new segment's file. The default
@@ -14,4 +15,14 @@ type options struct {
 // are refused.
 func WithMode(perm fs.FileMode) Option {
 	return func(o *options) { o.mode = perm }
+}
+
+// WithInit makes Create publish the segment only once init has filled it:
+// the segment is created without a name, mapped, passed to init, and then
+// linked under its name in one atomic step, so no other process can ever
+// open it half-initialised. If init returns an error, Create returns it
+// and nothing is left behind. init's slice is the segment's memory, the
+// same as Bytes returns.
+func WithInit(init func(mem []byte) error) Option {
+	return func(o *options) { o.init = init }
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -89,6 +90,9 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		return nil, errs.Invalid(op, "mode", "%v: only permission bits are allowed", o.mode)
 	}
 	random := name == ""
+	if o.init != nil {
+		return createPublished(op, name, size, o)
+	}
 	var fd int
 	var err error
 	for try := 0; ; try++ {
@@ -114,6 +118,51 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
 	}
 	return newSegment(name, size, addr, -1), nil
+}
+
+// createPublished is Create for WithInit: the file is made with O_TMPFILE,
+// sized, mapped and initialised, then linked under its name (linkat fails
+// with EEXIST if the name is taken, exactly like O_EXCL).
+func createPublished(op, name string, size int, o options) (*Segment, error) {
+	random := name == ""
+	if !random {
+		var err error
+		if name, err = names.Check(op, name); err != nil {
+			return nil, err
+		}
+	}
+	fd, err := fastsys.Open(names.Dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, uint32(o.mode))
+	if err != nil {
+		return nil, &fs.PathError{Op: "create", Path: names.Dir, Err: err}
+	}
+	defer fastsys.Close(fd, false)
+	addr, err := sizeAndMap(fd, size)
+	if err != nil {
+		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
+	}
+	s := newSegment(name, size, addr, -1)
+	if err := o.init(s.Bytes()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// The file is anonymous until linked: a name for it is
+	// /proc/self/fd/N, which linkat follows without privileges.
+	src := "/proc/self/fd/" + strconv.Itoa(fd)
+	for try := 0; ; try++ {
+		if random {
+			name = names.Random(names.ShmPrefix)
+		}
+		err = unix.Linkat(unix.AT_FDCWD, src, unix.AT_FDCWD, names.Dir+name, unix.AT_SYMLINK_FOLLOW)
+		if err != unix.EEXIST || !random || try == 8 {
+			break
+		}
+	}
+	if err != nil {
+		s.Close()
+		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
+	}
+	s.name = name
+	return s, nil
 }
 
 // Open opens and maps the existing segment called name (with or without

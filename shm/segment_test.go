@@ -3,6 +3,7 @@ package shm_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"regexp"
@@ -343,4 +344,57 @@ func init() {
 		}
 		h.Printf("permission denied ok")
 	})
+}
+
+func TestWithInit(t *testing.T) {
+	var sawName bool
+	seg, err := shm.Create("", 100, shm.WithInit(func(mem []byte) error {
+		if len(mem) != 100 {
+			return fmt.Errorf("init got %d bytes", len(mem))
+		}
+		// Not yet visible by any name.
+		ents, _ := os.ReadDir(names.Dir)
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), names.ShmPrefix) && len(e.Name()) == 20 {
+				if o, err := shm.Open(e.Name()); err == nil {
+					if string(o.Bytes()[:4]) == "init" {
+						sawName = true
+					}
+					o.Close()
+				}
+			}
+		}
+		copy(mem, "init")
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Unlink()
+	defer seg.Close()
+	if sawName {
+		t.Errorf("the segment was visible by name before init returned")
+	}
+	other, err := shm.Open(seg.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if string(other.Bytes()[:4]) != "init" || other.Size() != 100 {
+		t.Errorf("opened segment: %q, %d bytes", other.Bytes()[:4], other.Size())
+	}
+
+	// A chosen name that exists fails like O_EXCL; an init error leaves
+	// nothing behind.
+	if _, err := shm.Create(seg.Name(), 10, shm.WithInit(func([]byte) error { return nil })); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("WithInit on an existing name: %v, want fs.ErrExist", err)
+	}
+	boom := errors.New("boom")
+	name := testName(t)
+	if _, err := shm.Create(name, 10, shm.WithInit(func([]byte) error { return boom })); !errors.Is(err, boom) {
+		t.Errorf("init error: %v, want boom", err)
+	}
+	if _, err := os.Stat(names.Dir + name); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("failed init left %s: %v", name, err)
+	}
 }

@@ -49,6 +49,19 @@ var (
 	// never marked consistent; the lock can no longer be used.
 	ErrNotRecoverable error = &sentinel{"mpsync: lock is not recoverable", nil}
 
+	// ErrNotOwner is returned when a lock is released (or marked
+	// consistent) by a process, or for recursive locks a goroutine, that
+	// does not hold it — including when nobody holds it.
+	ErrNotOwner error = &sentinel{"mpsync: lock is not held by the caller", nil}
+
+	// ErrTooManyReleases is returned when a bounded semaphore is released
+	// more times than it was acquired.
+	ErrTooManyReleases error = &sentinel{"mpsync: semaphore released too many times", nil}
+
+	// ErrBroken is returned by a barrier that is broken: aborted, reset
+	// while parties waited, timed out, or left by a party that died.
+	ErrBroken error = &sentinel{"mpsync: barrier is broken", nil}
+
 	// ErrTypeMismatch is returned when an object is opened as a kind or
 	// type other than the one it was created as.
 	ErrTypeMismatch error = &sentinel{"mpsync: object kind or type mismatch", nil}

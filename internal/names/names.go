@@ -27,6 +27,15 @@ const ShmPrefix = "psm_"
 // 64 bits.
 const randomHexLen = 16
 
+// ObjectPrefix starts every random name of an mpsync object (a segment
+// with the object header); the kind's tag and an underscore follow, then
+// 16 hex digits: "mps_lock_0123456789abcdef".
+const ObjectPrefix = "mps_"
+
+// SemPrefix starts every random name of a named POSIX semaphore made by
+// mpsync; its file is /dev/shm/sem.<name>.
+const SemPrefix = "mps-"
+
 // TestPrefix starts the fixed names that mpsync's own tests use, so that
 // leak checks recognise them.
 const TestPrefix = "mps-test-"
@@ -68,8 +77,17 @@ func Ours(entry string) bool {
 	if strings.HasPrefix(entry, TestPrefix) || strings.HasPrefix(entry, "sem."+TestPrefix) {
 		return true
 	}
-	rest, ok := strings.CutPrefix(entry, ShmPrefix)
-	return ok && len(rest) == randomHexLen && isHex(rest)
+	if rest, ok := strings.CutPrefix(entry, ShmPrefix); ok {
+		return len(rest) == randomHexLen && isHex(rest)
+	}
+	if rest, ok := strings.CutPrefix(entry, "sem."+SemPrefix); ok {
+		return len(rest) == randomHexLen && isHex(rest)
+	}
+	if rest, ok := strings.CutPrefix(entry, ObjectPrefix); ok {
+		i := strings.LastIndexByte(rest, '_')
+		return i > 0 && len(rest)-i-1 == randomHexLen && isHex(rest[i+1:])
+	}
+	return false
 }
 
 func isHex(s string) bool {

@@ -36,7 +36,7 @@ func TestRandomAndOurs(t *testing.T) {
 	if a == b || len(a) != len(ShmPrefix)+16 {
 		t.Errorf("Random gave %q and %q", a, b)
 	}
-	for _, e := range []string{a, TestPrefix + "x", "sem." + TestPrefix + "y"} {
+	for _, e := range []string{a, TestPrefix + "x", "sem." + TestPrefix + "y", "sem." + Random(SemPrefix), Random(ObjectPrefix + "lock_")} {
 		if !Ours(e) {
 			t.Errorf("Ours(%q) = false", e)
 		}

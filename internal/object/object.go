@@ -1,0 +1,133 @@
+// Package object creates and opens mpsync objects: named segments that
+// start with the object header of mpsync.h (csrc), followed by an optional
+// lock area, the element format and the payload. The semaphore and ctypes
+// packages build every shared object on it.
+package object
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"syscall"
+	"time"
+
+	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/names"
+	"github.com/mpsync/mpsync/shm"
+)
+
+// Object is an open mpsync object.
+type Object struct {
+	seg  *shm.Segment
+	mem  []byte
+	Info csrc.ObjectInfo
+}
+
+// Prefix returns the prefix of random names for objects of kind, such as
+// "mps_lock_": one prefix per kind, so that listings can tell them apart.
+func Prefix(kind int) string { return names.ObjectPrefix + csrc.KindTag(kind) + "_" }
+
+// Create makes a new object described by spec under name (a random name
+// with the kind's prefix if name is ""). init fills the lock area and
+// payload; the object becomes visible by name only once it is complete.
+func Create(op, name string, spec *csrc.ObjectSpec, init func(o *Object) error) (*Object, error) {
+	size, err := csrc.ObjectSize(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	random := name == ""
+	for try := 0; ; try++ {
+		if random {
+			name = names.Random(Prefix(spec.Kind))
+		}
+		o := &Object{}
+		fill := func(mem []byte) error {
+			info, err := csrc.InitHeader(mem, spec)
+			if err != nil {
+				return err
+			}
+			o.mem, o.Info = mem, info
+			if init != nil {
+				if err := init(o); err != nil {
+					return err
+				}
+			}
+			return csrc.PublishHeader(mem)
+		}
+		o.seg, err = shm.Create(name, int(size), shm.WithInit(fill))
+		if err == nil {
+			return o, nil
+		}
+		if !random || !errors.Is(err, fs.ErrExist) || try == 8 {
+			return nil, fixOp(op, err)
+		}
+	}
+}
+
+// Open opens the object called name and checks that it is of one of the
+// kinds given. A segment that is not an mpsync object, or whose header
+// fails validation, is an error matching errs.ErrCorrupt; an object of
+// another kind matches errs.ErrTypeMismatch and names both kinds. An
+// object whose creator has not finished is waited for, briefly.
+func Open(op, name string, kinds ...int) (*Object, error) {
+	seg, err := shm.Open(name)
+	if err != nil {
+		return nil, fixOp(op, err)
+	}
+	mem := seg.Bytes()
+	var info csrc.ObjectInfo
+	for wait := time.Millisecond; ; wait *= 2 {
+		info, err = csrc.ValidateHeader(mem)
+		if !errors.Is(err, syscall.EAGAIN) || wait > time.Second {
+			break
+		}
+		time.Sleep(wait)
+	}
+	if errors.Is(err, syscall.EAGAIN) {
+		err = errs.ErrNotReady
+	}
+	if err != nil {
+		seg.Close()
+		return nil, fmt.Errorf("%s %s: %w", op, seg.Name(), err)
+	}
+	for _, k := range kinds {
+		if info.Kind == k {
+			return &Object{seg: seg, mem: mem, Info: info}, nil
+		}
+	}
+	seg.Close()
+	return nil, fmt.Errorf("%s %s: it is a %s, not a %s: %w", op, seg.Name(), csrc.KindName(info.Kind), csrc.KindName(kinds[0]), errs.ErrTypeMismatch)
+}
+
+// fixOp puts op in front of an error from shm.
+func fixOp(op string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: op, Path: pe.Path, Err: pe.Err}
+	}
+	return err
+}
+
+// Name returns the object's name, without a slash.
+func (o *Object) Name() string { return o.seg.Name() }
+
+// LockArea returns the object's lock area, or nil if it has none.
+func (o *Object) LockArea() []byte {
+	if o.Info.LockOffset == 0 {
+		return nil
+	}
+	return o.mem[o.Info.LockOffset : o.Info.LockOffset+csrc.LockAreaSize]
+}
+
+// Payload returns the object's payload.
+func (o *Object) Payload() []byte {
+	return o.mem[o.Info.PayloadOffset : o.Info.PayloadOffset+o.Info.PayloadSize]
+}
+
+// Close unmaps the object. Memory handed out by LockArea and Payload stays
+// safe to touch (it reads zeros) but no longer reaches the object.
+func (o *Object) Close() error { return o.seg.Close() }
+
+// Unlink removes the object's name.
+func (o *Object) Unlink() error { return o.seg.Unlink() }

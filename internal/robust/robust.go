@@ -1,0 +1,355 @@
+// Package robust implements mpsync's process-shared robust lock: a lock
+// word in shared memory (the lock area of mpsync.h) that any process — Go
+// or C — acquires with one compare-and-swap, whose owner is a process
+// (never an OS thread), and which is recovered, with ErrOwnerDead, when
+// its owner dies holding it.
+//
+// # The lock word
+//
+// The first 8 bytes of the lock area are one 64-bit word, changed only by
+// compare-and-swap:
+//
+//	bits  0–29  owner pid (0: the lock is free)
+//	bit   30    owner died; the new owner has not called MarkConsistent
+//	bit   31    waiters: some process may sleep in futex_wait on the low half
+//	bits 32–63  owner tag: the low 32 bits of the owner's start time, so a
+//	            pid reused by a new process is not taken for the owner
+//
+// The low 32 bits are the futex word. The value notRecoverable (pid
+// 2^30-1, which Linux never gives out) marks a lock whose dead owner's
+// state was never made consistent: it stays unusable.
+//
+// Acquiring a free lock is CAS(0 → self); releasing an uncontended one is
+// CAS(self → 0): no system call, no cgo. A contended acquirer spins a
+// little, then sets the waiters bit and sleeps on the futex in slices; on
+// each timeout it checks whether the owner is alive (proc.Alive) and, if
+// not, takes the lock over with one CAS and reports ErrOwnerDead.
+//
+// Goroutines of one process queue on a process-local gate before they
+// sleep in the kernel, so that many goroutines waiting for one lock cost
+// one OS thread per process, not one each.
+//
+// The rest of the lock area is for recursive locks: count (offset 12) and
+// the owning goroutine or thread token (offset 16), meaningful only to the
+// owning process.
+package robust
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/futex"
+	"github.com/mpsync/mpsync/internal/proc"
+)
+
+// Layout of the lock area (MPS_LOCK_AREA_SIZE bytes); see mpsync.h.
+const (
+	AreaSize = 64
+	offWord  = 0  // uint64 lock word
+	offCount = 12 // uint32 recursion count
+	offOwner = 16 // uint64 recursion owner token
+)
+
+// Bits of the lock word.
+const (
+	deadBit        = 1 << 30
+	waitersBit     = 1 << 31
+	notRecoverable = uint64(proc.PidMask)
+)
+
+// ErrNotOwner is errs.ErrNotOwner.
+var ErrNotOwner = errs.ErrNotOwner
+
+// Sleep slices: how long a waiter sleeps before it looks again at its
+// context and at the owner's liveness.
+const (
+	sliceCancellable = 5 * time.Millisecond
+	sliceForever     = 20 * time.Millisecond
+)
+
+// spinTries is how many times a contended acquirer looks at the word,
+// yielding in between, before it sleeps in the kernel.
+const spinTries = 100
+
+// Lock is a robust lock living in a lock area. It is safe for concurrent
+// use; the Go value itself is per handle (one per open object in a
+// process), the state is in shared memory.
+type Lock struct {
+	word  *atomic.Uint64
+	futex *atomic.Uint32 // the low half of word
+	count *atomic.Uint32
+	owner *atomic.Uint64
+	gate  chan struct{} // process-local queue in front of the futex
+}
+
+var self = proc.Self.Word()
+
+// New returns the lock living in area, which must be at least AreaSize
+// bytes of shared memory, 8-byte aligned; fresh zeroed memory is a free
+// lock.
+func New(area []byte) *Lock {
+	if len(area) < AreaSize || uintptr(unsafe.Pointer(&area[0]))%8 != 0 {
+		panic("robust: lock area too small or misaligned")
+	}
+	p := unsafe.Pointer(&area[0])
+	return &Lock{
+		word:  (*atomic.Uint64)(unsafe.Add(p, offWord)),
+		futex: (*atomic.Uint32)(unsafe.Add(p, offWord)), // little-endian: the low half
+		count: (*atomic.Uint32)(unsafe.Add(p, offCount)),
+		owner: (*atomic.Uint64)(unsafe.Add(p, offOwner)),
+		gate:  make(chan struct{}, 1),
+	}
+}
+
+// TryLock acquires the lock if it is free, or if its owner is dead (then
+// with ErrOwnerDead). It never sleeps.
+func (l *Lock) TryLock() (bool, error) {
+	if l.word.CompareAndSwap(0, self) {
+		return true, nil
+	}
+	w := l.word.Load()
+	switch {
+	case w == 0:
+		if l.word.CompareAndSwap(0, self) {
+			return true, nil
+		}
+		return false, nil
+	case w == notRecoverable:
+		return false, errs.ErrNotRecoverable
+	case proc.FromWord(w) == proc.Self:
+		return false, nil // another goroutine of this process holds it
+	case !proc.Alive(proc.FromWord(w)):
+		return l.takeOver(w)
+	}
+	return false, nil
+}
+
+// Lock acquires the lock, waiting as long as ctx allows. It returns nil,
+// ErrOwnerDead (the lock is held: its previous owner died, see
+// MarkConsistent), ErrNotRecoverable, or ctx's error (the lock is not
+// held). It does not check ctx before trying: callers that must fail on a
+// done context even when the lock is free check first.
+func (l *Lock) Lock(ctx context.Context) error {
+	if l.word.CompareAndSwap(0, self) {
+		return nil
+	}
+	return l.lockSlow(ctx)
+}
+
+func (l *Lock) lockSlow(ctx context.Context) error {
+	for range spinTries {
+		w := l.word.Load()
+		if w == 0 && l.word.CompareAndSwap(0, self) {
+			return nil
+		}
+		if w == notRecoverable {
+			return errs.ErrNotRecoverable
+		}
+		runtime.Gosched()
+	}
+	// One sleeper per process: the others park on the gate.
+	select {
+	case l.gate <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-l.gate }()
+
+	slice := sliceForever
+	if ctx.Done() != nil {
+		slice = sliceCancellable
+	}
+	deadline, hasDeadline := ctx.Deadline()
+	for {
+		w := l.word.Load()
+		switch {
+		case w == 0:
+			// Take it with the waiters bit set: others may still sleep.
+			if l.word.CompareAndSwap(0, self|waitersBit) {
+				return nil
+			}
+			continue
+		case w == notRecoverable:
+			return errs.ErrNotRecoverable
+		case w&waitersBit == 0:
+			if !l.word.CompareAndSwap(w, w|waitersBit) {
+				continue
+			}
+			w |= waitersBit
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		wait := slice
+		if hasDeadline {
+			wait = min(wait, time.Until(deadline))
+			if wait <= 0 {
+				return context.DeadlineExceeded
+			}
+		}
+		if futex.Wait(l.futex, uint32(w), wait) == unix.ETIMEDOUT && l.word.Load() == w &&
+			proc.FromWord(w) != proc.Self && !proc.Alive(proc.FromWord(w)) {
+			if ok, err := l.takeOver(w); ok {
+				return err
+			}
+		}
+	}
+}
+
+// takeOver replaces the dead owner recorded in w with this process,
+// keeping the waiters bit, and marks the state inconsistent.
+func (l *Lock) takeOver(w uint64) (bool, error) {
+	if !l.word.CompareAndSwap(w, self|deadBit|w&waitersBit) {
+		return false, nil
+	}
+	l.owner.Store(0)
+	l.count.Store(0)
+	return true, errs.ErrOwnerDead
+}
+
+// Unlock releases the lock, which this process must hold; any goroutine
+// of the process may release it. A lock released while its state is
+// inconsistent (ErrOwnerDead without MarkConsistent) becomes permanently
+// unusable, and Unlock returns ErrNotRecoverable.
+func (l *Lock) Unlock() error {
+	if l.word.CompareAndSwap(self, 0) {
+		return nil
+	}
+	return l.unlockSlow()
+}
+
+func (l *Lock) unlockSlow() error {
+	for {
+		w := l.word.Load()
+		if w == notRecoverable || proc.FromWord(w) != proc.Self {
+			return ErrNotOwner
+		}
+		next, err := uint64(0), error(nil)
+		if w&deadBit != 0 {
+			next, err = notRecoverable, errs.ErrNotRecoverable
+		}
+		if !l.word.CompareAndSwap(w, next) {
+			continue
+		}
+		switch {
+		case next == notRecoverable:
+			futex.Wake(l.futex, futex.MaxWake)
+		case w&waitersBit != 0:
+			futex.Wake(l.futex, 1)
+		}
+		return err
+	}
+}
+
+// MarkConsistent declares that the state the lock protects, left by an
+// owner that died, has been repaired: the lock returns to normal use. The
+// caller must hold the lock after an ErrOwnerDead.
+func (l *Lock) MarkConsistent() error {
+	for {
+		w := l.word.Load()
+		if w == notRecoverable || proc.FromWord(w) != proc.Self || w&deadBit == 0 {
+			return ErrNotOwner
+		}
+		if l.word.CompareAndSwap(w, w&^deadBit) {
+			return nil
+		}
+	}
+}
+
+// HeldByProcess reports whether this process holds the lock.
+func (l *Lock) HeldByProcess() bool {
+	w := l.word.Load()
+	return w != notRecoverable && proc.FromWord(w) == proc.Self
+}
+
+// Owner returns the pid holding the lock, or 0 if it is free.
+func (l *Lock) Owner() int {
+	w := l.word.Load()
+	if w == notRecoverable {
+		return 0
+	}
+	return int(proc.FromWord(w).Pid)
+}
+
+// LockRecursive acquires the lock for the goroutine or thread token g,
+// counting recursive acquisitions by the same token.
+func (l *Lock) LockRecursive(ctx context.Context, g uint64) error {
+	if l.owner.Load() == g && l.HeldByProcess() {
+		l.count.Add(1)
+		return nil
+	}
+	err := l.Lock(ctx)
+	if err != nil && err != errs.ErrOwnerDead {
+		return err
+	}
+	l.owner.Store(g)
+	l.count.Store(1)
+	return err
+}
+
+// TryLockRecursive is TryLock for token g, counting recursion.
+func (l *Lock) TryLockRecursive(g uint64) (bool, error) {
+	if l.owner.Load() == g && l.HeldByProcess() {
+		l.count.Add(1)
+		return true, nil
+	}
+	ok, err := l.TryLock()
+	if ok {
+		l.owner.Store(g)
+		l.count.Store(1)
+	}
+	return ok, err
+}
+
+// UnlockRecursive undoes one LockRecursive by token g.
+func (l *Lock) UnlockRecursive(g uint64) error {
+	if l.owner.Load() != g || !l.HeldByProcess() {
+		return ErrNotOwner
+	}
+	if c := l.count.Load(); c > 1 {
+		l.count.Store(c - 1)
+		return nil
+	}
+	l.owner.Store(0)
+	l.count.Store(0)
+	return l.Unlock()
+}
+
+// HeldBy reports whether token g of this process holds the lock
+// recursively, and how many times.
+func (l *Lock) HeldBy(g uint64) (bool, int) {
+	if l.owner.Load() != g || !l.HeldByProcess() {
+		return false, 0
+	}
+	return true, int(l.count.Load())
+}
+
+// ReleaseAll releases every recursive hold of token g at once and returns
+// how many there were, for a condition variable's wait; RestoreAll takes
+// them back.
+func (l *Lock) ReleaseAll(g uint64) (int, error) {
+	held, n := l.HeldBy(g)
+	if !held {
+		return 0, ErrNotOwner
+	}
+	l.owner.Store(0)
+	l.count.Store(0)
+	return n, l.Unlock()
+}
+
+// RestoreAll reacquires the lock for token g with recursion count n.
+func (l *Lock) RestoreAll(ctx context.Context, g uint64, n int) error {
+	err := l.Lock(ctx)
+	if err != nil && err != errs.ErrOwnerDead {
+		return err
+	}
+	l.owner.Store(g)
+	l.count.Store(uint32(n))
+	return err
+}
