@@ -79,7 +79,7 @@ func Open(op, name string, kinds ...int) (*Object, error) {
 	var info csrc.ObjectInfo
 	for wait := time.Millisecond; ; wait *= 2 {
 		info, err = csrc.ValidateHeader(mem)
-		if !errors.Is(err, syscall.EAGAIN) || wait > time.Second {
+		if !errors.Is(err, syscall.EAGAIN) || wait > 100*time.Millisecond {
 			break
 		}
 		time.Sleep(wait)

@@ -1,0 +1,300 @@
+package semaphore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/futex"
+	"github.com/mpsync/mpsync/internal/object"
+	"github.com/mpsync/mpsync/internal/proc"
+	"github.com/mpsync/mpsync/internal/robust"
+)
+
+// Payload of a barrier, guarded by its lock area: parties, broken, the
+// number waiting, the generation (the futex waiters sleep on), the last
+// generation that completed, then the identity of each waiting party.
+const (
+	offBarParties = 0
+	offBarBroken  = 4
+	offBarCount   = 8
+	offBarGen     = 12
+	offBarLastOK  = 16
+	offBarWaiters = 24
+	maxParties    = 1 << 16
+)
+
+// Barrier makes a fixed number of parties, in any processes, wait for each
+// other, like threading.Barrier and multiprocessing.Barrier: each calls
+// Wait, and all return once the last has arrived. It is reusable: then the
+// next round begins.
+//
+// A barrier breaks — every waiter gets ErrBroken, and so does every later
+// Wait until Reset — when Abort is called, when a waiting party's context
+// ends (as a timeout does in Python), when the action fails, and when a
+// waiting party's process dies, so that the others never hang.
+//
+// A Barrier must not be copied after first use. It is safe for concurrent
+// use.
+type Barrier struct {
+	noCopy noCopy
+	handle
+	l       *robust.Lock
+	parties int
+	broken  *atomic.Uint32
+	count   *atomic.Uint32
+	gen     *atomic.Uint32
+	lastOK  *atomic.Uint32
+	waiters []atomic.Uint64
+
+	mu     sync.Mutex
+	action func() error
+}
+
+// NewBarrier creates a barrier for parties parties (at least 1). action,
+// which may be nil, runs in the party that arrives last, before any party
+// is released; if it returns an error the barrier breaks and that party's
+// Wait returns the error. Other processes that open the barrier set their
+// own action with SetAction (the action runs in whichever process arrives
+// last, with that process's action).
+func NewBarrier(parties int, action func() error, opts ...Option) (*Barrier, error) {
+	const op = "semaphore.NewBarrier"
+	if parties < 1 || parties > maxParties {
+		return nil, errs.Invalid(op, "parties", "%d: must be between 1 and %d", parties, maxParties)
+	}
+	obj, err := create(op, csrc.KindBarrier, uint64(offBarWaiters+8*parties), true, opts, func(o *object.Object) error {
+		binary.NativeEndian.PutUint32(o.Payload()[offBarParties:], uint32(parties))
+		// No generation has completed: generation 0 is not "last OK".
+		binary.NativeEndian.PutUint32(o.Payload()[offBarLastOK:], ^uint32(0))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	b := newBarrier(obj, parties)
+	b.action = action
+	return b, nil
+}
+
+// OpenBarrier opens the Barrier called name, with no action (see
+// SetAction).
+func OpenBarrier(name string) (*Barrier, error) {
+	const op = "semaphore.OpenBarrier"
+	obj, err := open(op, name, offBarWaiters+8, true, csrc.KindBarrier)
+	if err != nil {
+		return nil, err
+	}
+	parties := int(binary.NativeEndian.Uint32(obj.Payload()[offBarParties:]))
+	if parties < 1 || parties > maxParties || uint64(offBarWaiters+8*parties) > obj.Info.PayloadSize {
+		obj.Close()
+		return nil, fmt.Errorf("%s %s: %d parties: %w", op, obj.Name(), parties, errs.ErrCorrupt)
+	}
+	return newBarrier(obj, parties), nil
+}
+
+func newBarrier(obj *object.Object, parties int) *Barrier {
+	p := unsafe.Pointer(&obj.Payload()[0])
+	return &Barrier{
+		handle:  handle{obj: obj},
+		l:       robust.New(obj.LockArea()),
+		parties: parties,
+		broken:  (*atomic.Uint32)(unsafe.Add(p, offBarBroken)),
+		count:   (*atomic.Uint32)(unsafe.Add(p, offBarCount)),
+		gen:     (*atomic.Uint32)(unsafe.Add(p, offBarGen)),
+		lastOK:  (*atomic.Uint32)(unsafe.Add(p, offBarLastOK)),
+		waiters: unsafe.Slice((*atomic.Uint64)(unsafe.Add(p, offBarWaiters)), parties),
+	}
+}
+
+// SetAction sets the action this handle runs when its party arrives last.
+func (b *Barrier) SetAction(action func() error) {
+	b.mu.Lock()
+	b.action = action
+	b.mu.Unlock()
+}
+
+// lock takes the barrier's internal lock; a holder that died broke the
+// barrier's bookkeeping, so the barrier is broken and the lock repaired.
+func (b *Barrier) lock() {
+	if err := b.l.Lock(context.Background()); errors.Is(err, ErrOwnerDead) {
+		b.breakLocked()
+		b.l.MarkConsistent()
+	}
+}
+
+// breakLocked breaks the barrier and releases its waiters; the caller
+// holds the internal lock.
+func (b *Barrier) breakLocked() {
+	b.broken.Store(1)
+	b.count.Store(0)
+	b.gen.Add(1)
+	futex.Wake(b.gen, futex.MaxWake)
+}
+
+// Wait waits until all parties have called Wait, and returns this party's
+// arrival index, from 0 for the first to Parties()-1 for the last. It
+// returns ErrBroken if the barrier is or becomes broken, and ctx's error
+// (within a few milliseconds, breaking the barrier for everyone, as a
+// timeout does in Python) if ctx ends first.
+func (b *Barrier) Wait(ctx context.Context) (int, error) {
+	if err := b.check(); err != nil {
+		return 0, err
+	}
+	b.lock()
+	if b.broken.Load() != 0 {
+		b.l.Unlock()
+		return 0, ErrBroken
+	}
+	if err := ctx.Err(); err != nil {
+		b.breakLocked()
+		b.l.Unlock()
+		return 0, err
+	}
+	gen := b.gen.Load()
+	index := int(b.count.Add(1)) - 1
+	b.waiters[index].Store(proc.Self.Word())
+	if index == b.parties-1 {
+		return index, b.release(gen)
+	}
+	b.l.Unlock()
+
+	slice := 20 * time.Millisecond
+	if ctx.Done() != nil {
+		slice = 5 * time.Millisecond
+	}
+	deadline, hasDeadline := ctx.Deadline()
+	for b.gen.Load() == gen {
+		wait := slice
+		if hasDeadline {
+			wait = min(wait, time.Until(deadline))
+		}
+		err := ctx.Err()
+		if err == nil && wait <= 0 {
+			err = context.DeadlineExceeded
+		}
+		if err != nil {
+			b.lock()
+			if b.gen.Load() == gen {
+				b.breakLocked()
+			}
+			ok := b.completed(gen)
+			b.l.Unlock()
+			if ok { // completed just as ctx ended
+				return index, nil
+			}
+			return index, err
+		}
+		if futex.Wait(b.gen, gen, wait) != nil && b.gen.Load() == gen && b.partyDied(gen) {
+			b.lock()
+			if b.gen.Load() == gen {
+				b.breakLocked()
+			}
+			b.l.Unlock()
+		}
+		if b.closed.Load() {
+			return index, ErrClosed
+		}
+	}
+	b.lock()
+	ok := b.completed(gen)
+	b.l.Unlock()
+	if !ok {
+		return index, ErrBroken
+	}
+	return index, nil
+}
+
+// completed reports whether generation gen ended by all parties arriving
+// (rather than by a break or a reset).
+func (b *Barrier) completed(gen uint32) bool { return int32(b.lastOK.Load()-gen) >= 0 }
+
+// release ends generation gen: it runs the action, then frees every
+// waiter. The caller holds the internal lock; release unlocks it.
+func (b *Barrier) release(gen uint32) error {
+	defer b.l.Unlock()
+	b.mu.Lock()
+	action := b.action
+	b.mu.Unlock()
+	if action != nil {
+		if err := runAction(action); err != nil {
+			b.breakLocked()
+			return err
+		}
+	}
+	b.lastOK.Store(gen)
+	b.count.Store(0)
+	b.gen.Add(1)
+	futex.Wake(b.gen, futex.MaxWake)
+	return nil
+}
+
+// runAction runs the barrier's action, turning a panic into an error so
+// that the barrier breaks instead of leaving the others waiting.
+func runAction(action func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("semaphore: barrier action panicked: %v", r)
+		}
+	}()
+	return action()
+}
+
+// partyDied reports whether a party waiting in generation gen has died.
+func (b *Barrier) partyDied(gen uint32) bool {
+	n := int(b.count.Load())
+	for i := 0; i < n && i < b.parties; i++ {
+		w := b.waiters[i].Load()
+		if w != 0 && !proc.Alive(proc.FromWord(w)) {
+			return b.gen.Load() == gen
+		}
+	}
+	return false
+}
+
+// Abort breaks the barrier: every waiting party, and every later Wait,
+// gets ErrBroken until Reset.
+func (b *Barrier) Abort() error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	b.lock()
+	b.breakLocked()
+	b.l.Unlock()
+	return nil
+}
+
+// Reset returns the barrier to its initial state. Parties waiting get
+// ErrBroken.
+func (b *Barrier) Reset() error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	b.lock()
+	b.broken.Store(0)
+	b.count.Store(0)
+	b.gen.Add(1)
+	futex.Wake(b.gen, futex.MaxWake)
+	b.l.Unlock()
+	return nil
+}
+
+// Parties returns the number of parties the barrier waits for.
+func (b *Barrier) Parties() int { return b.parties }
+
+// NWaiting returns the number of parties waiting now.
+func (b *Barrier) NWaiting() int {
+	if b.closed.Load() {
+		return 0
+	}
+	return int(b.count.Load())
+}
+
+// Broken reports whether the barrier is broken.
+func (b *Barrier) Broken() bool { return !b.closed.Load() && b.broken.Load() != 0 }

@@ -1,0 +1,63 @@
+// Package semaphore provides locks and the rest of the synchronization
+// family of Python's multiprocessing — Lock, RLock, Semaphore,
+// BoundedSemaphore, Condition, Event, Barrier — for processes: each object
+// is created in one process and opened by name in any other, Go or C
+// (through libmpsync).
+//
+// Import path: github.com/mpsync/mpsync/semaphore.
+//
+// # Basics
+//
+//	l, err := semaphore.NewLock()       // in one process
+//	defer l.Unlink()                    // once, anywhere
+//	defer l.Close()
+//	name := l.Name()                    // hand it to the others
+//
+//	l, err := semaphore.OpenLock(name)  // in another
+//	if err := l.Acquire(ctx); err != nil { … }
+//	… the critical section …
+//	l.Release()
+//
+// Every lock is also a sync.Locker (Lock, Unlock), and every blocking call
+// takes a context.Context and returns within a few milliseconds of its
+// end.
+//
+// # Better than multiprocessing
+//
+//   - Robust: when a process dies holding a Lock or RLock (even killed with
+//     SIGKILL), the next acquirer gets the lock together with
+//     ErrOwnerDead, instead of waiting forever. A Barrier breaks instead of
+//     hanging when a waiting party dies, and a Condition skips waiters
+//     that died.
+//   - Fast: acquiring a free lock and releasing it are one atomic
+//     instruction each, in Go, with no system call and no cgo.
+//   - Cheap to wait on: goroutines of one process queue in the process,
+//     so 10,000 goroutines waiting for one lock occupy one OS thread.
+//   - Self-describing: each object records its kind; opening a name as the
+//     wrong kind is ErrTypeMismatch, naming both kinds.
+//
+// # Sharing with Python
+//
+// Python's multiprocessing locks are named POSIX semaphores (with a
+// "spawn" or "forkserver" context). SemLock opens and creates those, with
+// CPython's semantics. The kind and maxvalue of each Python class:
+//
+//	class               kind            maxvalue
+//	Lock                SemaphoreKind   1
+//	RLock               RecursiveMutex  1
+//	Semaphore(v)        SemaphoreKind   ValueMax
+//	BoundedSemaphore(v) SemaphoreKind   v
+//
+// Lock, RLock and the others of this package are mpsync objects (see
+// mpsync.h), which Python reaches through libmpsync.
+//
+// # Caveats
+//
+//   - Ownership belongs to a process, identified by its pid and start
+//     time. Processes sharing locks must see each other's pids: the same
+//     pid namespace.
+//   - A lock is robust only against the death of its owning process. A
+//     goroutine that forgets to release a lock keeps it held as long as
+//     its process lives.
+//   - Close does not release a lock the handle holds.
+package semaphore

@@ -1,0 +1,92 @@
+package semaphore
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/object"
+)
+
+// handle is what every object type of this package holds: the open
+// mpsync object and whether this handle is closed.
+type handle struct {
+	obj    *object.Object
+	closed atomic.Bool
+}
+
+// Name returns the object's name without a leading slash; pass it to the
+// matching Open function in another process.
+func (h *handle) Name() string { return h.obj.Name() }
+
+// Close releases this process's handle. The object remains for other
+// processes until it is unlinked. Close is idempotent. It does not release
+// a lock this handle holds: a lock held at Close stays held, as it would
+// if the process had died (the next acquirer gets ErrOwnerDead once this
+// process exits).
+func (h *handle) Close() error {
+	if h.closed.Swap(true) {
+		return nil
+	}
+	return h.obj.Close()
+}
+
+// Unlink removes the object's name so no other process can open it;
+// processes that have it open keep using it. Call it once, in one
+// process; a second call returns an error matching fs.ErrNotExist. It
+// works after Close.
+func (h *handle) Unlink() error { return h.obj.Unlink() }
+
+// check returns ErrClosed after Close.
+func (h *handle) check() error {
+	if h.closed.Load() {
+		return errs.ErrClosed
+	}
+	return nil
+}
+
+// Option configures the creation of an object.
+type Option func(*options)
+
+type options struct {
+	name string
+}
+
+// WithName gives a new object a chosen name (1 to 251 bytes, an optional
+// leading slash, no other slash) instead of a random one. Creation is
+// exclusive: an existing name is an error matching fs.ErrExist.
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+func applyOptions(opts []Option) options {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// create makes an object of kind with a payload of payload bytes (8-byte
+// aligned) and, if withLock, a lock area.
+func create(op string, kind int, payload uint64, withLock bool, opts []Option, init func(*object.Object) error) (*object.Object, error) {
+	o := applyOptions(opts)
+	spec := &csrc.ObjectSpec{Kind: kind, WithLock: withLock}
+	if payload > 0 {
+		spec.Count, spec.ElemSize = 1, payload
+	}
+	return object.Create(op, o.name, spec, init)
+}
+
+// open opens name as one of kinds and checks that it has the payload size
+// and lock area its kind needs (the header is untrusted).
+func open(op, name string, minPayload uint64, withLock bool, kinds ...int) (*object.Object, error) {
+	obj, err := object.Open(op, name, kinds...)
+	if err != nil {
+		return nil, err
+	}
+	if obj.Info.PayloadSize < minPayload || withLock && obj.Info.LockOffset == 0 {
+		obj.Close()
+		return nil, fmt.Errorf("%s %s: payload or lock area too small for a %s: %w", op, obj.Name(), csrc.KindName(obj.Info.Kind), errs.ErrCorrupt)
+	}
+	return obj, nil
+}
