@@ -76,13 +76,13 @@ func (r *RLock) robustLock() (*robust.Lock, int) { return r.l, csrc.KindRLock }
 type Condition struct {
 	noCopy noCopy
 	handle
-	lock    CondLock
-	rl      *robust.Lock
-	rkind   int
+	lock         CondLock
+	rl           *robust.Lock
+	rkind        int
 	ownLock      bool // the lock was made or opened by the condition: Close closes it
 	implicitLock bool // the lock was made for the condition: Unlink unlinks it
-	ticket  *atomic.Uint32
-	slots   [condSlots]condSlot
+	ticket       *atomic.Uint32
+	slots        [condSlots]condSlot
 }
 
 type condSlot struct {
