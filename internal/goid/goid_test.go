@@ -2,6 +2,7 @@ package goid
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -11,7 +12,7 @@ func TestDistinctAndStable(t *testing.T) {
 		t.Fatalf("Current() = %#x then %#x", me, Current())
 	}
 	const n = 50
-	ids := make([]uint64, n)
+	ids := make([]atomic.Uint64, n)
 	var wg sync.WaitGroup
 	var hold sync.WaitGroup
 	hold.Add(1)
@@ -19,14 +20,14 @@ func TestDistinctAndStable(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids[i] = Current()
+			ids[i].Store(Current())
 			hold.Wait() // all alive at once, so no descriptor is reused
 		}()
 	}
 	for { // wait until every goroutine has recorded its id
 		done := true
-		for _, id := range ids {
-			if id == 0 {
+		for i := range ids {
+			if ids[i].Load() == 0 {
 				done = false
 			}
 		}
@@ -37,7 +38,8 @@ func TestDistinctAndStable(t *testing.T) {
 	hold.Done()
 	wg.Wait()
 	seen := map[uint64]bool{me: true}
-	for _, id := range ids {
+	for i := range ids {
+		id := ids[i].Load()
 		if seen[id] {
 			t.Fatalf("id %#x seen twice", id)
 		}
