@@ -6,6 +6,7 @@ package csrc
 #cgo CFLAGS: -std=gnu11 -O2 -Wall -Wextra
 #include <stdlib.h>
 #include "mpsync.h"
+#include "mpsync_impl.h"
 */
 import "C"
 
@@ -29,6 +30,10 @@ func Version() int { return int(C.mps_version()) }
 
 // KindName returns the name of an object kind ("lock", "value", ...).
 func KindName(kind int) string { return C.GoString(C.mps_kind_name(C.int(kind))) }
+
+// KindTag returns the short tag of a kind used in random object names
+// ("lock", "sem", ...), or "obj" for an unknown kind.
+func KindTag(kind int) string { return C.GoString(C.mps__kind_tag(C.int(kind))) }
 
 func cSpec(spec *ObjectSpec, keep **C.char) C.struct_mps_object_spec {
 	*keep = C.CString(spec.Format)

@@ -257,6 +257,109 @@ int mps_header_validate(const void *base, size_t map_size,
  * "unknown". */
 const char *mps_kind_name(int kind);
 
+/* ------------------------------------------------------------------------
+ * Objects
+ *
+ * An object is a segment that starts with the header above.  Creation
+ * publishes atomically: the segment is built without a name and linked
+ * under its name only when complete, so openers never see it half-made.
+ * Random object names are "mps_" + a kind tag ("lock", "sem", "event", ...)
+ * + "_" + 16 hex digits.
+ * ------------------------------------------------------------------------ */
+
+/* mps_object is an open object.  It is opaque; use the accessors. */
+typedef struct mps_object mps_object;
+
+/* mps_object_create creates an object laid out as spec says, under name
+ * (NULL or "" for a random one), with a zeroed lock area and payload.  If
+ * init is not NULL it is called with the object and arg before the object
+ * gets its name; a nonzero (negative errno) result aborts the creation and
+ * is returned.  Creation is exclusive.
+ * Returns 0, or the errors of mps_object_size and mps_shm_create, or -EEXIST,
+ * or init's result. */
+int mps_object_create(const char *name, const struct mps_object_spec *spec,
+                      int (*init)(mps_object *obj, void *arg), void *arg,
+                      mps_object **out);
+
+/* mps_object_open opens the object called name and validates its header
+ * (see mps_header_validate).  If kind is not 0, an object of another kind is
+ * refused with -EMEDIUMTYPE.
+ * Returns 0, or the errors of mps_shm_open and mps_header_validate (an
+ * object still being made by a creator that does not publish atomically is
+ * waited for briefly, then -EAGAIN), or -EMEDIUMTYPE. */
+int mps_object_open(const char *name, int kind, mps_object **out);
+
+/* mps_object_info returns the validated layout; valid until close. */
+const struct mps_object_info *mps_object_info(const mps_object *obj);
+
+/* mps_object_name returns the name without a slash; valid until close. */
+const char *mps_object_name(const mps_object *obj);
+
+/* mps_object_payload returns the address of the payload. */
+void *mps_object_payload(const mps_object *obj);
+
+/* mps_object_lock returns the address of the lock area, or NULL if the
+ * object has none.  Pass it to the mps_lock_* functions. */
+void *mps_object_lock(const mps_object *obj);
+
+/* mps_object_close unmaps the object and frees the handle (not the object:
+ * unlink it with mps_shm_unlink).  NULL is accepted.  Returns 0 or the errno
+ * of munmap. */
+int mps_object_close(mps_object *obj);
+
+/* ------------------------------------------------------------------------
+ * Robust process-shared locks
+ *
+ * The lock area (MPS_LOCK_AREA_SIZE bytes at an object's lock_offset):
+ *
+ *   off size field
+ *     0   8  word   one 64-bit word, changed only by compare-and-swap:
+ *                     bits  0-29 owner pid, 0 if free
+ *                     bit   30   the owner died; not yet marked consistent
+ *                     bit   31   waiters: someone may sleep on the futex
+ *                     bits 32-63 owner tag: low 32 bits of the owner's start
+ *                                time (field 22 of /proc/PID/stat), so a
+ *                                reused pid is not taken for the owner
+ *                   The low 32 bits are the futex word (shared, not
+ *                   FUTEX_PRIVATE).  MPS_LOCK_NOTRECOVERABLE marks a lock
+ *                   that can never be used again.
+ *    12   4  count  recursion count (recursive locks only)
+ *    16   8  owner  recursion owner token (a thread or goroutine), 0 if none
+ *    24  40  reserved, 0
+ *
+ * The owner of a lock is a process, never a thread: any thread of the
+ * owning process may release it.  Acquiring a free lock is one CAS.  A
+ * waiter sleeps on the futex in slices and checks, on each timeout, that
+ * the owner is alive; if the owner died (or is a zombie) it takes the lock
+ * over and gets -EOWNERDEAD: the lock is then held, its state must be
+ * repaired and mps_lock_consistent called, or the next release makes the
+ * lock unrecoverable (-ENOTRECOVERABLE for everyone).  Go (package
+ * semaphore) implements the same algorithm; both contend on one lock.
+ * ------------------------------------------------------------------------ */
+
+#define MPS_LOCK_NOTRECOVERABLE 0x3fffffffu /* the whole word */
+
+/* mps_lock_acquire acquires the lock in the lock area lock.
+ * timeout_ns < 0 waits forever, 0 only tries, > 0 waits at most that long.
+ * Returns 0 (held), -EOWNERDEAD (held; the previous owner died),
+ * -ENOTRECOVERABLE, -EBUSY (timeout_ns == 0 and the lock is taken),
+ * -ETIMEDOUT, or -EINVAL (lock is NULL or misaligned). */
+int mps_lock_acquire(void *lock, int64_t timeout_ns);
+
+/* mps_lock_release releases the lock, which this process must hold.
+ * Returns 0, -EPERM (this process does not hold it), or -ENOTRECOVERABLE
+ * (it was taken with -EOWNERDEAD and not marked consistent: it is released
+ * and unusable from now on). */
+int mps_lock_release(void *lock);
+
+/* mps_lock_consistent marks the state protected by a lock taken with
+ * -EOWNERDEAD repaired.  Returns 0 or -EPERM. */
+int mps_lock_consistent(void *lock);
+
+/* mps_lock_owner returns the pid holding the lock, or 0 if it is free (or
+ * unrecoverable).  The answer may be stale at once. */
+int mps_lock_owner(const void *lock);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "mpsync.h"
 
@@ -34,5 +35,30 @@ MPS_HIDDEN int mps__random_name(const char *prefix, char *out);
 
 /* mps__shm_path writes MPS_SHM_DIR + name into out (MPS_PATH_MAX bytes). */
 MPS_HIDDEN void mps__shm_path(const char *name, char *out);
+
+/* mps__open_retry is open(2) retried on EINTR; it returns the fd or
+ * -errno. */
+MPS_HIDDEN int mps__open_retry(const char *path, int flags, mode_t mode);
+
+/* mps__check_room returns -ENOSPC if the file system of fd cannot hold
+ * size more bytes. */
+MPS_HIDDEN int mps__check_room(int fd, size_t size);
+
+/* mps__map_fd maps size bytes of fd shared, read-write. */
+MPS_HIDDEN int mps__map_fd(int fd, size_t size, void **data);
+
+/* mps__shm_forget frees a segment handle but keeps its mapping, whose
+ * address and size the caller has taken over. */
+MPS_HIDDEN void mps__shm_forget(mps_shm *shm);
+
+/* mps__kind_tag returns the tag of a kind used in random object names. */
+MPS_HIDDEN const char *mps__kind_tag(int kind);
+
+/* mps__self_word returns this process's lock identity: pid | tag << 32. */
+MPS_HIDDEN uint64_t mps__self_word(void);
+
+/* mps__alive reports whether the process of a lock identity runs: it
+ * exists, is no zombie, and has the start-time tag recorded. */
+MPS_HIDDEN int mps__alive(uint64_t id);
 
 #endif /* MPSYNC_IMPL_H */

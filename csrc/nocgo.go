@@ -14,6 +14,9 @@ func Version() int { return 0 }
 // KindName returns "unknown".
 func KindName(kind int) string { return "unknown" }
 
+// KindTag returns "obj".
+func KindTag(kind int) string { return "obj" }
+
 // ObjectSize requires cgo.
 func ObjectSize(spec *ObjectSpec) (uint64, error) { return 0, errNoCgo }
 

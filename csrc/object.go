@@ -45,29 +45,3 @@ type ObjectInfo struct {
 	LockOffset    int // 0: no lock area
 	Format        string
 }
-
-// KindTag returns the short tag of a kind used in object names ("lock",
-// "sem", ...), or "obj" for an unknown kind.
-func KindTag(kind int) string {
-	switch kind {
-	case KindLock:
-		return "lock"
-	case KindRLock:
-		return "rlock"
-	case KindSemaphore:
-		return "sem"
-	case KindBoundedSemaphore:
-		return "bsem"
-	case KindCondition:
-		return "cond"
-	case KindEvent:
-		return "event"
-	case KindBarrier:
-		return "barrier"
-	case KindValue:
-		return "value"
-	case KindArray:
-		return "array"
-	}
-	return "obj"
-}

@@ -22,7 +22,7 @@ struct mps_shm {
  * an astronomically unlikely EEXIST into a practically impossible one. */
 enum { random_name_tries = 8 };
 
-static int open_retry(const char *path, int flags, mode_t mode)
+MPS_HIDDEN int mps__open_retry(const char *path, int flags, mode_t mode)
 {
     for (;;) {
         int fd = open(path, flags, mode);
@@ -31,10 +31,10 @@ static int open_retry(const char *path, int flags, mode_t mode)
     }
 }
 
-/* check_room refuses sizes the file system cannot hold, so that touching
+/* mps__check_room refuses sizes the file system cannot hold, so that touching
  * the mapping later cannot fault with SIGBUS for want of space (best
  * effort: another process may take the room in between). */
-static int check_room(int fd, size_t size)
+MPS_HIDDEN int mps__check_room(int fd, size_t size)
 {
     struct statfs st;
     if (fstatfs(fd, &st) != 0)
@@ -45,7 +45,7 @@ static int check_room(int fd, size_t size)
     return size > room ? -ENOSPC : 0;
 }
 
-static int map_fd(int fd, size_t size, void **data)
+MPS_HIDDEN int mps__map_fd(int fd, size_t size, void **data)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
@@ -75,17 +75,17 @@ MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
             return err;
         }
         mps__shm_path(s->name, path);
-        fd = open_retry(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+        fd = mps__open_retry(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
     }
     if (fd < 0) {
         free(s);
         return fd;
     }
-    int err = check_room(fd, size);
+    int err = mps__check_room(fd, size);
     if (err == 0 && ftruncate(fd, (off_t)size) != 0)
         err = -errno;
     if (err == 0)
-        err = map_fd(fd, size, &s->data);
+        err = mps__map_fd(fd, size, &s->data);
     close(fd);
     if (err != 0) {
         unlink(path);
@@ -111,7 +111,7 @@ MPS_API int mps_shm_open(const char *name, mps_shm **out)
     }
     char path[MPS_PATH_MAX];
     mps__shm_path(s->name, path);
-    int fd = open_retry(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    int fd = mps__open_retry(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd < 0) {
         free(s);
         return fd;
@@ -122,7 +122,7 @@ MPS_API int mps_shm_open(const char *name, mps_shm **out)
     else if (!S_ISREG(st.st_mode) || st.st_size <= 0)
         err = -EINVAL;
     else
-        err = map_fd(fd, (size_t)st.st_size, &s->data);
+        err = mps__map_fd(fd, (size_t)st.st_size, &s->data);
     close(fd);
     if (err != 0) {
         free(s);
@@ -147,6 +147,8 @@ MPS_API int mps_shm_close(mps_shm *shm)
     free(shm);
     return err;
 }
+
+MPS_HIDDEN void mps__shm_forget(mps_shm *shm) { free(shm); }
 
 MPS_API int mps_shm_unlink(const char *name)
 {

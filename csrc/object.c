@@ -1,0 +1,167 @@
+/* object.c - creating (atomically published) and opening mpsync objects. */
+#ifndef MPS_USE_SYSTEM_LIB
+#define _GNU_SOURCE /* O_TMPFILE */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mpsync_impl.h"
+
+struct mps_object {
+    void *data;
+    size_t size;
+    struct mps_object_info info;
+    char name[MPS_NAME_MAX + 1];
+};
+
+MPS_HIDDEN const char *mps__kind_tag(int kind)
+{
+    switch (kind) {
+    case MPS_KIND_LOCK: return "lock";
+    case MPS_KIND_RLOCK: return "rlock";
+    case MPS_KIND_SEMAPHORE: return "sem";
+    case MPS_KIND_BOUNDED_SEMAPHORE: return "bsem";
+    case MPS_KIND_CONDITION: return "cond";
+    case MPS_KIND_EVENT: return "event";
+    case MPS_KIND_BARRIER: return "barrier";
+    case MPS_KIND_VALUE: return "value";
+    case MPS_KIND_ARRAY: return "array";
+    }
+    return "obj";
+}
+
+/* link_name gives the anonymous file fd the name, failing with -EEXIST if
+ * it is taken.  /proc/self/fd/N names the file without privileges. */
+static int link_name(int fd, const char *name)
+{
+    char src[64], dst[MPS_PATH_MAX];
+    snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
+    mps__shm_path(name, dst);
+    return linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) != 0 ? -errno : 0;
+}
+
+MPS_API int mps_object_create(const char *name, const struct mps_object_spec *spec,
+                              int (*init)(mps_object *obj, void *arg), void *arg, mps_object **out)
+{
+    uint64_t size;
+    if (out == NULL)
+        return -EINVAL;
+    int err = mps_object_size(spec, &size);
+    if (err != 0)
+        return err;
+    mps_object *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return -ENOMEM;
+    int random = name == NULL || name[0] == '\0';
+    if (!random && (err = mps__check_name(name, o->name)) != 0) {
+        free(o);
+        return err;
+    }
+    int fd = mps__open_retry(MPS_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        free(o);
+        return fd;
+    }
+    err = mps__check_room(fd, size);
+    if (err == 0 && ftruncate(fd, (off_t)size) != 0)
+        err = -errno;
+    if (err == 0)
+        err = mps__map_fd(fd, size, &o->data);
+    if (err == 0) {
+        o->size = size;
+        err = mps_header_init(o->data, size, spec, &o->info);
+        if (err == 0 && init != NULL)
+            err = init(o, arg);
+        if (err == 0)
+            err = mps_header_publish(o->data);
+    }
+    for (int try = 0; err == 0; try++) {
+        if (random) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "mps_%s_", mps__kind_tag(spec->kind));
+            if ((err = mps__random_name(prefix, o->name)) != 0)
+                break;
+        }
+        err = link_name(fd, o->name);
+        if (err != -EEXIST || !random || try == 8)
+            break;
+        err = 0;
+    }
+    close(fd);
+    if (err != 0) {
+        if (o->data != NULL)
+            munmap(o->data, o->size);
+        free(o);
+        return err;
+    }
+    *out = o;
+    return 0;
+}
+
+MPS_API int mps_object_open(const char *name, int kind, mps_object **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    mps_shm *s;
+    int err = mps_shm_open(name, &s);
+    if (err != 0)
+        return err;
+    mps_object *o = calloc(1, sizeof *o);
+    if (o == NULL) {
+        mps_shm_close(s);
+        return -ENOMEM;
+    }
+    o->data = mps_shm_data(s);
+    o->size = mps_shm_size(s);
+    strcpy(o->name, mps_shm_name(s));
+    /* Keep the mapping, drop the handle. */
+    mps__shm_forget(s);
+    /* A creator that does not publish atomically may still be at work. */
+    for (long wait_us = 1000;; wait_us *= 2) {
+        err = mps_header_validate(o->data, o->size, &o->info);
+        if (err != -EAGAIN || wait_us > 100000)
+            break;
+        struct timespec ts = {0, wait_us * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (err == 0 && kind != 0 && o->info.kind != kind)
+        err = -EMEDIUMTYPE;
+    if (err != 0) {
+        mps_object_close(o);
+        return err;
+    }
+    *out = o;
+    return 0;
+}
+
+MPS_API const struct mps_object_info *mps_object_info(const mps_object *obj) { return &obj->info; }
+
+MPS_API const char *mps_object_name(const mps_object *obj) { return obj->name; }
+
+MPS_API void *mps_object_payload(const mps_object *obj)
+{
+    return (char *)obj->data + obj->info.payload_offset;
+}
+
+MPS_API void *mps_object_lock(const mps_object *obj)
+{
+    return obj->info.lock_offset == 0 ? NULL : (char *)obj->data + obj->info.lock_offset;
+}
+
+MPS_API int mps_object_close(mps_object *obj)
+{
+    if (obj == NULL)
+        return 0;
+    int err = munmap(obj->data, obj->size) != 0 ? -errno : 0;
+    free(obj);
+    return err;
+}
+
+#endif /* MPS_USE_SYSTEM_LIB */

@@ -1,0 +1,119 @@
+/* test_lock.c: objects and the robust lock - threads, a forked child that
+ * dies holding the lock, timeouts, and bad input. */
+#include "check.h"
+#include "mpsync.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const struct mps_object_spec lock_spec = {.kind = MPS_KIND_LOCK, .format = "", .with_lock = 1};
+
+static void *lock_of(mps_object *o) { return mps_object_lock(o); }
+
+static long counter;
+
+static void *add(void *lock)
+{
+    for (int i = 0; i < 100000; i++) {
+        CHECK_RC(mps_lock_acquire(lock, -1), 0);
+        counter++;
+        CHECK_RC(mps_lock_release(lock), 0);
+    }
+    return NULL;
+}
+
+static int init_seen;
+
+static int mark_init(mps_object *o, void *arg)
+{
+    (void)arg;
+    /* Not yet reachable by name: our caller has no name to give us. */
+    init_seen = mps_object_info(o)->kind == MPS_KIND_LOCK;
+    return 0;
+}
+
+static int refuse_init(mps_object *o, void *arg)
+{
+    (void)o;
+    (void)arg;
+    return -ECANCELED;
+}
+
+/* hold_and_die forks a child that takes the lock and is then killed. */
+static void hold_and_die(const char *name)
+{
+    int ready[2];
+    CHECK(pipe(ready) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        mps_object *o;
+        if (mps_object_open(name, MPS_KIND_LOCK, &o) != 0 || mps_lock_acquire(mps_object_lock(o), -1) != 0)
+            _exit(3);
+        CHECK(write(ready[1], "x", 1) == 1);
+        for (;;)
+            pause();
+    }
+    char c;
+    CHECK(read(ready[0], &c, 1) == 1);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(ready[0]);
+    close(ready[1]);
+}
+
+int main(void)
+{
+    mps_object *o, *again;
+    CHECK_RC(mps_object_create(NULL, &lock_spec, mark_init, NULL, &o), 0);
+    CHECK(init_seen);
+    const char *name = mps_object_name(o);
+    CHECK(strncmp(name, "mps_lock_", 9) == 0 && strlen(name) == 9 + 16);
+    CHECK_RC(mps_object_open(name, MPS_KIND_LOCK, &again), 0);
+    CHECK(mps_object_lock(again) != NULL);
+    mps_object *wrong = NULL;
+    CHECK_RC(mps_object_open(name, MPS_KIND_EVENT, &wrong), -EMEDIUMTYPE);
+    CHECK_RC(mps_object_create(name, &lock_spec, NULL, NULL, &wrong), -EEXIST);
+    CHECK_RC(mps_object_create("mps-test-c-refused", &lock_spec, refuse_init, NULL, &wrong), -ECANCELED);
+    CHECK_RC(mps_object_open("mps-test-c-refused", 0, &wrong), -ENOENT);
+    CHECK(wrong == NULL);
+
+    /* Two threads of one process, and two handles. */
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, add, lock_of(o));
+    pthread_create(&t2, NULL, add, lock_of(again));
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    CHECK(counter == 200000);
+
+    void *l = lock_of(o);
+    CHECK_RC(mps_lock_release(l), -EPERM);
+    CHECK_RC(mps_lock_acquire(l, 0), 0);
+    CHECK(mps_lock_owner(l) == (int)getpid());
+    CHECK_RC(mps_lock_acquire(l, 0), -EBUSY);
+    CHECK_RC(mps_lock_acquire(l, 20 * 1000 * 1000), -ETIMEDOUT);
+    CHECK_RC(mps_lock_consistent(l), -EPERM);
+    CHECK_RC(mps_lock_release(l), 0);
+    CHECK(mps_lock_owner(l) == 0);
+
+    /* The owner dies: the next acquirer recovers the lock. */
+    hold_and_die(name);
+    CHECK_RC(mps_lock_acquire(l, -1), -EOWNERDEAD);
+    CHECK_RC(mps_lock_consistent(l), 0);
+    CHECK_RC(mps_lock_release(l), 0);
+    hold_and_die(name);
+    CHECK_RC(mps_lock_acquire(l, 0), -EOWNERDEAD);
+    CHECK_RC(mps_lock_release(l), -ENOTRECOVERABLE);
+    CHECK_RC(mps_lock_acquire(l, -1), -ENOTRECOVERABLE);
+    CHECK_RC(mps_lock_acquire(l, 0), -ENOTRECOVERABLE);
+
+    CHECK_RC(mps_lock_acquire(NULL, 0), -EINVAL);
+    CHECK_RC(mps_object_close(again), 0);
+    CHECK_RC(mps_shm_unlink(name), 0);
+    CHECK_RC(mps_object_close(o), 0);
+    return 0;
+}

@@ -1,0 +1,76 @@
+package semaphore_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mpsync/mpsync/internal/cbuild"
+	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/semaphore"
+)
+
+// peerLock builds the C lock peer against libmpsync.
+func peerLock(t *testing.T) string {
+	return cbuild.Build(t).Program(t, "testdata/peer_lock.c")
+}
+
+// TestLockCounterWithC is TestLockCounter with a C process among the
+// four: Go and C contend on the same lock word.
+func TestLockCounterWithC(t *testing.T) {
+	const each = 100000
+	exe := peerLock(t)
+	l := newLock(t)
+	seg := newSegment(t, 8)
+	c := proctest.Exec(t, exe, "count", l.Name(), seg.Name(), strconv.Itoa(each))
+	c.Start()
+	ps := []*proctest.Proc{c}
+	for range 3 {
+		ps = append(ps, proctest.Start(t, "increment", l.Name(), seg.Name(), strconv.Itoa(each)))
+	}
+	for _, p := range ps {
+		p.Send("go")
+	}
+	for _, p := range ps {
+		p.Expect("done")
+	}
+	if got := *counter(seg); got != 4*each {
+		t.Errorf("counter = %d, want %d", got, 4*each)
+	}
+}
+
+// TestOwnerDeathAcrossLanguages kills a C holder (Go recovers the lock)
+// and a Go holder (C recovers it).
+func TestOwnerDeathAcrossLanguages(t *testing.T) {
+	exe := peerLock(t)
+	l := newLock(t)
+	seg := newSegment(t, 8)
+
+	c := proctest.Exec(t, exe, "hold", l.Name())
+	c.Start()
+	c.Expect("locked")
+	c.Kill()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := l.Acquire(ctx); !errors.Is(err, semaphore.ErrOwnerDead) {
+		t.Fatalf("Go Acquire after the C holder died: %v, want ErrOwnerDead", err)
+	}
+	l.MarkConsistent()
+	l.Release()
+
+	g := proctest.Start(t, "hold", l.Name(), seg.Name())
+	g.Expect("locked")
+	g.Kill()
+	c = proctest.Exec(t, exe, "acquire", l.Name())
+	c.Start()
+	c.Expect("acquired " + strconv.Itoa(-int(syscall.EOWNERDEAD)))
+	if err := c.Wait(); err != nil {
+		t.Fatalf("C peer: %v\n%s", err, c.Stderr())
+	}
+	if locked, _ := l.Locked(); locked {
+		t.Errorf("the lock is still held after the C peer released it")
+	}
+}
