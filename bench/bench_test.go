@@ -2,20 +2,26 @@ package main
 
 import (
 	"math"
+	"os"
 	"testing"
 )
 
 // TestSuiteRuns runs every workload once with tiny iterations: every peer
 // must compile and run and every mpsync implementation succeed. It checks
 // that the suite works, not how fast anything is.
+func TestMain(m *testing.M) {
+	runRole() // the suite's helper processes are this test binary too
+	os.Exit(m.Run())
+}
+
 func TestSuiteRuns(t *testing.T) {
 	p, err := newPeers()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.close()
-	cfg := &Config{Reps: 1, Quick: true, Procs: []int{1, 2}}
-	for _, w := range allWorkloads(p) {
+	cfg := &Config{Reps: 1, Quick: true, Procs: []int{1, 2}, Shrink: 50}
+	for _, w := range allWorkloads(p, cfg) {
 		w.run(cfg, func(string) {})
 		for _, c := range w.Cases {
 			for _, im := range c.Impls {

@@ -23,6 +23,7 @@ import (
 )
 
 func main() {
+	runRole()
 	var (
 		only  = flag.String("w", "", "workloads to run, comma-separated IDs such as W1,W6 (default: all)")
 		reps  = flag.Int("reps", 0, "measured repetitions per case (default 5, or 3 with -quick)")
@@ -53,7 +54,7 @@ func main() {
 	defer p.close()
 
 	var run []*Workload
-	for _, w := range allWorkloads(p) {
+	for _, w := range allWorkloads(p, cfg) {
 		if *only == "" || containsFold(strings.Split(*only, ","), w.ID) {
 			run = append(run, w)
 		}
@@ -85,8 +86,8 @@ func main() {
 }
 
 // allWorkloads lists the suite in report order.
-func allWorkloads(p *peers) []*Workload {
-	return []*Workload{w6(p)}
+func allWorkloads(p *peers, cfg *Config) []*Workload {
+	return []*Workload{w1(p), w2(p), w3(p, cfg.Procs), w6(p), w7(p), w8(p)}
 }
 
 func containsFold(list []string, s string) bool {

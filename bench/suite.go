@@ -54,14 +54,21 @@ type Config struct {
 	Reps  int   // measured repetitions per case
 	Quick bool  // shorter runs: fewer iterations
 	Procs []int // process counts for multi-process workloads
+
+	// Shrink divides every iteration count further (the suite's own test
+	// sets it, to check that everything runs without measuring much).
+	Shrink int
 }
 
 // iters scales an iteration count down for -quick runs.
 func (c *Config) iters(n int) int {
 	if c.Quick {
-		return max(1, n/4)
+		n /= 4
 	}
-	return n
+	if c.Shrink > 1 {
+		n /= c.Shrink
+	}
+	return max(1, n)
 }
 
 // errMissing is wrapped by peers that cannot run on this machine.

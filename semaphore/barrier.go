@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ const (
 	offBarCount   = 8
 	offBarGen     = 12
 	offBarLastOK  = 16
+	offBarSleep   = 20 // processes that may sleep on the generation futex
 	offBarWaiters = 24
 	maxParties    = 1 << 16
 )
@@ -52,6 +54,7 @@ type Barrier struct {
 	count   *atomic.Uint32
 	gen     *atomic.Uint32
 	lastOK  *atomic.Uint32
+	sleep   *atomic.Uint32
 	waiters []atomic.Uint64
 
 	mu     sync.Mutex
@@ -109,6 +112,7 @@ func newBarrier(obj *object.Object, parties int) *Barrier {
 		count:   (*atomic.Uint32)(unsafe.Add(p, offBarCount)),
 		gen:     (*atomic.Uint32)(unsafe.Add(p, offBarGen)),
 		lastOK:  (*atomic.Uint32)(unsafe.Add(p, offBarLastOK)),
+		sleep:   (*atomic.Uint32)(unsafe.Add(p, offBarSleep)),
 		waiters: unsafe.Slice((*atomic.Uint64)(unsafe.Add(p, offBarWaiters)), parties),
 	}
 }
@@ -134,8 +138,15 @@ func (b *Barrier) lock() {
 func (b *Barrier) breakLocked() {
 	b.broken.Store(1)
 	b.count.Store(0)
+	b.nextGen()
+}
+
+// nextGen ends the current generation and wakes its sleepers.
+func (b *Barrier) nextGen() {
 	b.gen.Add(1)
-	futex.Wake(b.gen, futex.MaxWake)
+	if b.sleep.Load() != 0 {
+		futex.Wake(b.gen, futex.MaxWake)
+	}
 }
 
 // Wait waits until all parties have called Wait, and returns this party's
@@ -165,6 +176,15 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	}
 	b.l.Unlock()
 
+	// The others often arrive within microseconds: look before sleeping.
+	for range 200 {
+		if b.gen.Load() != gen {
+			break
+		}
+		runtime.Gosched()
+	}
+	b.sleep.Add(1)
+	defer b.sleep.Add(^uint32(0))
 	slice := 20 * time.Millisecond
 	if ctx.Done() != nil {
 		slice = 5 * time.Millisecond
@@ -230,8 +250,7 @@ func (b *Barrier) release(gen uint32) error {
 	}
 	b.lastOK.Store(gen)
 	b.count.Store(0)
-	b.gen.Add(1)
-	futex.Wake(b.gen, futex.MaxWake)
+	b.nextGen()
 	return nil
 }
 
@@ -279,8 +298,7 @@ func (b *Barrier) Reset() error {
 	b.lock()
 	b.broken.Store(0)
 	b.count.Store(0)
-	b.gen.Add(1)
-	futex.Wake(b.gen, futex.MaxWake)
+	b.nextGen()
 	b.l.Unlock()
 	return nil
 }

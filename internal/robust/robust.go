@@ -77,6 +77,20 @@ const (
 // yielding in between, before it sleeps in the kernel.
 const spinTries = 100
 
+// yield gives way between two looks at a contended lock word, alternately
+// to the other goroutines of this process (one may hold the lock) and, with
+// sched_yield, to other processes (one may hold it, descheduled: with more
+// contending processes than cores, spinning alone starves the holder).
+// Measured on W3: the alternation doubled throughput at P=4 on 2 cores
+// against Gosched alone.
+func yield(i int) {
+	if i%2 == 0 {
+		runtime.Gosched()
+	} else {
+		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+	}
+}
+
 // Lock is a robust lock living in a lock area. It is safe for concurrent
 // use; the Go value itself is per handle (one per open object in a
 // process), the state is in shared memory.
@@ -143,7 +157,7 @@ func (l *Lock) Lock(ctx context.Context) error {
 }
 
 func (l *Lock) lockSlow(ctx context.Context) error {
-	for range spinTries {
+	for i := range spinTries {
 		w := l.word.Load()
 		if w == 0 && l.word.CompareAndSwap(0, self) {
 			return nil
@@ -151,7 +165,7 @@ func (l *Lock) lockSlow(ctx context.Context) error {
 		if w == notRecoverable {
 			return errs.ErrNotRecoverable
 		}
-		runtime.Gosched()
+		yield(i)
 	}
 	// One sleeper per process: the others park on the gate.
 	select {

@@ -1,0 +1,56 @@
+/* counter.c - W3 for raw C: P processes increment one shared int under one
+ * lock, a futex lock or a process-shared robust pthread mutex.
+ *
+ *   counter futex|robust P TOTAL    prints "ops_per_s <v>" and "count <n>" */
+#include "common.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <sys/wait.h>
+
+int main(int argc, char **argv)
+{
+    if (argc != 4)
+        return 2;
+    int futex = strcmp(argv[1], "futex") == 0;
+    int procs = atoi(argv[2]);
+    long total = atol(argv[3]), each = total / procs;
+    char *mem = shared_alloc(4096);
+    atomic_int *f = (atomic_int *)mem;
+    atomic_int *go = (atomic_int *)(mem + 64);
+    pthread_mutex_t *m = (pthread_mutex_t *)(mem + 128);
+    volatile long *count = (volatile long *)(mem + 256);
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(m, &a);
+    for (int p = 0; p < procs; p++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            die("fork");
+        if (pid == 0) {
+            while (atomic_load(go) == 0)
+                ;
+            for (long i = 0; i < each; i++) {
+                if (futex) {
+                    futex_lock(f);
+                    *count = *count + 1;
+                    futex_unlock(f);
+                } else {
+                    pthread_mutex_lock(m);
+                    *count = *count + 1;
+                    pthread_mutex_unlock(m);
+                }
+            }
+            _exit(0);
+        }
+    }
+    double start = now_ns();
+    atomic_store(go, 1);
+    while (wait(NULL) > 0)
+        ;
+    double end = now_ns();
+    printf("ops_per_s %.0f\ncount %ld\n", each * procs / ((end - start) / 1e9), *count);
+    return 0;
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/mpsync/mpsync/semaphore"
+	"github.com/mpsync/mpsync/shm"
+)
+
+// The bench binary re-runs itself in a role to give mpsync's cross-process
+// workloads a second (Go) process, as the tests do.
+const envRole = "MPSYNC_BENCH_ROLE"
+
+// roles are the helper processes' programs, keyed by name; each gets its
+// arguments, says "ready" on stdout, and reads orders from stdin.
+var roles = map[string]func(args []string, in *bufio.Reader){
+	"pong": rolePong, "count": roleCount, "event-pong": roleEventPong, "barrier": roleBarrier,
+}
+
+// runRole runs this process's role, if it has one, and exits.
+func runRole() {
+	name := os.Getenv(envRole)
+	if name == "" {
+		return
+	}
+	role, ok := roles[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "bench: no role %q\n", name)
+		os.Exit(2)
+	}
+	role(os.Args[1:], bufio.NewReader(os.Stdin))
+	os.Exit(0)
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench role:", err)
+		os.Exit(1)
+	}
+}
+
+// rolePong answers each release of semaphore args[0] with a release of
+// args[1], args[2] times.
+func rolePong(args []string, in *bufio.Reader) {
+	a, err := semaphore.OpenSemaphore(args[0])
+	must(err)
+	b, err := semaphore.OpenSemaphore(args[1])
+	must(err)
+	n, _ := strconv.Atoi(args[2])
+	fmt.Println("ready")
+	ctx := context.Background()
+	for range n {
+		must(a.Acquire(ctx))
+		must(b.Release())
+	}
+}
+
+// roleCount adds 1 args[2] times to the int64 at offset 0 of segment
+// args[1] under lock args[0], after an order line.
+func roleCount(args []string, in *bufio.Reader) {
+	l, err := semaphore.OpenLock(args[0])
+	must(err)
+	seg, err := shm.Open(args[1])
+	must(err)
+	n, _ := strconv.Atoi(args[2])
+	c := counterOf(seg)
+	fmt.Println("ready")
+	in.ReadString('\n')
+	for range n {
+		l.Lock()
+		*c++
+		l.Unlock()
+	}
+	fmt.Println("done")
+}
+
+// roleEventPong waits for event args[0], clears it and sets args[1],
+// args[2] times.
+func roleEventPong(args []string, in *bufio.Reader) {
+	a, err := semaphore.OpenEvent(args[0])
+	must(err)
+	b, err := semaphore.OpenEvent(args[1])
+	must(err)
+	n, _ := strconv.Atoi(args[2])
+	fmt.Println("ready")
+	ctx := context.Background()
+	for range n {
+		_, err := a.Wait(ctx)
+		must(err)
+		a.Clear()
+		must(b.Set())
+	}
+}
+
+// roleBarrier waits on barrier args[0] args[1] times.
+func roleBarrier(args []string, in *bufio.Reader) {
+	b, err := semaphore.OpenBarrier(args[0])
+	must(err)
+	n, _ := strconv.Atoi(args[1])
+	fmt.Println("ready")
+	ctx := context.Background()
+	for range n {
+		_, err := b.Wait(ctx)
+		must(err)
+	}
+}
+
+// helper is a running role process.
+type helper struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+// startRole starts a role process and waits for its "ready".
+func startRole(role string, args ...string) (*helper, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), envRole+"="+role)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	h := &helper{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	if err := h.expect("ready"); err != nil {
+		h.kill()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *helper) send(line string) error {
+	_, err := io.WriteString(h.in, line+"\n")
+	return err
+}
+
+func (h *helper) expect(want string) error {
+	line, err := h.out.ReadString('\n')
+	if got := strings.TrimSpace(line); got != want {
+		return fmt.Errorf("role %s said %q (%v), want %q", h.cmd.Env[len(h.cmd.Env)-1], got, err, want)
+	}
+	return nil
+}
+
+// wait waits for the role to exit.
+func (h *helper) wait() error {
+	h.in.Close()
+	return h.cmd.Wait()
+}
+
+func (h *helper) kill() {
+	h.cmd.Process.Kill()
+	h.cmd.Wait()
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/mpsync/mpsync/semaphore"
+	"github.com/mpsync/mpsync/shm"
+)
+
+// peerImpl is an implementation run by a C or Python peer program: one
+// run per repetition, reading the metric it prints ("ns_per_op" converted
+// to unit, or "ops_per_s" converted to M/s). A "count" it prints is
+// checked against want(cfg), if want is given.
+func peerImpl(name string, run func(string, ...string) (map[string]float64, error), prog, unit string, args func(cfg *Config) []string, want func(cfg *Config) int) *Impl {
+	return &Impl{Name: name, Run: func(cfg *Config) (Measurement, error) {
+		m, err := run(prog, args(cfg)...)
+		if err != nil {
+			return Measurement{}, err
+		}
+		var v float64
+		if unit == "M/s" {
+			v, err = metric(m, nil, "ops_per_s")
+			v /= 1e6
+		} else {
+			v, err = metric(m, nil, "ns_per_op")
+			v = fromNs(v, unit)
+		}
+		checks := map[string]string{}
+		if want != nil {
+			checks["count_ok"] = strconv.FormatBool(int(m["count"]) == want(cfg))
+		}
+		return Measurement{Value: v, Checks: checks}, err
+	}}
+}
+
+// fixedArgs returns an args function with an iteration count scaled for
+// -quick after the fixed leading arguments.
+func fixedArgs(n int, lead ...string) func(cfg *Config) []string {
+	return func(cfg *Config) []string { return append(lead, strconv.Itoa(cfg.iters(n))) }
+}
+
+// w1 is lock_uncontended: acquire+release of a free lock in one process.
+func w1(p *peers) *Workload {
+	const n = 5_000_000
+	c := &Case{Name: "Lock+Unlock, free lock", Unit: "ns", Lower: true, Target: "≤ 1.5× sync.Mutex"}
+	c.Impls = []*Impl{
+		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
+			l, err := semaphore.NewLock()
+			if err != nil {
+				return Measurement{}, err
+			}
+			defer l.Unlink()
+			defer l.Close()
+			iters := cfg.iters(n)
+			start := time.Now()
+			for range iters {
+				l.Lock()
+				l.Unlock()
+			}
+			return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+		}},
+		{Name: "Go sync.Mutex", Run: func(cfg *Config) (Measurement, error) {
+			var mu sync.Mutex
+			iters := cfg.iters(n)
+			start := time.Now()
+			for range iters {
+				mu.Lock()
+				mu.Unlock()
+			}
+			return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+		}},
+		peerImpl("C futex lock", p.runC, "lock_uncontended", "ns", fixedArgs(n, "futex"), nil),
+		peerImpl("C robust pthread mutex", p.runC, "lock_uncontended", "ns", fixedArgs(n, "robust"), nil),
+		peerImpl("C glibc sem_wait/post", p.runC, "lock_uncontended", "ns", fixedArgs(n, "sem"), nil),
+		peerImpl("Python multiprocessing.Lock", p.runPython, "lock_uncontended", "ns", fixedArgs(n/10), nil),
+	}
+	return &Workload{ID: "W1", Name: "lock_uncontended", Cases: []*Case{c}}
+}
+
+// w2 is sem_pingpong: two processes alternate on two semaphores.
+func w2(p *peers) *Workload {
+	const n = 20000
+	c := &Case{Name: "round trip on two semaphores", Unit: "µs", Lower: true, Target: "≤ 0.5× C futex"}
+	c.Impls = []*Impl{
+		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
+			iters := cfg.iters(n)
+			a, err := semaphore.NewSemaphore(0)
+			if err != nil {
+				return Measurement{}, err
+			}
+			defer a.Unlink()
+			defer a.Close()
+			b, err := semaphore.NewSemaphore(0)
+			if err != nil {
+				return Measurement{}, err
+			}
+			defer b.Unlink()
+			defer b.Close()
+			h, err := startRole("pong", a.Name(), b.Name(), strconv.Itoa(iters))
+			if err != nil {
+				return Measurement{}, err
+			}
+			ctx := context.Background()
+			start := time.Now()
+			for range iters {
+				a.Release()
+				if err := b.Acquire(ctx); err != nil {
+					h.kill()
+					return Measurement{}, err
+				}
+			}
+			d := time.Since(start)
+			return Measurement{Value: perOp(d, iters, "µs")}, h.wait()
+		}},
+		peerImpl("C futex semaphores", p.runC, "pingpong", "µs", fixedArgs(n, "futex"), nil),
+		peerImpl("C glibc semaphores", p.runC, "pingpong", "µs", fixedArgs(n, "sem"), nil),
+		peerImpl("Python multiprocessing", p.runPython, "pingpong", "µs", fixedArgs(n/4), nil),
+	}
+	return &Workload{ID: "W2", Name: "sem_pingpong", Cases: []*Case{c}}
+}
+
+// w3 is counter_contended: P processes increment one shared int under
+// one lock; the final count is checked in every run.
+func w3(p *peers, procs []int) *Workload {
+	const total = 4_000_000
+	w := &Workload{ID: "W3", Name: "counter_contended"}
+	for _, np := range procs {
+		args := func(kind string, n int) func(cfg *Config) []string {
+			return func(cfg *Config) []string {
+				t := cfg.iters(n) / np * np
+				return []string{kind, strconv.Itoa(np), strconv.Itoa(t)}
+			}
+		}
+		want := func(n int) func(cfg *Config) int {
+			return func(cfg *Config) int { return cfg.iters(n) / np * np }
+		}
+		pyArgs := func(cfg *Config) []string {
+			return []string{strconv.Itoa(np), strconv.Itoa(cfg.iters(total/50) / np * np)}
+		}
+		c := &Case{Name: fmt.Sprintf("P=%d increments", np), Unit: "M/s", Target: "≥ 1× C futex"}
+		c.Impls = []*Impl{
+			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) { return goCounter(np, cfg.iters(total)/np*np) }},
+			peerImpl("C futex lock", p.runC, "counter", "M/s", args("futex", total), want(total)),
+			peerImpl("C robust pthread mutex", p.runC, "counter", "M/s", args("robust", total), want(total)),
+			peerImpl("Python multiprocessing.Lock", p.runPython, "counter", "M/s", pyArgs, func(cfg *Config) int { return cfg.iters(total/50) / np * np }),
+		}
+		w.Cases = append(w.Cases, c)
+	}
+	return w
+}
+
+// counterOf views the first 8 bytes of a segment as a plain counter.
+func counterOf(seg *shm.Segment) *int64 { return (*int64)(unsafe.Pointer(&seg.Bytes()[0])) }
+
+// goCounter runs W3 for mpsync with np helper processes.
+func goCounter(np, total int) (Measurement, error) {
+	l, err := semaphore.NewLock()
+	if err != nil {
+		return Measurement{}, err
+	}
+	defer l.Unlink()
+	defer l.Close()
+	seg, err := shm.Create("", 8)
+	if err != nil {
+		return Measurement{}, err
+	}
+	defer seg.Unlink()
+	defer seg.Close()
+	var hs []*helper
+	defer func() {
+		for _, h := range hs {
+			h.kill()
+		}
+	}()
+	for range np {
+		h, err := startRole("count", l.Name(), seg.Name(), strconv.Itoa(total/np))
+		if err != nil {
+			return Measurement{}, err
+		}
+		hs = append(hs, h)
+	}
+	start := time.Now()
+	for _, h := range hs {
+		h.send("go")
+	}
+	for _, h := range hs {
+		if err := h.expect("done"); err != nil {
+			return Measurement{}, err
+		}
+	}
+	d := time.Since(start)
+	got := *counterOf(seg)
+	return Measurement{Value: float64(total) / d.Seconds() / 1e6, Checks: map[string]string{"count_ok": strconv.FormatBool(got == int64(total))}}, nil
+}
+
+// w7 is event_latency: an event set in one process wakes a waiter in
+// another; two events ping-pong, and the latency is half a round trip.
+func w7(p *peers) *Workload {
+	const n = 20000
+	c := &Case{Name: "set → waiter wakes (½ round trip)", Unit: "µs", Lower: true, Target: "≤ 1.0× C futex"}
+	c.Impls = []*Impl{
+		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
+			iters := cfg.iters(n)
+			a, err := semaphore.NewEvent()
+			if err != nil {
+				return Measurement{}, err
+			}
+			defer a.Unlink()
+			defer a.Close()
+			b, err := semaphore.NewEvent()
+			if err != nil {
+				return Measurement{}, err
+			}
+			defer b.Unlink()
+			defer b.Close()
+			h, err := startRole("event-pong", a.Name(), b.Name(), strconv.Itoa(iters))
+			if err != nil {
+				return Measurement{}, err
+			}
+			ctx := context.Background()
+			start := time.Now()
+			for range iters {
+				a.Set()
+				if _, err := b.Wait(ctx); err != nil {
+					h.kill()
+					return Measurement{}, err
+				}
+				b.Clear()
+			}
+			d := time.Since(start)
+			return Measurement{Value: perOp(d, 2*iters, "µs")}, h.wait()
+		}},
+		peerImpl("C futex event", p.runC, "event", "µs", fixedArgs(n), nil),
+		peerImpl("Python multiprocessing.Event", p.runPython, "event", "µs", fixedArgs(n/4), nil),
+	}
+	return &Workload{ID: "W7", Name: "event_latency", Cases: []*Case{c}}
+}
+
+// w8 is barrier: two processes wait on one barrier, round after round.
+func w8(p *peers) *Workload {
+	const n = 20000
+	c := &Case{Name: "2 processes, one round", Unit: "µs", Lower: true, Target: "≤ 1.0× pthread_barrier"}
+	c.Impls = []*Impl{
+		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
+			iters := cfg.iters(n)
+			b, err := semaphore.NewBarrier(2, nil)
+			if err != nil {
+				return Measurement{}, err
+			}
+			defer b.Unlink()
+			defer b.Close()
+			h, err := startRole("barrier", b.Name(), strconv.Itoa(iters))
+			if err != nil {
+				return Measurement{}, err
+			}
+			ctx := context.Background()
+			start := time.Now()
+			for range iters {
+				if _, err := b.Wait(ctx); err != nil {
+					h.kill()
+					return Measurement{}, err
+				}
+			}
+			d := time.Since(start)
+			return Measurement{Value: perOp(d, iters, "µs")}, h.wait()
+		}},
+		peerImpl("C pthread_barrier", p.runC, "barrier", "µs", fixedArgs(n), nil),
+		peerImpl("Python multiprocessing.Barrier", p.runPython, "barrier", "µs", fixedArgs(n/10), nil),
+	}
+	return &Workload{ID: "W8", Name: "barrier", Cases: []*Case{c}}
+}
