@@ -66,9 +66,10 @@ const (
 )
 
 var (
-	mu      sync.Mutex
-	helpers = map[string]func(*Helper){}
-	started = map[string]bool{}
+	mu        sync.Mutex
+	helpers   = map[string]func(*Helper){}
+	started   = map[string]bool{}
+	benchOnly = map[string]bool{}
 )
 
 // Register makes fn runnable as helper name. It is meant for init
@@ -80,6 +81,15 @@ func Register(name string, fn func(h *Helper)) {
 		panic("proctest: helper " + strconv.Quote(name) + " registered twice")
 	}
 	helpers[name] = fn
+}
+
+// RegisterForBenchmark is Register for a helper that only benchmarks
+// start, so that a run of the tests alone does not report it unused.
+func RegisterForBenchmark(name string, fn func(h *Helper)) {
+	Register(name, fn)
+	mu.Lock()
+	benchOnly[name] = true
+	mu.Unlock()
 }
 
 // Main runs m's tests, or, in a helper process, the helper. It never
@@ -120,7 +130,7 @@ func unstarted() []string {
 	defer mu.Unlock()
 	var out []string
 	for name := range helpers {
-		if !started[name] {
+		if !started[name] && !benchOnly[name] {
 			out = append(out, name)
 		}
 	}
