@@ -83,6 +83,7 @@ func (r *Report) printTable(w io.Writer) {
 	fmt.Fprintf(w, "machine: %d cores, %s, Linux %s, %s, %s, glibc %s\n", r.Machine.Cores, r.Machine.CPU,
 		r.Machine.Kernel, r.Machine.Go, r.Machine.Python, strings.TrimPrefix(r.Machine.Glibc, "glibc "))
 	fmt.Fprintf(w, "method: 1 warm-up + %d repetitions, interleaved; ratio = median of per-repetition mpsync/impl\n", r.Config.Reps)
+	fmt.Fprintln(w, "ratios: below 1 is better for times (ns, µs, ms), above 1 for rates (M/s)")
 }
 
 func num(v float64, unit string) string {
@@ -191,7 +192,7 @@ func (r *Report) markdown(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "# mpsync workload report\n\n")
 	fmt.Fprintf(w, "Machine: %d cores, %s; Linux %s; %s; %s; glibc %s.\n", m.Cores, m.CPU, m.Kernel, m.Go, m.Python, strings.TrimPrefix(m.Glibc, "glibc "))
-	fmt.Fprintf(w, "Method: 1 warm-up + %d repetitions per case, interleaved across implementations; ratio = median of per-repetition mpsync/impl.\n\n", r.Config.Reps)
+	fmt.Fprintf(w, "Method: 1 warm-up + %d repetitions per case, interleaved across implementations; ratio = median of per-repetition mpsync/impl (below 1 is better for times, above 1 for rates).\n\n", r.Config.Reps)
 	for _, wl := range r.Workloads {
 		fmt.Fprintf(w, "## %s %s\n\n", wl.ID, wl.Name)
 		fmt.Fprintln(w, "| case | impl | median | min | max | mpsync/impl | target | checks |")
