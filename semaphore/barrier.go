@@ -16,6 +16,7 @@ import (
 	"github.com/mpsync/mpsync/internal/futex"
 	"github.com/mpsync/mpsync/internal/object"
 	"github.com/mpsync/mpsync/internal/proc"
+	"github.com/mpsync/mpsync/internal/race"
 	"github.com/mpsync/mpsync/internal/robust"
 )
 
@@ -155,6 +156,13 @@ func (b *Barrier) nextGen() {
 // (within a few milliseconds, breaking the barrier for everyone, as a
 // timeout does in Python) if ctx ends first.
 func (b *Barrier) Wait(ctx context.Context) (int, error) {
+	race.Release(unsafe.Pointer(b.gen))
+	i, err := b.wait(ctx)
+	race.Acquire(unsafe.Pointer(b.gen))
+	return i, err
+}
+
+func (b *Barrier) wait(ctx context.Context) (int, error) {
 	if err := b.check(); err != nil {
 		return 0, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/futex"
 	"github.com/mpsync/mpsync/internal/object"
+	"github.com/mpsync/mpsync/internal/race"
 )
 
 // Payload of an event: the flag (0 or 1, the futex word) and the number of
@@ -60,6 +61,7 @@ func (e *Event) Set() error {
 	if err := e.check(); err != nil {
 		return err
 	}
+	race.Release(unsafe.Pointer(e.flag))
 	if e.flag.Swap(1) == 0 && e.sleepers.Load() != 0 {
 		futex.Wake(e.flag, futex.MaxWake)
 	}
@@ -83,6 +85,14 @@ func (e *Event) IsSet() bool { return !e.closed.Load() && e.flag.Load() != 0 }
 // milliseconds of ctx's end. If the flag is already raised it returns at
 // once, whatever ctx.
 func (e *Event) Wait(ctx context.Context) (bool, error) {
+	ok, err := e.wait(ctx)
+	if ok {
+		race.Acquire(unsafe.Pointer(e.flag))
+	}
+	return ok, err
+}
+
+func (e *Event) wait(ctx context.Context) (bool, error) {
 	if err := e.check(); err != nil {
 		return false, err
 	}

@@ -45,9 +45,9 @@ func TestCancelPromptly(t *testing.T) {
 	for _, o := range []closer{r, s, e, c, b} {
 		t.Cleanup(func() { o.Close(); o.Unlink() })
 	}
-	holdR := make(chan struct{})
-	go func() { r.Lock(); <-holdR; r.Unlock() }()
-	defer close(holdR)
+	holdR, released := make(chan struct{}), make(chan struct{})
+	go func() { r.Lock(); <-holdR; r.Unlock(); close(released) }()
+	defer func() { close(holdR); <-released }()
 	for !isLocked(r) {
 		time.Sleep(time.Millisecond)
 	}

@@ -46,6 +46,7 @@ import (
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/futex"
 	"github.com/mpsync/mpsync/internal/proc"
+	"github.com/mpsync/mpsync/internal/race"
 )
 
 // Layout of the lock area (MPS_LOCK_AREA_SIZE bytes); see mpsync.h.
@@ -124,6 +125,14 @@ func New(area []byte) *Lock {
 // TryLock acquires the lock if it is free, or if its owner is dead (then
 // with ErrOwnerDead). It never sleeps.
 func (l *Lock) TryLock() (bool, error) {
+	ok, err := l.tryLock()
+	if ok {
+		race.Acquire(unsafe.Pointer(l.word))
+	}
+	return ok, err
+}
+
+func (l *Lock) tryLock() (bool, error) {
 	if l.word.CompareAndSwap(0, self) {
 		return true, nil
 	}
@@ -151,9 +160,14 @@ func (l *Lock) TryLock() (bool, error) {
 // done context even when the lock is free check first.
 func (l *Lock) Lock(ctx context.Context) error {
 	if l.word.CompareAndSwap(0, self) {
+		race.Acquire(unsafe.Pointer(l.word))
 		return nil
 	}
-	return l.lockSlow(ctx)
+	err := l.lockSlow(ctx)
+	if err == nil || err == errs.ErrOwnerDead {
+		race.Acquire(unsafe.Pointer(l.word))
+	}
+	return err
 }
 
 func (l *Lock) lockSlow(ctx context.Context) error {
@@ -232,6 +246,7 @@ func (l *Lock) takeOver(w uint64) (bool, error) {
 // inconsistent (ErrOwnerDead without MarkConsistent) becomes permanently
 // unusable, and Unlock returns ErrNotRecoverable.
 func (l *Lock) Unlock() error {
+	race.Release(unsafe.Pointer(l.word))
 	if l.word.CompareAndSwap(self, 0) {
 		return nil
 	}

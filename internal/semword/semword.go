@@ -17,6 +17,7 @@ import (
 
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/futex"
+	"github.com/mpsync/mpsync/internal/race"
 )
 
 // Layout of sem_t (32 bytes).
@@ -62,6 +63,14 @@ func (s *Sem) Value() int { return int(s.data.Load() & valueMask) }
 
 // TryWait takes one unit if the value is positive (sem_trywait).
 func (s *Sem) TryWait() bool {
+	if s.tryWait() {
+		race.Acquire(unsafe.Pointer(s.data))
+		return true
+	}
+	return false
+}
+
+func (s *Sem) tryWait() bool {
 	for {
 		d := s.data.Load()
 		if d&valueMask == 0 {
@@ -77,6 +86,7 @@ func (s *Sem) TryWait() bool {
 // sleeper if there is one (sem_post). Over max it returns
 // ErrTooManyReleases and changes nothing.
 func (s *Sem) Post(max uint32) error {
+	race.Release(unsafe.Pointer(s.data))
 	for {
 		d := s.data.Load()
 		if uint32(d&valueMask) >= max {
@@ -115,6 +125,7 @@ func (s *Sem) Wait(ctx context.Context) error {
 		if d&valueMask != 0 {
 			// Take a unit and deregister in one step.
 			if s.data.CompareAndSwap(d, d-1-waiterOne) {
+				race.Acquire(unsafe.Pointer(s.data))
 				return nil
 			}
 			continue
