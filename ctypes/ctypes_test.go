@@ -1,0 +1,495 @@
+package ctypes_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mpsync/mpsync/ctypes"
+	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/shm"
+)
+
+func TestMain(m *testing.M) { proctest.Main(m) }
+
+// Point is the struct of the classic multiprocessing example.
+type Point struct {
+	X, Y float64
+}
+
+func cleanup(t testing.TB, o interface {
+	Close() error
+	Unlink() error
+}) {
+	t.Cleanup(func() {
+		o.Close()
+		o.Unlink()
+	})
+}
+
+func init() {
+	proctest.Register("value-incr", func(h *proctest.Helper) {
+		v, err := ctypes.OpenValue[int32](h.Args[0])
+		if err != nil {
+			h.Fatalf("OpenValue: %v", err)
+		}
+		h.Ready()
+		v.Lock()
+		v.Set(v.Get() + 1)
+		v.Unlock()
+		h.Printf("done")
+	})
+	proctest.Register("array-set", func(h *proctest.Helper) {
+		a, err := ctypes.OpenArray[int32](h.Args[0])
+		if err != nil {
+			h.Fatalf("OpenArray: %v", err)
+		}
+		h.Ready()
+		if err := a.Set(0, 666); err != nil {
+			h.Fatalf("Set: %v", err)
+		}
+		h.Printf("done")
+	})
+	proctest.Register("upper", func(h *proctest.Helper) {
+		c, err := ctypes.OpenCharArray(h.Args[0])
+		if err != nil {
+			h.Fatalf("OpenCharArray: %v", err)
+		}
+		h.Ready()
+		c.SetValue([]byte(strings.ToUpper(string(c.Value()))))
+		h.Printf("done")
+	})
+	proctest.Register("square-points", func(h *proctest.Helper) {
+		a, err := ctypes.OpenArray[Point](h.Args[0])
+		if err != nil {
+			h.Fatalf("OpenArray: %v", err)
+		}
+		h.Ready()
+		a.Lock()
+		for i, p := range a.Slice() {
+			a.Set(i, Point{p.X * p.X, p.Y * p.Y})
+		}
+		a.Unlock()
+		h.Printf("done")
+	})
+	// raw-incr adds 1 args[1] times to Value args[0] by Get and Set
+	// without the lock (or with Add, if args[2] is "add").
+	proctest.Register("raw-incr", func(h *proctest.Helper) {
+		v, err := ctypes.OpenValue[int64](h.Args[0])
+		if err != nil {
+			h.Fatalf("OpenValue: %v", err)
+		}
+		n, _ := strconv.Atoi(h.Args[1])
+		h.Ready()
+		h.ReadLine()
+		for range n {
+			if h.Args[2] == "add" {
+				v.Add(1)
+			} else {
+				v.Set(v.Get() + 1)
+			}
+		}
+		h.Printf("done")
+	})
+	proctest.Register("hold-value", func(h *proctest.Helper) {
+		v, err := ctypes.OpenValue[Point](h.Args[0])
+		if err != nil {
+			h.Fatalf("OpenValue: %v", err)
+		}
+		h.Ready()
+		v.Lock()
+		v.Set(Point{1, 2}) // a struct: Set takes the (recursive) lock too
+		h.Printf("locked")
+		select {}
+	})
+}
+
+// TestValueIncrementedByProcesses is multiprocessing's classic: Value('i',
+// 0) incremented under its lock by 20 processes ends at exactly 20.
+func TestValueIncrementedByProcesses(t *testing.T) {
+	v, err := ctypes.NewValue[int32](0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, v)
+	if v.Format() != "i" || !v.Synchronized() {
+		t.Errorf("Format %q, Synchronized %v", v.Format(), v.Synchronized())
+	}
+	var ps []*proctest.Proc
+	for range 20 {
+		ps = append(ps, proctest.Start(t, "value-incr", v.Name()))
+	}
+	for _, p := range ps {
+		p.Expect("done")
+	}
+	if got := v.Get(); got != 20 {
+		t.Errorf("value = %d, want 20", got)
+	}
+}
+
+func TestArrayChangedByChild(t *testing.T) {
+	a, err := ctypes.NewArrayFrom([]int32{11, 22, 33, 44})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, a)
+	proctest.Start(t, "array-set", a.Name()).Expect("done")
+	got := make([]int32, 4)
+	a.CopyTo(got)
+	if want := []int32{666, 22, 33, 44}; !equal(got, want) {
+		t.Errorf("array = %v, want %v", got, want)
+	}
+}
+
+func TestCharArrayUppercasedByChild(t *testing.T) {
+	c, err := ctypes.NewCharArrayFrom([]byte("hello world"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, c)
+	if c.Format() != "c" || c.Len() != 11 {
+		t.Errorf("format %q, len %d", c.Format(), c.Len())
+	}
+	proctest.Start(t, "upper", c.Name()).Expect("done")
+	if got := string(c.Value()); got != "HELLO WORLD" {
+		t.Errorf("value = %q, want HELLO WORLD", got)
+	}
+}
+
+func TestPointsSquaredByChild(t *testing.T) {
+	a, err := ctypes.NewArrayFrom([]Point{{1.875, -6.25}, {-5.75, 2}, {2.375, 9.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, a)
+	if a.Format() != "T{d:X:d:Y:}" {
+		t.Errorf("format %q", a.Format())
+	}
+	proctest.Start(t, "square-points", a.Name()).Expect("done")
+	want := []Point{{3.515625, 39.0625}, {33.0625, 4}, {5.640625, 90.25}}
+	for i, w := range want {
+		if got, _ := a.At(i); got != w {
+			t.Errorf("point %d = %v, want %v", i, got, w)
+		}
+	}
+}
+
+// TestRawValueLosesUpdates shows why the lock exists: two processes doing
+// Set(Get()+1) on a raw value lose increments, and Add loses none.
+func TestRawValueLosesUpdates(t *testing.T) {
+	const each = 1_000_000
+	run := func(mode string) int64 {
+		v, err := ctypes.NewRawValue[int64](0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { v.Close(); v.Unlink() }()
+		a := proctest.Start(t, "raw-incr", v.Name(), strconv.Itoa(each), mode)
+		b := proctest.Start(t, "raw-incr", v.Name(), strconv.Itoa(each), mode)
+		a.Send("go")
+		b.Send("go")
+		a.Expect("done")
+		b.Expect("done")
+		return v.Get()
+	}
+	lost := false
+	for try := 0; try < 5 && !lost; try++ {
+		lost = run("getset") < 2*each
+	}
+	if !lost {
+		t.Errorf("unsynchronized Get/Set from two processes never lost an update in 5 runs of 2×%d", each)
+	}
+	if got := run("add"); got != 2*each {
+		t.Errorf("Add from two processes: %d, want %d", got, 2*each)
+	}
+}
+
+// TestValueOwnerDeath kills a process holding a Value's lock: the next
+// Acquire reports ErrOwnerDead, holding the lock, and the value is intact.
+func TestValueOwnerDeath(t *testing.T) {
+	v, err := ctypes.NewValue(Point{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, v)
+	p := proctest.Start(t, "hold-value", v.Name())
+	p.Expect("locked")
+	p.Kill()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := v.Acquire(ctx); !errors.Is(err, ctypes.ErrOwnerDead) {
+		t.Fatalf("Acquire after the holder died: %v, want ErrOwnerDead", err)
+	}
+	if got := v.Get(); got != (Point{1, 2}) {
+		t.Errorf("value after the holder's death = %v, want {1 2}", got)
+	}
+	v.MarkConsistent()
+	v.Release()
+}
+
+func TestGetSetAddCAS(t *testing.T) {
+	v, err := ctypes.NewValue[float64](1.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, v)
+	if n, err := v.Add(2); n != 3.5 || err != nil {
+		t.Errorf("Add = %v, %v", n, err)
+	}
+	if ok, _ := v.CompareAndSwap(3.5, 7); !ok || v.Get() != 7 {
+		t.Errorf("CompareAndSwap failed; value %v", v.Get())
+	}
+	if ok, _ := v.CompareAndSwap(3.5, 8); ok {
+		t.Errorf("CompareAndSwap with a stale old value succeeded")
+	}
+	b, err := ctypes.NewArray[int8](5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, b)
+	b.Set(1, 100)
+	if n, _ := b.Add(1, 27); n != 127 {
+		t.Errorf("int8 Add = %d", n)
+	}
+	if n, _ := b.Add(1, 1); n != -128 {
+		t.Errorf("int8 Add wraps to %d, want -128", n)
+	}
+	if x, _ := b.At(0); x != 0 {
+		t.Errorf("neighbour changed to %d", x)
+	}
+	if x, _ := b.At(2); x != 0 {
+		t.Errorf("neighbour changed to %d", x)
+	}
+	bv, _ := ctypes.NewValue(true)
+	cleanup(t, bv)
+	if _, err := bv.Add(true); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Add on a bool: %v, want fs.ErrInvalid", err)
+	}
+	// Inside the lock, Get and Set of a struct (which lock) do not
+	// deadlock.
+	pv, _ := ctypes.NewValue(Point{1, 1})
+	cleanup(t, pv)
+	pv.Lock()
+	pv.Set(Point{pv.Get().X + 1, 0})
+	pv.Unlock()
+	if pv.Get().X != 2 {
+		t.Errorf("point = %v", pv.Get())
+	}
+}
+
+func TestArrayErrors(t *testing.T) {
+	a, err := ctypes.NewArray[int32](3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, a)
+	if _, err := a.At(3); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("At(3): %v", err)
+	}
+	if err := a.Set(-1, 0); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Set(-1): %v", err)
+	}
+	if err := a.CopyFrom(make([]int32, 4)); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("CopyFrom of 4 into 3: %v", err)
+	}
+	if _, err := ctypes.NewArray[int32](-1); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("NewArray(-1): %v", err)
+	}
+	if _, err := ctypes.NewArray[int32](3, ctypes.Initial([]int32{1, 2})); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Initial of 2 for 3: %v", err)
+	}
+	if _, err := ctypes.NewArray[int32](2, ctypes.Initial([]int64{1, 2})); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Initial of the wrong type: %v", err)
+	}
+	c, _ := ctypes.NewCharArray(5)
+	cleanup(t, c)
+	if err := c.SetValue([]byte("too long")); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("SetValue longer than the array: %v", err)
+	}
+	c.SetValue([]byte("ab"))
+	if string(c.Value()) != "ab" || len(c.Raw()) != 5 {
+		t.Errorf("Value %q, Raw %q", c.Value(), c.Raw())
+	}
+	w, _ := ctypes.NewWCharArrayFrom("héllo")
+	cleanup(t, w)
+	if w.Value() != "héllo" || w.Len() != 5 || w.Format() != "u" {
+		t.Errorf("wchar array %q, len %d, format %q", w.Value(), w.Len(), w.Format())
+	}
+	if err := w.SetValue("toolong"); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("wchar SetValue too long: %v", err)
+	}
+}
+
+func TestTypesRefused(t *testing.T) {
+	type withString struct {
+		A int32
+		S string
+	}
+	type inner struct{ P *int }
+	type nested struct {
+		X     float64
+		Inner inner
+	}
+	cases := map[string]error{
+		"Go int":            errOf(ctypes.NewValue(0)),
+		"string field":      errOf(ctypes.NewValue(withString{})),
+		"nested pointer":    errOf(ctypes.NewValue(nested{})),
+		"slice":             errOf(ctypes.NewValue([]int32{1})),
+		"complex":           errOf(ctypes.NewValue(complex64(1))),
+		"empty struct":      errOf(ctypes.NewValue(struct{}{})),
+		"zero-length array": errOf(ctypes.NewValue([0]int32{})),
+	}
+	for what, err := range cases {
+		if !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("%s: %v, want fs.ErrInvalid", what, err)
+		}
+	}
+	if err := cases["nested pointer"]; err == nil || !strings.Contains(err.Error(), "Inner.P") {
+		t.Errorf("the error %q does not name the field Inner.P", err)
+	}
+	if err := cases["string field"]; err == nil || !strings.Contains(err.Error(), "field S") {
+		t.Errorf("the error %q does not name the field S", err)
+	}
+}
+
+func errOf[T any](v *ctypes.Value[T], err error) error {
+	if err == nil {
+		v.Close()
+		v.Unlink()
+	}
+	return err
+}
+
+func TestOpenChecksType(t *testing.T) {
+	v, err := ctypes.NewValue[int32](5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, v)
+	_, err = ctypes.OpenValue[float64](v.Name())
+	if !errors.Is(err, ctypes.ErrTypeMismatch) || !strings.Contains(err.Error(), `"i"`) || !strings.Contains(err.Error(), `"d"`) {
+		t.Errorf("OpenValue[float64] of an int32: %v, want ErrTypeMismatch naming both formats", err)
+	}
+	if _, err := ctypes.OpenArray[int32](v.Name()); !errors.Is(err, ctypes.ErrTypeMismatch) {
+		t.Errorf("OpenArray of a Value: %v, want ErrTypeMismatch", err)
+	}
+	if _, err := ctypes.OpenValue[int32]("mps-test-missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OpenValue of a missing name: %v", err)
+	}
+	// 'l' and 'q' are the same C type on Linux: a Go int64 opens either.
+	l, err := ctypes.ValueOf("l", 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, l)
+	if w, err := ctypes.OpenValue[int64](l.Name()); err != nil || w.Get() != 9 {
+		t.Errorf("OpenValue[int64] of an 'l' value: %v", err)
+	} else {
+		w.Close()
+	}
+	seg, err := shm.Create("", 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, seg)
+	copy(seg.Bytes(), "garbage")
+	if _, err := ctypes.OpenValue[int32](seg.Name()); !errors.Is(err, ctypes.ErrCorrupt) {
+		t.Errorf("OpenValue of garbage: %v, want ErrCorrupt", err)
+	}
+}
+
+func TestDynamic(t *testing.T) {
+	v, err := ctypes.ValueOf("i", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, v)
+	if v.Get() != int32(7) || v.Format() != "i" {
+		t.Errorf("ValueOf(i, 7): %v (%T), %q", v.Get(), v.Get(), v.Format())
+	}
+	if err := v.Set(1 << 40); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Set of an out-of-range value: %v", err)
+	}
+	if err := v.Set("x"); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Set of a string: %v", err)
+	}
+	a, err := ctypes.ArrayOf("d", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, a)
+	if a.Len() != 10 {
+		t.Errorf("ArrayOf(d, 10) has %d elements", a.Len())
+	}
+	b, err := ctypes.ArrayOf("i", []int32{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, b)
+	again, err := ctypes.OpenDynArray(b.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if x, _ := again.At(2); x != int32(3) {
+		t.Errorf("OpenDynArray element 2 = %v", x)
+	}
+	c, err := ctypes.ArrayOf("c", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, c)
+	if x, _ := c.At(1); x != ctypes.Char('e') {
+		t.Errorf("ArrayOf(c, hello)[1] = %v", x)
+	}
+	bad := map[string]error{
+		"typecode of 2 chars": errOfDyn(ctypes.ValueOf("ii", 1)),
+		"unknown typecode":    errOfDyn(ctypes.ValueOf("z", 1)),
+		"out of range":        errOfDyn(ctypes.ValueOf("b", 200)),
+		"negative unsigned":   errOfDyn(ctypes.ValueOf("I", -1)),
+		"float for int":       errOfDyn(ctypes.ValueOf("i", 1.5)),
+		"bad init element":    errOfDynA(ctypes.ArrayOf("i", []any{1, "x"})),
+		"negative size":       errOfDynA(ctypes.ArrayOf("i", -3)),
+		"wrong init type":     errOfDynA(ctypes.ArrayOf("i", 2.5)),
+	}
+	for what, err := range bad {
+		if !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("%s: %v, want fs.ErrInvalid", what, err)
+		}
+	}
+	if err := bad["unknown typecode"]; err == nil || !strings.Contains(err.Error(), "cubBhHiIlLqQfd?") {
+		t.Errorf("the unknown-typecode error %q does not list the valid ones", err)
+	}
+}
+
+func errOfDyn(v *ctypes.DynValue, err error) error {
+	if err == nil {
+		v.Close()
+		v.Unlink()
+	}
+	return err
+}
+
+func errOfDynA(v *ctypes.DynArray, err error) error {
+	if err == nil {
+		v.Close()
+		v.Unlink()
+	}
+	return err
+}
+
+func equal[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,360 @@
+package ctypes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/goid"
+	"github.com/mpsync/mpsync/internal/object"
+	"github.com/mpsync/mpsync/internal/robust"
+)
+
+// Option configures the creation (or, for WithLock, the opening) of a
+// Value or Array.
+type Option func(*options)
+
+type options struct {
+	name    string
+	raw     bool
+	lock    sync.Locker
+	initial any
+}
+
+// WithName gives a new object a chosen name instead of a random one
+// ("mps_value_…", "mps_array_…"). Creation is exclusive.
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// Unsynchronized makes an object without the embedded lock, as the Raw
+// constructors do.
+func Unsynchronized() Option { return func(o *options) { o.raw = true } }
+
+// WithLock uses l instead of an embedded lock: Lock and Unlock lock l, and
+// the object is created without a lock of its own. l is this handle's
+// alone; other processes pass their handle of the same lock (a
+// semaphore.Lock or RLock opened by name) when they open the object. With a
+// caller's lock, Get and Set of values too large to be atomic do not lock:
+// hold l around them.
+func WithLock(l sync.Locker) Option { return func(o *options) { o.lock = l } }
+
+// Initial sets the initial elements of a new Array: a []T whose length
+// must equal the array's.
+func Initial(values any) Option { return func(o *options) { o.initial = values } }
+
+func applyOptions(opts []Option) options {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// shared is what Value and Array have in common: n elements of T in the
+// payload of an mpsync object, with an optional lock.
+type shared[T any] struct {
+	obj    *object.Object
+	closed atomic.Bool
+	elem   element
+	base   unsafe.Pointer // the first element
+	n      int
+	lock   *robust.Lock // the embedded lock, or nil
+	user   sync.Locker  // a caller's lock, or nil
+}
+
+// create makes the object for n elements of T.
+func (s *shared[T]) create(op string, kind, n int, o options, init func(payload []byte) error) error {
+	e, err := describe(op, reflect.TypeFor[T]())
+	if err != nil {
+		return err
+	}
+	spec := &csrc.ObjectSpec{Kind: kind, Format: e.format, Count: uint64(n), ElemSize: uint64(e.size),
+		ElemAlign: uint32(e.align), WithLock: !o.raw && o.lock == nil}
+	obj, err := object.Create(op, o.name, spec, func(obj *object.Object) error {
+		if init == nil {
+			return nil
+		}
+		return init(obj.Payload())
+	})
+	if err != nil {
+		return err
+	}
+	s.attach(obj, e, o)
+	return nil
+}
+
+// open opens name and checks that it holds elements of T.
+func (s *shared[T]) open(op, name string, kind int, o options) error {
+	e, err := describe(op, reflect.TypeFor[T]())
+	if err != nil {
+		return err
+	}
+	obj, err := object.Open(op, name, kind)
+	if err != nil {
+		return err
+	}
+	info := obj.Info
+	if canonicalFormat(info.Format) != canonicalFormat(e.format) || info.ElemSize != uint64(e.size) {
+		obj.Close()
+		return fmt.Errorf("%s %s: it holds %q (%d-byte elements), not %v %q (%d bytes): %w",
+			op, name, info.Format, info.ElemSize, reflect.TypeFor[T](), e.format, e.size, errs.ErrTypeMismatch)
+	}
+	if info.PayloadOffset%uint64(e.align) != 0 || info.Count > uint64(maxLen) {
+		obj.Close()
+		return fmt.Errorf("%s %s: payload misaligned or too long: %w", op, name, errs.ErrCorrupt)
+	}
+	s.attach(obj, e, o)
+	return nil
+}
+
+const maxLen = int(^uint(0) >> 2)
+
+func (s *shared[T]) attach(obj *object.Object, e element, o options) {
+	s.obj, s.elem, s.n, s.user = obj, e, int(obj.Info.Count), o.lock
+	if s.n > 0 {
+		s.base = unsafe.Pointer(&obj.Payload()[0])
+	} else {
+		s.base = unsafe.Pointer(&zeroElement)
+	}
+	if area := obj.LockArea(); area != nil && o.lock == nil {
+		s.lock = robust.New(area)
+	}
+}
+
+var zeroElement [64]byte
+
+// at returns the address of element i (unchecked).
+func (s *shared[T]) at(i int) *T { return (*T)(unsafe.Add(s.base, uintptr(i)*s.elem.size)) }
+
+// atomicSize reports whether elements are loaded and stored as one atomic
+// access: sizes 1, 2, 4 and 8, always naturally aligned here.
+func (s *shared[T]) atomicSize() bool {
+	switch s.elem.size {
+	case 1, 2, 4, 8:
+		return true
+	}
+	return false
+}
+
+// load reads element p: atomically if its size allows, otherwise under the
+// embedded lock (recursively, so inside Lock it does not deadlock).
+func (s *shared[T]) load(p *T) T {
+	switch s.elem.size {
+	case 8:
+		v := atomic.LoadUint64((*uint64)(unsafe.Pointer(p)))
+		return *(*T)(unsafe.Pointer(&v))
+	case 4:
+		v := atomic.LoadUint32((*uint32)(unsafe.Pointer(p)))
+		return *(*T)(unsafe.Pointer(&v))
+	case 1, 2:
+		return *p // an aligned access of one or two bytes is single-copy atomic
+	}
+	if s.lock != nil {
+		g := goid.Current()
+		s.lock.LockRecursive(context.Background(), g)
+		defer s.lock.UnlockRecursive(g)
+	}
+	return *p
+}
+
+// store writes element p, as load reads it.
+func (s *shared[T]) store(p *T, v T) {
+	switch s.elem.size {
+	case 8:
+		atomic.StoreUint64((*uint64)(unsafe.Pointer(p)), *(*uint64)(unsafe.Pointer(&v)))
+		return
+	case 4:
+		atomic.StoreUint32((*uint32)(unsafe.Pointer(p)), *(*uint32)(unsafe.Pointer(&v)))
+		return
+	case 1, 2:
+		*p = v
+		return
+	}
+	if s.lock != nil {
+		g := goid.Current()
+		s.lock.LockRecursive(context.Background(), g)
+		defer s.lock.UnlockRecursive(g)
+	}
+	*p = v
+}
+
+// errNotNumeric is returned by Add and CompareAndSwap on types they do not
+// support.
+func (s *shared[T]) errNotNumeric(op string) error {
+	return errs.Invalid(op, "type", "%v: atomic arithmetic needs a number (or Char, WChar)", reflect.TypeFor[T]())
+}
+
+// add adds delta to element p atomically and returns the new value.
+func (s *shared[T]) add(op string, p *T, delta T) (T, error) {
+	tc := s.elem.code
+	if tc == nil || tc.class == '?' {
+		var zero T
+		return zero, s.errNotNumeric(op)
+	}
+	for {
+		old := s.load(p)
+		var next T
+		switch tc.class {
+		case 'f':
+			if tc.size == 8 {
+				*(*float64)(unsafe.Pointer(&next)) = *(*float64)(unsafe.Pointer(&old)) + *(*float64)(unsafe.Pointer(&delta))
+			} else {
+				*(*float32)(unsafe.Pointer(&next)) = *(*float32)(unsafe.Pointer(&old)) + *(*float32)(unsafe.Pointer(&delta))
+			}
+		default: // two's complement addition is the same for signed and unsigned
+			next = fromBits[T](bitsOf(old)+bitsOf(delta), tc.size)
+		}
+		if ok, _ := s.cas(p, old, next); ok {
+			return next, nil
+		}
+	}
+}
+
+// cas compares element p's bits with old and, if equal, stores new.
+func (s *shared[T]) cas(p *T, old, new T) (bool, error) {
+	switch s.elem.size {
+	case 8:
+		return atomic.CompareAndSwapUint64((*uint64)(unsafe.Pointer(p)), bitsOf(old), bitsOf(new)), nil
+	case 4:
+		return atomic.CompareAndSwapUint32((*uint32)(unsafe.Pointer(p)), uint32(bitsOf(old)), uint32(bitsOf(new))), nil
+	case 1, 2:
+		// Compare-and-swap the aligned 32-bit word holding the element
+		// (little-endian), leaving its neighbours as they are.
+		addr := uintptr(unsafe.Pointer(p))
+		word := (*uint32)(unsafe.Add(unsafe.Pointer(p), -int(addr&3)))
+		shift := (addr & 3) * 8
+		mask := uint32(1)<<(s.elem.size*8) - 1
+		for {
+			w := atomic.LoadUint32(word)
+			if (w>>shift)&mask != uint32(bitsOf(old))&mask {
+				return false, nil
+			}
+			nw := w&^(mask<<shift) | (uint32(bitsOf(new))&mask)<<shift
+			if atomic.CompareAndSwapUint32(word, w, nw) {
+				return true, nil
+			}
+		}
+	}
+	return false, s.errNotNumeric("CompareAndSwap")
+}
+
+// bitsOf returns the bits of a value of at most 8 bytes.
+func bitsOf[T any](v T) uint64 {
+	var b uint64
+	size := unsafe.Sizeof(v)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&b)), 8)[:size], unsafe.Slice((*byte)(unsafe.Pointer(&v)), size))
+	return b
+}
+
+// fromBits makes a T from the low size bytes of b.
+func fromBits[T any](b uint64, size uintptr) T {
+	var v T
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&v)), size), unsafe.Slice((*byte)(unsafe.Pointer(&b)), 8)[:size])
+	return v
+}
+
+// Locking, shared by Value and Array.
+
+// Lock locks the object's lock for the calling goroutine (recursively:
+// Get and Set inside Lock do not deadlock). Like sync.Mutex.Lock it cannot
+// report errors: if a holder died, it marks the lock consistent and
+// returns holding it; use Acquire to be told. It panics on an object
+// without a lock.
+func (s *shared[T]) Lock() {
+	switch {
+	case s.user != nil:
+		s.user.Lock()
+	case s.lock == nil:
+		panic("ctypes: Lock of an object without a lock (raw, or opened without WithLock)")
+	default:
+		if err := s.lock.LockRecursive(context.Background(), goid.Current()); errors.Is(err, errs.ErrOwnerDead) {
+			s.lock.MarkConsistent()
+		} else if err != nil {
+			panic("ctypes: Lock: " + err.Error())
+		}
+	}
+}
+
+// Unlock unlocks the lock; it panics if the calling goroutine does not
+// hold it.
+func (s *shared[T]) Unlock() {
+	switch {
+	case s.user != nil:
+		s.user.Unlock()
+	case s.lock == nil:
+		panic("ctypes: Unlock of an object without a lock")
+	default:
+		if err := s.lock.UnlockRecursive(goid.Current()); err != nil {
+			panic("ctypes: Unlock: " + err.Error())
+		}
+	}
+}
+
+// Acquire locks the embedded lock, waiting as long as ctx allows. It
+// returns ErrOwnerDead, with the lock held, if the previous holder died:
+// the value is intact as far as memory goes (it is still readable), but
+// whatever invariant the holder was maintaining may be half-done; call
+// MarkConsistent once it is repaired.
+func (s *shared[T]) Acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.checkLock(); err != nil {
+		return err
+	}
+	return s.lock.LockRecursive(ctx, goid.Current())
+}
+
+// Release undoes one Acquire (or Lock) by the calling goroutine.
+func (s *shared[T]) Release() error {
+	if err := s.checkLock(); err != nil {
+		return err
+	}
+	return s.lock.UnlockRecursive(goid.Current())
+}
+
+// MarkConsistent declares repaired the state of a lock taken with
+// ErrOwnerDead.
+func (s *shared[T]) MarkConsistent() error {
+	if err := s.checkLock(); err != nil {
+		return err
+	}
+	return s.lock.MarkConsistent()
+}
+
+func (s *shared[T]) checkLock() error {
+	switch {
+	case s.closed.Load():
+		return errs.ErrClosed
+	case s.lock == nil:
+		return errs.Invalid("ctypes", "object", "%s has no embedded lock", s.Name())
+	}
+	return nil
+}
+
+// Synchronized reports whether the object has an embedded lock.
+func (s *shared[T]) Synchronized() bool { return s.lock != nil }
+
+// Format returns the element format recorded in the object's header:
+// a typecode ("i", "d", ...) or a struct format ("T{d:x:d:y:}").
+func (s *shared[T]) Format() string { return s.obj.Info.Format }
+
+// Name returns the object's name without a slash.
+func (s *shared[T]) Name() string { return s.obj.Name() }
+
+// Close unmaps the object from this process; it is idempotent. Values
+// read afterwards are zero and writes are lost, but nothing crashes.
+func (s *shared[T]) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return s.obj.Close()
+}
+
+// Unlink removes the object's name; a second call matches fs.ErrNotExist.
+func (s *shared[T]) Unlink() error { return s.obj.Unlink() }

@@ -1,0 +1,77 @@
+package ctypes
+
+import (
+	"unsafe"
+
+	"github.com/mpsync/mpsync/csrc"
+)
+
+// Value is one T in shared memory, like multiprocessing.Value: created in
+// one process, opened by name in others (Go, C through libmpsync, Python
+// through csrc/python/mpsync.py).
+//
+// T is a number, bool, Char, WChar, a fixed-size array of those, or a
+// struct of them laid out as C would lay it out (structs.HostLayout is
+// recommended); Go int, pointers, slices, strings, maps, interfaces,
+// channels and funcs are refused.
+//
+// A Value made by NewValue carries a robust lock (see package semaphore):
+// Get and Set are atomic for values of 1, 2, 4 or 8 bytes and take the
+// lock otherwise, and the lock is recursive for the goroutine that holds
+// it, so the classic pattern needs no other care:
+//
+//	v.Lock()
+//	v.Set(v.Get() + 1)
+//	v.Unlock()
+//
+// Add and CompareAndSwap are lock-free for numbers. A Value must not be
+// copied after first use; it is safe for concurrent use.
+type Value[T any] struct {
+	shared[T]
+}
+
+// NewValue creates a synchronized Value holding init.
+func NewValue[T any](init T, opts ...Option) (*Value[T], error) {
+	v := &Value[T]{}
+	err := v.create("ctypes.NewValue", csrc.KindValue, 1, applyOptions(opts), func(p []byte) error {
+		*(*T)(unsafe.Pointer(&p[0])) = init
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// NewRawValue creates a Value without a lock (multiprocessing.RawValue):
+// Get and Set of values too large to be atomic are then unsynchronized.
+func NewRawValue[T any](init T, opts ...Option) (*Value[T], error) {
+	return NewValue(init, append(opts, Unsynchronized())...)
+}
+
+// OpenValue opens the Value called name, which must hold a T: another
+// format is ErrTypeMismatch, naming both. Options other than WithLock are
+// ignored.
+func OpenValue[T any](name string, opts ...Option) (*Value[T], error) {
+	v := &Value[T]{}
+	if err := v.open("ctypes.OpenValue", name, csrc.KindValue, applyOptions(opts)); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Get returns the value (a copy).
+func (v *Value[T]) Get() T { return v.load(v.at(0)) }
+
+// Set stores x.
+func (v *Value[T]) Set(x T) { v.store(v.at(0), x) }
+
+// Add adds delta atomically, without the lock, and returns the new value.
+// Integers wrap around; it fails for types other than numbers, Char and
+// WChar.
+func (v *Value[T]) Add(delta T) (T, error) { return v.add("ctypes.Value.Add", v.at(0), delta) }
+
+// CompareAndSwap stores new if the value's bits equal old's, atomically,
+// and reports whether it did. It fails for values of other than 1, 2, 4
+// or 8 bytes.
+func (v *Value[T]) CompareAndSwap(old, new T) (bool, error) { return v.cas(v.at(0), old, new) }
