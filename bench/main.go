@@ -87,7 +87,7 @@ func main() {
 
 // allWorkloads lists the suite in report order.
 func allWorkloads(p *peers, cfg *Config) []*Workload {
-	return []*Workload{w1(p), w2(p), w3(p, cfg.Procs), w6(p), w7(p), w8(p)}
+	return []*Workload{w1(p), w2(p), w3(p, cfg.Procs), w4(p), w5(p), w6(p), w7(p), w8(p)}
 }
 
 func containsFold(list []string, s string) bool {

@@ -23,9 +23,9 @@ func peerImpl(name string, run func(string, ...string) (map[string]float64, erro
 			return Measurement{}, err
 		}
 		var v float64
-		if unit == "M/s" {
+		if scale, ok := rateUnits[unit]; ok {
 			v, err = metric(m, nil, "ops_per_s")
-			v /= 1e6
+			v /= scale
 		} else {
 			v, err = metric(m, nil, "ns_per_op")
 			v = fromNs(v, unit)
@@ -37,6 +37,9 @@ func peerImpl(name string, run func(string, ...string) (map[string]float64, erro
 		return Measurement{Value: v, Checks: checks}, err
 	}}
 }
+
+// rateUnits are the units of rates, with their size.
+var rateUnits = map[string]float64{"M/s": 1e6, "GB/s": 1e9}
 
 // fixedArgs returns an args function with an iteration count scaled for
 // -quick after the fixed leading arguments.

@@ -63,8 +63,71 @@ type shared[T any] struct {
 	elem   element
 	base   unsafe.Pointer // the first element
 	n      int
-	lock   *robust.Lock // the embedded lock, or nil
-	user   sync.Locker  // a caller's lock, or nil
+	user   sync.Locker // a caller's lock, or nil
+	core
+}
+
+// core is the part of shared that Value's fast paths touch. It is not
+// generic, so that Get and Set stay small enough to be inlined into their
+// callers: a generic slow path would not be.
+type core struct {
+	word4 *uint32        // the first element, if elements are 4 bytes
+	first unsafe.Pointer // the first element
+	size  uintptr        // bytes per element
+	lock  *robust.Lock   // the embedded lock, or nil
+}
+
+// loadInto copies the first element to dst: atomically for 1, 2, 4 and 8
+// bytes, under the lock (recursively) for larger elements.
+//
+//go:noinline
+func (c *core) loadInto(dst unsafe.Pointer) {
+	switch c.size {
+	case 8:
+		*(*uint64)(dst) = atomic.LoadUint64((*uint64)(c.first))
+		return
+	case 4:
+		*(*uint32)(dst) = atomic.LoadUint32((*uint32)(c.first))
+		return
+	case 2:
+		*(*uint16)(dst) = *(*uint16)(c.first) // aligned: single-copy atomic
+		return
+	case 1:
+		*(*uint8)(dst) = *(*uint8)(c.first)
+		return
+	}
+	if c.lock != nil {
+		g := goid.Current()
+		c.lock.LockRecursive(context.Background(), g)
+		defer c.lock.UnlockRecursive(g)
+	}
+	copy(unsafe.Slice((*byte)(dst), c.size), unsafe.Slice((*byte)(c.first), c.size))
+}
+
+// storeFrom copies src into the first element, as loadInto reads it.
+//
+//go:noinline
+func (c *core) storeFrom(src unsafe.Pointer) {
+	switch c.size {
+	case 8:
+		atomic.StoreUint64((*uint64)(c.first), *(*uint64)(src))
+		return
+	case 4:
+		atomic.StoreUint32((*uint32)(c.first), *(*uint32)(src))
+		return
+	case 2:
+		*(*uint16)(c.first) = *(*uint16)(src)
+		return
+	case 1:
+		*(*uint8)(c.first) = *(*uint8)(src)
+		return
+	}
+	if c.lock != nil {
+		g := goid.Current()
+		c.lock.LockRecursive(context.Background(), g)
+		defer c.lock.UnlockRecursive(g)
+	}
+	copy(unsafe.Slice((*byte)(c.first), c.size), unsafe.Slice((*byte)(src), c.size))
 }
 
 // create makes the object for n elements of T.
@@ -120,6 +183,10 @@ func (s *shared[T]) attach(obj *object.Object, e element, o options) {
 		s.base = unsafe.Pointer(&obj.Payload()[0])
 	} else {
 		s.base = unsafe.Pointer(&zeroElement)
+	}
+	s.first, s.size = s.base, e.size
+	if e.size == 4 && s.n > 0 {
+		s.word4 = (*uint32)(s.base)
 	}
 	if area := obj.LockArea(); area != nil && o.lock == nil {
 		s.lock = robust.New(area)

@@ -1,6 +1,7 @@
 package ctypes
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/mpsync/mpsync/csrc"
@@ -27,6 +28,7 @@ import (
 // Add and CompareAndSwap are lock-free for numbers. A Value must not be
 // copied after first use; it is safe for concurrent use.
 type Value[T any] struct {
+	fast4 *uint32 // = core.word4, one field away so that Get inlines
 	shared[T]
 }
 
@@ -40,6 +42,7 @@ func NewValue[T any](init T, opts ...Option) (*Value[T], error) {
 	if err != nil {
 		return nil, err
 	}
+	v.fast4 = v.word4
 	return v, nil
 }
 
@@ -57,14 +60,28 @@ func OpenValue[T any](name string, opts ...Option) (*Value[T], error) {
 	if err := v.open("ctypes.OpenValue", name, csrc.KindValue, applyOptions(opts)); err != nil {
 		return nil, err
 	}
+	v.fast4 = v.word4
 	return v, nil
 }
 
 // Get returns the value (a copy).
-func (v *Value[T]) Get() T { return v.load(v.at(0)) }
+func (v *Value[T]) Get() (x T) {
+	if v.fast4 == nil {
+		v.loadInto(unsafe.Pointer(&x))
+		return
+	}
+	*(*uint32)(unsafe.Pointer(&x)) = atomic.LoadUint32(v.fast4) // the common case, inlined
+	return
+}
 
 // Set stores x.
-func (v *Value[T]) Set(x T) { v.store(v.at(0), x) }
+func (v *Value[T]) Set(x T) {
+	if v.fast4 == nil {
+		v.storeFrom(unsafe.Pointer(&x))
+		return
+	}
+	atomic.StoreUint32(v.fast4, *(*uint32)(unsafe.Pointer(&x)))
+}
 
 // Add adds delta atomically, without the lock, and returns the new value.
 // Integers wrap around; it fails for types other than numbers, Char and
