@@ -295,6 +295,16 @@ const struct mps_object_info *mps_object_info(const mps_object *obj);
 /* mps_object_name returns the name without a slash; valid until close. */
 const char *mps_object_name(const mps_object *obj);
 
+/* mps_object_format returns the element format (a typecode such as "i", or
+ * a struct format such as "T{d:x:d:y:}"); valid until close. */
+const char *mps_object_format(const mps_object *obj);
+
+/* mps_object_count returns the number of payload elements. */
+uint64_t mps_object_count(const mps_object *obj);
+
+/* mps_object_elem_size returns the size of one payload element in bytes. */
+uint64_t mps_object_elem_size(const mps_object *obj);
+
 /* mps_object_payload returns the address of the payload. */
 void *mps_object_payload(const mps_object *obj);
 

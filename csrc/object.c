@@ -145,6 +145,12 @@ MPS_API const struct mps_object_info *mps_object_info(const mps_object *obj) { r
 
 MPS_API const char *mps_object_name(const mps_object *obj) { return obj->name; }
 
+MPS_API const char *mps_object_format(const mps_object *obj) { return obj->info.format; }
+
+MPS_API uint64_t mps_object_count(const mps_object *obj) { return obj->info.count; }
+
+MPS_API uint64_t mps_object_elem_size(const mps_object *obj) { return obj->info.elem_size; }
+
 MPS_API void *mps_object_payload(const mps_object *obj)
 {
     return (char *)obj->data + obj->info.payload_offset;
