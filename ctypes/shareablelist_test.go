@@ -1,0 +1,125 @@
+package ctypes_test
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os/exec"
+	"testing"
+
+	"github.com/mpsync/mpsync/ctypes"
+	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/shm"
+)
+
+func TestShareableListLocal(t *testing.T) {
+	l, err := ctypes.NewShareableList([]any{42, 3.5, true, "héllo", []byte("by\x00tes"), nil, int8(-7)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, l)
+	want := []any{int64(42), 3.5, true, "héllo", []byte("by\x00tes"), nil, int64(-7)} // trailing NULs only are stripped, as in Python
+	for i, w := range want {
+		got, err := l.Get(i)
+		if err != nil || !same(got, w) {
+			t.Errorf("item %d = %#v, %v; want %#v", i, got, err, w)
+		}
+	}
+	if got, _ := l.Get(-1); got != int64(-7) {
+		t.Errorf("item -1 = %v", got)
+	}
+	if _, err := l.Get(7); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Get(7): %v", err)
+	}
+	if err := l.Set(3, "this is far too long"); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Set of a string longer than its slot: %v", err)
+	}
+	if err := l.Set(0, "short"); err != nil {
+		t.Errorf("Set of a string into a number slot: %v", err)
+	}
+	if got, _ := l.Get(0); got != "short" {
+		t.Errorf("item 0 = %v", got)
+	}
+	if err := l.Set(1, struct{}{}); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Set of a struct: %v", err)
+	}
+	if _, err := ctypes.NewShareableList([]any{uint64(1 << 63)}, ""); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("an integer beyond int64: %v", err)
+	}
+	empty, err := ctypes.NewShareableList(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, empty)
+	seg, _ := shm.Open(empty.Name())
+	if seg.Size() != 16 {
+		t.Errorf("empty list segment has %d bytes, Python's has 16", seg.Size())
+	}
+	seg.Close()
+	// A segment of junk is refused, not misread.
+	junk, _ := shm.Create("", 64)
+	cleanup(t, junk)
+	copy(junk.Bytes(), []byte{200, 0, 0, 0, 0, 0, 0, 0})
+	if _, err := ctypes.OpenShareableList(junk.Name()); !errors.Is(err, ctypes.ErrCorrupt) {
+		t.Errorf("OpenShareableList of junk: %v, want ErrCorrupt", err)
+	}
+}
+
+func same(a, b any) bool {
+	if x, ok := a.([]byte); ok {
+		y, ok := b.([]byte)
+		return ok && bytes.Equal(x, y)
+	}
+	return a == b
+}
+
+// TestShareableListWithPython round-trips lists Go → Python → Go and
+// Python → Go → Python, including a string whose UTF-8 form is longer than
+// its character count (CPython sizes such slots too small; we do not).
+func TestShareableListWithPython(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is required for the cross-language tests: %v", err)
+	}
+	l, err := ctypes.NewShareableList([]any{42, 3.5, true, "ééééééé wörld", []byte("raw"), nil, int64(-1)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, l)
+	p := proctest.Exec(t, python, "testdata/peer_list.py", "open", l.Name())
+	p.Start()
+	p.Expect(`[42, 3.5, True, 'ééééééé wörld', b'raw', None, -1]`)
+	p.Expect("changed")
+	if err := p.Wait(); err != nil {
+		t.Fatalf("python: %v\n%s", err, p.Stderr())
+	}
+	want := []any{int64(43), 3.5, true, "ünïcode", nil, 1.25, int64(-1)}
+	for i, w := range want {
+		if got, err := l.Get(i); err != nil || !same(got, w) {
+			t.Errorf("after Python: item %d = %#v, %v; want %#v", i, got, err, w)
+		}
+	}
+
+	p = proctest.Exec(t, python, "testdata/peer_list.py", "create")
+	p.Start()
+	name := p.Recv()
+	pl, err := ctypes.OpenShareableList(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.Close()
+	want = []any{int64(1), 2.5, "abc", []byte("xy"), nil, false}
+	for i, w := range want {
+		if got, err := pl.Get(i); err != nil || !same(got, w) {
+			t.Errorf("Python's list: item %d = %#v, %v; want %#v", i, got, err, w)
+		}
+	}
+	pl.Set(2, "zz")
+	pl.Set(0, int64(-5))
+	pl.Set(5, true)
+	p.Send("show")
+	p.Expect(`[-5, 2.5, 'zz', b'xy', None, True]`)
+	if err := p.Wait(); err != nil {
+		t.Fatalf("python: %v\n%s", err, p.Stderr())
+	}
+}
