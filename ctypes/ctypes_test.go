@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mpsync/mpsync/ctypes"
 	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/semaphore"
 	"github.com/mpsync/mpsync/shm"
 )
 
@@ -492,4 +494,47 @@ func equal[T comparable](a, b []T) bool {
 		}
 	}
 	return true
+}
+
+func TestWithLockAndGetLock(t *testing.T) {
+	l, err := semaphore.NewRLock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, l)
+	v, err := ctypes.NewValue[int64](0, ctypes.WithLock(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, v)
+	if v.Synchronized() || v.GetLock() != sync.Locker(l) {
+		t.Errorf("a Value with a caller's lock: Synchronized %v, GetLock %v", v.Synchronized(), v.GetLock())
+	}
+	v.Lock() // locks l
+	if held, _ := l.HeldByMe(); !held {
+		t.Errorf("Lock did not take the caller's lock")
+	}
+	v.Unlock()
+	// Another handle opened with the same lock shares it.
+	w, err := ctypes.OpenValue[int64](v.Name(), ctypes.WithLock(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.GetLock() != sync.Locker(l) {
+		t.Errorf("opened handle does not use the given lock")
+	}
+	raw, _ := ctypes.NewRawValue[int32](1)
+	cleanup(t, raw)
+	if raw.GetLock() != nil || raw.Synchronized() {
+		t.Errorf("a raw value has a lock")
+	}
+	if err := raw.Acquire(t.Context()); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Acquire of a raw value: %v, want fs.ErrInvalid", err)
+	}
+	sv, _ := ctypes.NewValue[int32](1)
+	cleanup(t, sv)
+	if sv.GetLock() == nil {
+		t.Errorf("a synchronized value has no lock")
+	}
 }

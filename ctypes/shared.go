@@ -404,6 +404,19 @@ func (s *shared[T]) checkLock() error {
 	return nil
 }
 
+// GetLock returns the object's lock as a sync.Locker (Python's
+// get_lock()): the caller's lock given with WithLock, or the object itself
+// for its embedded lock, or nil for an object without a lock.
+func (s *shared[T]) GetLock() sync.Locker {
+	switch {
+	case s.user != nil:
+		return s.user
+	case s.lock != nil:
+		return s
+	}
+	return nil
+}
+
 // Synchronized reports whether the object has an embedded lock.
 func (s *shared[T]) Synchronized() bool { return s.lock != nil }
 
