@@ -2,7 +2,10 @@
 
 package csrc
 
-import "errors"
+import (
+	"errors"
+	"unsafe"
+)
 
 // errNoCgo is returned by every function of the door in a build without
 // cgo.
@@ -28,3 +31,8 @@ func PublishHeader(mem []byte) error { return errNoCgo }
 
 // ValidateHeader requires cgo.
 func ValidateHeader(mem []byte) (ObjectInfo, error) { return ObjectInfo{}, errNoCgo }
+
+// Memmove copies n bytes from src to dst with Go's copy.
+func Memmove(dst, src unsafe.Pointer, n uintptr) {
+	copy(unsafe.Slice((*byte)(dst), n), unsafe.Slice((*byte)(src), n))
+}

@@ -129,8 +129,10 @@ func (a *Array[T]) Slice() []T { return unsafe.Slice((*T)(a.base), a.n) }
 // CopyTo copies the elements into dst (as many as fit) under the lock, if
 // any, and returns how many it copied.
 func (a *Array[T]) CopyTo(dst []T) int {
+	n := min(len(dst), a.n)
 	defer a.locked()()
-	return copy(dst, a.Slice())
+	bulkCopy(unsafe.Pointer(unsafe.SliceData(dst)), a.base, uintptr(n)*a.elem.size)
+	return n
 }
 
 // CopyFrom copies src into the array under the lock, if any. A src longer
@@ -140,8 +142,23 @@ func (a *Array[T]) CopyFrom(src []T) error {
 		return errs.Invalid("ctypes.Array.CopyFrom", "src", "%d elements for an array of %d", len(src), a.n)
 	}
 	defer a.locked()()
-	copy(a.Slice(), src)
+	bulkCopy(a.base, unsafe.Pointer(unsafe.SliceData(src)), uintptr(len(src))*a.elem.size)
 	return nil
+}
+
+// bulkThreshold is the size from which bulkCopy hands a copy to C.
+const bulkThreshold = 64 << 10
+
+// bulkCopy copies n bytes; large blocks go to the C library's memmove,
+// which is faster than Go's copy on them (see csrc.Memmove).
+func bulkCopy(dst, src unsafe.Pointer, n uintptr) {
+	if n >= bulkThreshold {
+		csrc.Memmove(dst, src, n)
+		return
+	}
+	if n > 0 {
+		copy(unsafe.Slice((*byte)(dst), n), unsafe.Slice((*byte)(src), n))
+	}
 }
 
 // locked takes the embedded lock, if any, and returns its release.

@@ -538,3 +538,29 @@ func TestWithLockAndGetLock(t *testing.T) {
 		t.Errorf("a synchronized value has no lock")
 	}
 }
+
+// TestBulkCopy checks CopyFrom and CopyTo on both sides of the size from
+// which they hand copies to C.
+func TestBulkCopy(t *testing.T) {
+	for _, n := range []int{10, 100_000} {
+		src := make([]int32, n)
+		for i := range src {
+			src[i] = int32(i * 7)
+		}
+		a, err := ctypes.NewArray[int32](n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cleanup(t, a)
+		if err := a.CopyFrom(src); err != nil {
+			t.Fatal(err)
+		}
+		dst := make([]int32, n+5)
+		if got := a.CopyTo(dst); got != n || !equal(dst[:n], src) {
+			t.Errorf("n=%d: CopyTo copied %d, contents equal: %v", n, got, equal(dst[:n], src))
+		}
+		if x, _ := a.At(n - 1); x != int32((n-1)*7) {
+			t.Errorf("n=%d: last element %d", n, x)
+		}
+	}
+}
