@@ -70,7 +70,16 @@ var (
 	helpers   = map[string]func(*Helper){}
 	started   = map[string]bool{}
 	benchOnly = map[string]bool{}
+	atExit    []func()
 )
+
+// AtExit registers f to run once the tests have run, before the leak
+// check: for fixtures shared by several tests, such as a built library.
+func AtExit(f func()) {
+	mu.Lock()
+	atExit = append(atExit, f)
+	mu.Unlock()
+}
 
 // Register makes fn runnable as helper name. It is meant for init
 // functions; a duplicate name panics.
@@ -100,6 +109,11 @@ func Main(m *testing.M) {
 	}
 	before := shmEntries()
 	code := m.Run()
+	mu.Lock()
+	for _, f := range atExit {
+		f()
+	}
+	mu.Unlock()
 	if code == 0 {
 		if left := leaks(before); len(left) > 0 {
 			fmt.Fprintf(os.Stderr, "FAIL: the tests left these in /dev/shm: %s\n", strings.Join(left, " "))

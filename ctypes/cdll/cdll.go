@@ -1,0 +1,428 @@
+package cdll
+
+/*
+#cgo pkg-config: libffi
+#cgo LDFLAGS: -ldl
+#include <stdlib.h>
+#include "cdll.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"github.com/mpsync/mpsync/internal/errs"
+)
+
+// Type is a C type in a function's signature.
+type Type struct {
+	kind uint8
+	name string
+	size uintptr
+}
+
+// String returns the C name of the type.
+func (t Type) String() string {
+	if t.name == "" {
+		return "invalid type"
+	}
+	return t.name
+}
+
+// The C types of signatures. Integer types of every size, float, double,
+// pointers, NUL-terminated strings (copied in for the call), and void for
+// results.
+var (
+	Void    = Type{C.CDLL_VOID, "void", 0}
+	Int8    = Type{C.CDLL_INT8, "int8_t", 1}
+	Uint8   = Type{C.CDLL_UINT8, "uint8_t", 1}
+	Int16   = Type{C.CDLL_INT16, "int16_t", 2}
+	Uint16  = Type{C.CDLL_UINT16, "uint16_t", 2}
+	Int32   = Type{C.CDLL_INT32, "int32_t", 4}
+	Uint32  = Type{C.CDLL_UINT32, "uint32_t", 4}
+	Int64   = Type{C.CDLL_INT64, "int64_t", 8}
+	Uint64  = Type{C.CDLL_UINT64, "uint64_t", 8}
+	Float   = Type{C.CDLL_FLOAT, "float", 4}
+	Double  = Type{C.CDLL_DOUBLE, "double", 8}
+	Pointer = Type{C.CDLL_POINTER, "void *", 8}
+	// CString is a const char * argument made from a Go string: copied
+	// into C memory, NUL-terminated, for the duration of the call. As a
+	// result type it reads the returned string (NULL gives "").
+	CString = Type{C.CDLL_POINTER, "const char *", 8}
+
+	// Aliases with Linux (LP64) sizes.
+	Char      = Int8
+	UChar     = Uint8
+	Short     = Int16
+	UShort    = Uint16
+	Int       = Int32
+	UInt      = Uint32
+	Long      = Int64
+	ULong     = Uint64
+	LongLong  = Int64
+	ULongLong = Uint64
+	SizeT     = Uint64
+	SSizeT    = Int64
+	Bool      = Uint8
+)
+
+func (t Type) valid() bool     { return t.name != "" }
+func (t Type) isFloat() bool   { return t.kind == C.CDLL_FLOAT || t.kind == C.CDLL_DOUBLE }
+func (t Type) isCString() bool { return t == CString }
+func (t Type) signed() bool {
+	return t.kind == C.CDLL_INT8 || t.kind == C.CDLL_INT16 || t.kind == C.CDLL_INT32 || t.kind == C.CDLL_INT64
+}
+
+// Library is a loaded C dynamic library.
+type Library struct {
+	path   string
+	handle unsafe.Pointer
+	mu     sync.Mutex
+	closed bool
+}
+
+// LoadLibrary loads the dynamic library at path (dlopen with RTLD_NOW,
+// found as dlopen finds it: a path with a slash is a file, a bare name is
+// searched for). A library that cannot be loaded is an error quoting
+// dlerror.
+func LoadLibrary(path string) (*Library, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var cerr *C.char
+	h := C.cdll_open(cpath, &cerr)
+	if h == nil {
+		return nil, fmt.Errorf("cdll.LoadLibrary %s: %w", path, takeError(cerr, ErrLoad))
+	}
+	return &Library{path: path, handle: h}, nil
+}
+
+// takeError turns a dlerror message from C into an error wrapping base.
+func takeError(cerr *C.char, base error) error {
+	defer C.free(unsafe.Pointer(cerr))
+	return &dlError{msg: C.GoString(cerr), base: base}
+}
+
+type dlError struct {
+	msg  string
+	base error
+}
+
+func (e *dlError) Error() string { return "dlerror: " + e.msg }
+func (e *dlError) Unwrap() error { return e.base }
+
+// Symbol returns the address of the symbol name, or an error quoting
+// dlerror.
+func (l *Library) Symbol(name string) (unsafe.Pointer, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, errs.ErrClosed
+	}
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var cerr *C.char
+	p := C.cdll_sym(l.handle, cname, &cerr)
+	if p == nil {
+		return nil, fmt.Errorf("cdll: symbol %s in %s: %w", name, l.path, takeError(cerr, ErrSymbol))
+	}
+	return p, nil
+}
+
+// Func looks up the function name and declares its signature: the result
+// type (Void for none) and the argument types. The signature is prepared
+// once; calls reuse it.
+func (l *Library) Func(name string, ret Type, args ...Type) (*Func, error) {
+	p, err := l.Symbol(name)
+	if err != nil {
+		return nil, err
+	}
+	return newFunc(name, p, ret, args, -1)
+}
+
+// VariadicFunc looks up a variadic function (such as snprintf) and
+// declares one shape of call: the fixed argument types and the types of
+// the variadic arguments that follow. Variadic arguments are promoted as
+// in C: use Double rather than Float, and Int32 or wider integers.
+func (l *Library) VariadicFunc(name string, ret Type, fixed []Type, variadic ...Type) (*Func, error) {
+	p, err := l.Symbol(name)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range variadic {
+		if t == Float || t.valid() && !t.isFloat() && t.size < 4 {
+			return nil, errs.Invalid("cdll.VariadicFunc", "variadic", "argument %d is %v: C promotes variadic arguments, declare double or a type of 4 bytes or more", len(fixed)+i, t)
+		}
+	}
+	return newFunc(name, p, ret, append(append([]Type(nil), fixed...), variadic...), len(fixed))
+}
+
+// FuncAt declares the signature of the C function at address fn, for
+// function pointers that C code hands out. A nil fn is an error.
+func FuncAt(fn unsafe.Pointer, ret Type, args ...Type) (*Func, error) {
+	if fn == nil {
+		return nil, errs.Invalid("cdll.FuncAt", "fn", "nil function pointer")
+	}
+	return newFunc(fmt.Sprintf("function at %p", fn), fn, ret, args, -1)
+}
+
+// Close unloads the library (dlclose). Funcs looked up in it must not be
+// called afterwards.
+func (l *Library) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	var cerr *C.char
+	if C.cdll_close(l.handle, &cerr) != 0 {
+		return takeError(cerr, ErrLoad)
+	}
+	return nil
+}
+
+// Func is a C function with a declared signature. It may be called from
+// any number of goroutines at once: calls take no lock of ours, need no
+// LockOSThread, and a call blocked in C blocks only its own goroutine.
+type Func struct {
+	name string
+	fn   unsafe.Pointer
+	cif  *C.ffi_cif
+	ret  Type
+	args []Type
+}
+
+func newFunc(name string, fn unsafe.Pointer, ret Type, args []Type, nfixed int) (*Func, error) {
+	const op = "cdll.Func"
+	if !ret.valid() {
+		return nil, errs.Invalid(op, "result", "%s: unsupported type (use the cdll type values)", name)
+	}
+	kinds := make([]uint8, len(args)+1)
+	for i, t := range args {
+		if !t.valid() || t == Void {
+			return nil, errs.Invalid(op, "args", "%s: argument %d: %v is not an argument type", name, i, t)
+		}
+		kinds[i] = t.kind
+	}
+	variadic := nfixed >= 0
+	cif := C.cdll_prep(C.int(ret.kind), (*C.uint8_t)(unsafe.Pointer(&kinds[0])), C.int(len(args)), C.int(max(nfixed, 0)), boolInt(variadic))
+	if cif == nil {
+		return nil, fmt.Errorf("%s %s: libffi could not prepare the signature: %w", op, name, ErrSignature)
+	}
+	f := &Func{name: name, fn: fn, cif: cif, ret: ret, args: append([]Type(nil), args...)}
+	runtime.AddCleanup(f, func(cif *C.ffi_cif) { C.cdll_free_cif(cif) }, cif)
+	return f, nil
+}
+
+func boolInt(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Call calls the function with args converted to the declared argument
+// types, and returns the result as the Go type of the result type (int32
+// for Int32, float64 for Double, unsafe.Pointer for Pointer, string for
+// CString, nil for Void).
+//
+// Arguments: any Go integer that fits an integer type (an error if it
+// does not), any Go number for Float and Double, unsafe.Pointer, uintptr,
+// nil or a *Callback for Pointer, a string for CString. A wrong count or
+// kind is an error naming the argument; nothing is called. A callback
+// passed as an argument that panics during the call makes Call return the
+// panic as an error.
+func (f *Func) Call(args ...any) (any, error) {
+	if len(args) != len(f.args) {
+		return nil, errs.Invalid("cdll.Call", "args", "%s takes %d arguments, got %d", f.name, len(f.args), len(args))
+	}
+	var slotsArr [6]uint64
+	slots := slotsArr[:0]
+	if len(args) > len(slotsArr) {
+		slots = make([]uint64, 0, len(args))
+	}
+	var cstrs []*C.char
+	defer func() {
+		for _, s := range cstrs {
+			C.free(unsafe.Pointer(s))
+		}
+	}()
+	var callbacks []*Callback
+	for i, a := range args {
+		t := f.args[i]
+		if t.isCString() {
+			s, ok := a.(string)
+			if !ok {
+				return nil, f.badArg(i, a, "want a string")
+			}
+			cs := C.CString(s)
+			cstrs = append(cstrs, cs)
+			slots = append(slots, uint64(uintptr(unsafe.Pointer(cs))))
+			continue
+		}
+		if cb, ok := a.(*Callback); ok && t.kind == C.CDLL_POINTER {
+			callbacks = append(callbacks, cb)
+			cb.beginCall()
+		}
+		v, err := encode(t, a)
+		if err != nil {
+			return nil, f.badArg(i, a, err.Error())
+		}
+		slots = append(slots, v)
+	}
+	r := f.call(slots)
+	var cbErr error
+	for _, cb := range callbacks {
+		cbErr = errors.Join(cbErr, cb.endCall())
+	}
+	return f.decode(r), cbErr
+}
+
+// CallRaw is Call without conversions, for hot loops: each argument is a
+// 64-bit slot holding the argument's bits (integers as themselves, floats
+// as math.Float64bits or math.Float32bits, pointers as uintptr; CString
+// arguments are not converted: pass a pointer to NUL-terminated C
+// memory), and the result comes back the same way, integers sign- or
+// zero-extended. Only the count is checked. It allocates nothing.
+func (f *Func) CallRaw(args ...uint64) (uint64, error) {
+	if len(args) != len(f.args) {
+		return 0, errs.Invalid("cdll.CallRaw", "args", "%s takes %d arguments, got %d", f.name, len(f.args), len(args))
+	}
+	return extend(f.ret, f.call(args)), nil
+}
+
+func (f *Func) call(slots []uint64) uint64 {
+	var a [6]uint64
+	if len(slots) <= 6 {
+		copy(a[:], slots)
+		return uint64(C.cdll_call(f.cif, f.fn, C.int(len(slots)), C.uint64_t(a[0]), C.uint64_t(a[1]), C.uint64_t(a[2]), C.uint64_t(a[3]), C.uint64_t(a[4]), C.uint64_t(a[5])))
+	}
+	return uint64(C.cdll_calln(f.cif, f.fn, C.int(len(slots)), (*C.uint64_t)(unsafe.Pointer(&slots[0]))))
+}
+
+func (f *Func) badArg(i int, a any, why string) error {
+	return errs.Invalid("cdll.Call", "args", "%s argument %d is %v (%T), declared %v: %s", f.name, i, a, a, f.args[i], why)
+}
+
+// extend sign- or zero-extends an integer of type t in a slot (libffi
+// leaves the bits above its size unspecified).
+func extend(t Type, r uint64) uint64 {
+	if t.isFloat() || t.size == 8 || t.size == 0 {
+		return r
+	}
+	shift := 64 - 8*t.size
+	if t.signed() {
+		return uint64(int64(r<<shift) >> shift)
+	}
+	return r << shift >> shift
+}
+
+func (f *Func) decode(r uint64) any {
+	return decodeValue(f.ret, extend(f.ret, r))
+}
+
+// decodeValue turns a slot into the Go value of type t.
+func decodeValue(t Type, r uint64) any {
+	switch t.kind {
+	case C.CDLL_VOID:
+		return nil
+	case C.CDLL_INT8:
+		return int8(r)
+	case C.CDLL_UINT8:
+		return uint8(r)
+	case C.CDLL_INT16:
+		return int16(r)
+	case C.CDLL_UINT16:
+		return uint16(r)
+	case C.CDLL_INT32:
+		return int32(r)
+	case C.CDLL_UINT32:
+		return uint32(r)
+	case C.CDLL_INT64:
+		return int64(r)
+	case C.CDLL_UINT64:
+		return r
+	case C.CDLL_FLOAT:
+		return math.Float32frombits(uint32(r))
+	case C.CDLL_DOUBLE:
+		return math.Float64frombits(r)
+	}
+	p := *(*unsafe.Pointer)(unsafe.Pointer(&r))
+	if t.isCString() {
+		if p == nil {
+			return ""
+		}
+		return C.GoString((*C.char)(p))
+	}
+	return p
+}
+
+// encode turns a Go value into the slot of type t, refusing other kinds
+// and values out of range.
+func encode(t Type, a any) (uint64, error) {
+	if t.kind == C.CDLL_POINTER {
+		switch p := a.(type) {
+		case nil:
+			return 0, nil
+		case unsafe.Pointer:
+			return uint64(uintptr(p)), nil
+		case uintptr:
+			return uint64(p), nil
+		case *Callback:
+			return uint64(uintptr(p.Pointer())), nil
+		}
+		return 0, errors.New("want unsafe.Pointer, uintptr, nil or *Callback")
+	}
+	rv := reflect.ValueOf(a)
+	if t.isFloat() {
+		var x float64
+		switch {
+		case rv.CanFloat():
+			x = rv.Float()
+		case rv.CanInt():
+			x = float64(rv.Int())
+		case rv.CanUint():
+			x = float64(rv.Uint())
+		default:
+			return 0, errors.New("want a number")
+		}
+		if t.kind == C.CDLL_FLOAT {
+			if math.Abs(x) > math.MaxFloat32 && !math.IsInf(x, 0) {
+				return 0, errors.New("out of range for a float")
+			}
+			return uint64(math.Float32bits(float32(x))), nil
+		}
+		return math.Float64bits(x), nil
+	}
+	bits := 8 * t.size
+	switch {
+	case rv.CanInt():
+		n := rv.Int()
+		if t.signed() {
+			if bits < 64 && (n < -1<<(bits-1) || n >= 1<<(bits-1)) {
+				return 0, errors.New("out of range")
+			}
+		} else if n < 0 || bits < 64 && n >= 1<<bits {
+			return 0, errors.New("out of range")
+		}
+		return uint64(n), nil
+	case rv.CanUint():
+		u := rv.Uint()
+		if t.signed() && u >= 1<<(bits-1) || !t.signed() && bits < 64 && u >= 1<<bits {
+			return 0, errors.New("out of range")
+		}
+		return u, nil
+	case rv.Kind() == reflect.Bool && t == Bool:
+		if rv.Bool() {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	return 0, errors.New("want an integer")
+}

@@ -1,0 +1,46 @@
+/* cdll.h - the C half of package cdll: dlopen/dlsym with their errors
+ * taken in the same call, and libffi calls and closures. */
+#ifndef MPS_CDLL_H
+#define MPS_CDLL_H
+
+#include <ffi.h>
+#include <stdint.h>
+
+/* Type kinds, as numbered in Go (cdll.go). */
+enum {
+    CDLL_VOID, CDLL_INT8, CDLL_UINT8, CDLL_INT16, CDLL_UINT16, CDLL_INT32, CDLL_UINT32,
+    CDLL_INT64, CDLL_UINT64, CDLL_FLOAT, CDLL_DOUBLE, CDLL_POINTER, CDLL_KINDS
+};
+
+/* cdll_open dlopens path; on failure *err gets a copy of dlerror()'s
+ * message (free it). */
+void *cdll_open(const char *path, char **err);
+void *cdll_sym(void *lib, const char *name, char **err);
+int cdll_close(void *lib, char **err);
+
+/* cdll_prep makes a call interface for nargs arguments (nfixed of them
+ * fixed, if variadic) of the given kinds; NULL on a libffi error. */
+ffi_cif *cdll_prep(int ret, const uint8_t *kinds, int nargs, int nfixed, int variadic);
+void cdll_free_cif(ffi_cif *cif);
+
+/* cdll_call calls fn through cif with up to 6 arguments passed by value,
+ * each in a 64-bit slot; cdll_calln takes the slots in an array. Both
+ * return the raw return slot. */
+uint64_t cdll_call(ffi_cif *cif, void *fn, int n, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                   uint64_t a4, uint64_t a5);
+uint64_t cdll_calln(ffi_cif *cif, void *fn, int n, uint64_t *slots);
+
+/* A callback: a libffi closure whose user data is this struct. */
+struct cdll_callback {
+    ffi_closure *closure;
+    void *code;      /* the C function pointer */
+    ffi_cif *cif;
+    uintptr_t handle; /* a runtime/cgo.Handle of the Go callback */
+    int freed;        /* set by Free: calls return zero and are counted */
+    int64_t stale_calls;
+};
+
+struct cdll_callback *cdll_callback_new(ffi_cif *cif, uintptr_t handle);
+void cdll_callback_free(struct cdll_callback *cb);
+
+#endif
