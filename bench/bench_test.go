@@ -20,7 +20,7 @@ func TestSuiteRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.close()
-	cfg := &Config{Reps: 1, Quick: true, Procs: []int{1, 2}, Shrink: 50}
+	cfg := &Config{Reps: 1, Quick: true, Procs: []int{1, 2}, Threads: []int{2}, Shrink: 50}
 	for _, w := range allWorkloads(p, cfg) {
 		w.run(cfg, func(string) {})
 		for _, c := range w.Cases {

@@ -25,11 +25,12 @@ import (
 func main() {
 	runRole()
 	var (
-		only  = flag.String("w", "", "workloads to run, comma-separated IDs such as W1,W6 (default: all)")
-		reps  = flag.Int("reps", 0, "measured repetitions per case (default 5, or 3 with -quick)")
-		quick = flag.Bool("quick", false, "a short run: fewer repetitions and iterations (under a minute)")
-		out   = flag.String("out", "", "folder for the report files (default: a new temporary folder)")
-		procs = flag.String("procs", "1,2,4", "process counts for multi-process workloads")
+		only    = flag.String("w", "", "workloads to run, comma-separated IDs such as W1,W6 (default: all)")
+		reps    = flag.Int("reps", 0, "measured repetitions per case (default 5, or 3 with -quick)")
+		quick   = flag.Bool("quick", false, "a short run: fewer repetitions and iterations (under a minute)")
+		out     = flag.String("out", "", "folder for the report files (default: a new temporary folder)")
+		procs   = flag.String("procs", "1,2,4", "process counts for multi-process workloads")
+		threads = flag.String("threads", "2", "goroutine (thread) counts for W10, each compared with 1")
 	)
 	flag.Parse()
 	cfg := &Config{Reps: *reps, Quick: *quick}
@@ -39,13 +40,8 @@ func main() {
 			cfg.Reps = 3
 		}
 	}
-	for _, s := range strings.Split(*procs, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fatalf("-procs: %q is not a positive number", s)
-		}
-		cfg.Procs = append(cfg.Procs, n)
-	}
+	cfg.Procs = counts("-procs", *procs)
+	cfg.Threads = counts("-threads", *threads)
 
 	p, err := newPeers()
 	if err != nil {
@@ -87,7 +83,20 @@ func main() {
 
 // allWorkloads lists the suite in report order.
 func allWorkloads(p *peers, cfg *Config) []*Workload {
-	return []*Workload{w1(p), w2(p), w3(p, cfg.Procs), w4(p), w5(p), w6(p), w7(p), w8(p)}
+	return []*Workload{w1(p), w2(p), w3(p, cfg.Procs), w4(p), w5(p), w6(p), w7(p), w8(p), w9(p), w10(p, cfg.Threads)}
+}
+
+// counts parses a comma-separated list of positive numbers.
+func counts(flagName, list string) []int {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fatalf("%s: %q is not a positive number", flagName, s)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func containsFold(list []string, s string) bool {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,6 +80,9 @@ func (p *peers) cProgram(name string, ldflags ...string) (string, error) {
 	}
 	src := filepath.Join(p.dir, "peers", "c", name+".c")
 	exe := filepath.Join(p.dir, name)
+	if slices.Contains(ldflags, "-shared") {
+		exe += ".so"
+	}
 	args := append([]string{"-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o", exe, src}, ldflags...)
 	out, err := exec.Command(p.cc, append(args, "-lpthread")...).CombinedOutput()
 	if err != nil {
@@ -86,6 +90,11 @@ func (p *peers) cProgram(name string, ldflags ...string) (string, error) {
 	}
 	p.compiled[name], p.errs[name] = exe, err
 	return exe, err
+}
+
+// cLibrary returns the shared library built from peers/c/<name>.c.
+func (p *peers) cLibrary(name string) (string, error) {
+	return p.cProgram(name, "-shared", "-fPIC")
 }
 
 // runC runs a C peer once and returns the metrics it printed.

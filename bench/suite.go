@@ -51,9 +51,10 @@ type Measurement struct {
 
 // Config holds the command-line choices every workload sees.
 type Config struct {
-	Reps  int   // measured repetitions per case
-	Quick bool  // shorter runs: fewer iterations
-	Procs []int // process counts for multi-process workloads
+	Reps    int   // measured repetitions per case
+	Quick   bool  // shorter runs: fewer iterations
+	Procs   []int // process counts for multi-process workloads
+	Threads []int // goroutine counts for W10
 
 	// Shrink divides every iteration count further (the suite's own test
 	// sets it, to check that everything runs without measuring much).

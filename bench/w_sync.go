@@ -39,7 +39,7 @@ func peerImpl(name string, run func(string, ...string) (map[string]float64, erro
 }
 
 // rateUnits are the units of rates, with their size.
-var rateUnits = map[string]float64{"M/s": 1e6, "GB/s": 1e9}
+var rateUnits = map[string]float64{"M/s": 1e6, "GB/s": 1e9, "×": 1}
 
 // fixedArgs returns an args function with an iteration count scaled for
 // -quick after the fixed leading arguments.

@@ -38,7 +38,6 @@ type Callback struct {
 
 	mu      sync.Mutex
 	err     error // the first panic not yet reported
-	inCall  atomic.Int32
 	stale0  int64 // stale calls already reported
 	freed   atomic.Bool
 	freeOne sync.Once
@@ -127,13 +126,6 @@ func (cb *Callback) Err() error {
 		cb.stale0 = n
 	}
 	return err
-}
-
-func (cb *Callback) beginCall() { cb.inCall.Add(1) }
-
-func (cb *Callback) endCall() error {
-	cb.inCall.Add(-1)
-	return cb.Err()
 }
 
 // invoke runs the Go function for a call from C: args points to the

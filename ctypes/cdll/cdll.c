@@ -72,6 +72,11 @@ ffi_cif *cdll_prep(int ret, const uint8_t *kinds, int nargs, int nfixed, int var
 
 void cdll_free_cif(ffi_cif *cif) { free(cif); }
 
+uint64_t cdll_direct(void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return ((uint64_t(*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t))fn)(a0, a1, a2, a3, a4, a5);
+}
+
 uint64_t cdll_calln(ffi_cif *cif, void *fn, int n, uint64_t *slots)
 {
     void *values[n > 0 ? n : 1];
@@ -85,8 +90,11 @@ uint64_t cdll_calln(ffi_cif *cif, void *fn, int n, uint64_t *slots)
 uint64_t cdll_call(ffi_cif *cif, void *fn, int n, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
                    uint64_t a4, uint64_t a5)
 {
-    uint64_t slots[6] = {a0, a1, a2, a3, a4, a5};
-    return cdll_calln(cif, fn, n, slots);
+    (void)n;
+    void *values[6] = {&a0, &a1, &a2, &a3, &a4, &a5};
+    uint64_t ret[2] = {0, 0};
+    ffi_call(cif, FFI_FN(fn), ret, values);
+    return ret[0];
 }
 
 static void trampoline(ffi_cif *cif, void *ret, void **args, void *data)

@@ -30,6 +30,13 @@ uint64_t cdll_call(ffi_cif *cif, void *fn, int n, uint64_t a0, uint64_t a1, uint
                    uint64_t a4, uint64_t a5);
 uint64_t cdll_calln(ffi_cif *cif, void *fn, int n, uint64_t *slots);
 
+/* cdll_direct calls fn as a function of six 64-bit integer arguments: for
+ * signatures of at most six integer or pointer arguments and an integer,
+ * pointer or void result, which the x86-64 and arm64 calling conventions
+ * pass in general registers whatever their width (the callee reads the
+ * low bits; callers extend narrow values, as encode does). */
+uint64_t cdll_direct(void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+
 /* A callback: a libffi closure whose user data is this struct. */
 struct cdll_callback {
     ffi_closure *closure;

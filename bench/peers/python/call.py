@@ -1,0 +1,67 @@
+"""W9 and W10 for Python's ctypes, on calllib.so.
+
+  call.py LIB add N             N calls of add: prints "ns_per_op"
+  call.py LIB threads T N M     T threads each make M ctypes calls of
+                                spin(N) (the GIL is released in C)
+  call.py LIB callbacks T N M   C's run_threads(T, cb), each Python
+                                callback doing M rounds of N-step work in
+                                Python (it holds the GIL)
+  Both print "ops_per_s <speedup of T over 1>"."""
+import ctypes
+import sys
+import threading
+import time
+
+
+def main():
+    lib = ctypes.CDLL(sys.argv[1])
+    case = sys.argv[2]
+    if case == "add":
+        n = int(sys.argv[3])
+        add = lib.add
+        add.argtypes, add.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        start = time.perf_counter_ns()
+        for i in range(n):
+            add(i & 0xffff, 1)
+        print("ns_per_op %.2f" % ((time.perf_counter_ns() - start) / n))
+        return
+    t, rounds, calls = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    if case == "threads":
+        spin = lib.spin
+        spin.argtypes, spin.restype = [ctypes.c_long], ctypes.c_long
+
+        def work():
+            for _ in range(calls):
+                spin(rounds)
+
+        def run(k):
+            ths = [threading.Thread(target=work) for _ in range(k)]
+            start = time.perf_counter()
+            for th in ths:
+                th.start()
+            for th in ths:
+                th.join()
+            return time.perf_counter() - start
+    else:
+        CB = ctypes.CFUNCTYPE(None, ctypes.c_int)
+
+        def body(i):
+            for _ in range(calls):
+                x = 2463534242
+                for _ in range(rounds):
+                    x = (x ^ (x << 13)) & 0xFFFFFFFFFFFFFFFF
+                    x ^= x >> 7
+                    x = (x ^ (x << 17)) & 0xFFFFFFFFFFFFFFFF
+
+        cb = CB(body)
+        lib.run_threads.argtypes, lib.run_threads.restype = [ctypes.c_int, CB], None
+
+        def run(k):
+            start = time.perf_counter()
+            lib.run_threads(k, cb)
+            return time.perf_counter() - start
+    one, many = run(1), run(t)
+    print("ops_per_s %.3f" % (t * one / many))
+
+
+main()

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mpsync/mpsync/ctypes/cdll"
+)
+
+// w9 is ctypes_call: calling int add(int, int) in a shared library.
+func w9(p *peers) *Workload {
+	const n = 2_000_000
+	withAdd := func(body func(add *cdll.Func, n int) error) func(cfg *Config) (Measurement, error) {
+		return func(cfg *Config) (Measurement, error) {
+			path, err := p.cLibrary("calllib")
+			if err != nil {
+				return Measurement{}, err
+			}
+			lib, err := cdll.LoadLibrary(path)
+			if err != nil {
+				return Measurement{}, err
+			}
+			defer lib.Close()
+			add, err := lib.Func("add", cdll.Int, cdll.Int, cdll.Int)
+			if err != nil {
+				return Measurement{}, err
+			}
+			iters := cfg.iters(n)
+			start := time.Now()
+			if err := body(add, iters); err != nil {
+				return Measurement{}, err
+			}
+			return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+		}
+	}
+	peersOf := func() []*Impl {
+		libArgs := func(rest ...string) func(cfg *Config) []string {
+			return func(cfg *Config) []string {
+				path, _ := p.cLibrary("calllib")
+				return append([]string{path}, append(rest, strconv.Itoa(cfg.iters(n)))...)
+			}
+		}
+		pyArgs := func(cfg *Config) []string {
+			path, _ := p.cLibrary("calllib")
+			return []string{path, "add", strconv.Itoa(cfg.iters(n / 20))}
+		}
+		return []*Impl{
+			{Name: "Go direct cgo call", Run: func(cfg *Config) (Measurement, error) {
+				iters := cfg.iters(n)
+				var s int32
+				start := time.Now()
+				for i := range iters {
+					s += cgoAdd(int32(i), 1)
+				}
+				sink.Add(int64(s))
+				return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+			}},
+			peerImpl("C through dlsym pointer", p.runC, "call", "ns", libArgs("add"), nil),
+			peerImpl("Python ctypes", p.runPython, "call", "ns", pyArgs, nil),
+		}
+	}
+	raw := &Case{Name: "add(int,int), CallRaw", Unit: "ns", Lower: true, Target: "≤ 2× direct cgo"}
+	raw.Impls = append([]*Impl{{Name: "mpsync", Run: withAdd(func(add *cdll.Func, n int) error {
+		var s uint64
+		for i := range n {
+			r, err := add.CallRaw(uint64(i), 1)
+			if err != nil {
+				return err
+			}
+			s += r
+		}
+		sink.Add(int64(s))
+		return nil
+	})}}, peersOf()...)
+	checked := &Case{Name: "add(int,int), Call (checked)", Unit: "ns", Lower: true, Target: "≤ 0.2× Python ctypes"}
+	checked.Impls = append([]*Impl{{Name: "mpsync", Run: withAdd(func(add *cdll.Func, n int) error {
+		for i := range n {
+			if _, err := add.Call(int32(i), int32(1)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})}}, peersOf()...)
+	return &Workload{ID: "W9", Name: "ctypes_call", Cases: []*Case{raw, checked}}
+}
+
+// w10 is ctypes_parallel: fixed CPU work from T goroutines (threads) at
+// once; the value is the speedup of T over 1.
+func w10(p *peers, threads []int) *Workload {
+	const rounds, calls = 200_000, 200
+	w := &Workload{ID: "W10", Name: "ctypes_parallel"}
+	for _, t := range threads {
+		if t < 2 {
+			continue
+		}
+		calls := func(cfg *Config) int { return cfg.iters(calls) }
+		peerArgs := func(kind string, div int) func(cfg *Config) []string {
+			return func(cfg *Config) []string {
+				path, _ := p.cLibrary("calllib")
+				return []string{path, kind, strconv.Itoa(t), strconv.Itoa(rounds / div), strconv.Itoa(max(1, calls(cfg)/div))}
+			}
+		}
+		plain := &Case{Name: fmt.Sprintf("T=%d, calls into C", t), Unit: "×", Target: "≥ 1.9× at T=2"}
+		plain.Impls = []*Impl{
+			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
+				return speedup(p, t, func(lib *cdll.Library, k int) (time.Duration, error) {
+					spin, err := lib.Func("spin", cdll.Long, cdll.Long)
+					if err != nil {
+						return 0, err
+					}
+					var wg sync.WaitGroup
+					start := time.Now()
+					for range k {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							for range calls(cfg) {
+								spin.CallRaw(rounds)
+							}
+						}()
+					}
+					wg.Wait()
+					return time.Since(start), nil
+				})
+			}},
+			peerImpl("C pthreads", p.runC, "call", "×", peerArgs("threads", 1), nil),
+			peerImpl("Python ctypes threads", p.runPython, "call", "×", peerArgs("threads", 1), nil),
+		}
+		callbacks := &Case{Name: fmt.Sprintf("T=%d, C threads calling back", t), Unit: "×", Target: "≥ 1.9× at T=2"}
+		callbacks.Impls = []*Impl{
+			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
+				return speedup(p, t, func(lib *cdll.Library, k int) (time.Duration, error) {
+					run, err := lib.Func("run_threads", cdll.Void, cdll.Int, cdll.Pointer)
+					if err != nil {
+						return 0, err
+					}
+					cb, err := cdll.NewCallback(func(int32) {
+						for range calls(cfg) {
+							sink.Add(goSpin(rounds))
+						}
+					}, cdll.Void, cdll.Int)
+					if err != nil {
+						return 0, err
+					}
+					defer cb.Free()
+					start := time.Now()
+					_, err = run.Call(k, cb)
+					return time.Since(start), err
+				})
+			}},
+			peerImpl("Python ctypes callbacks", p.runPython, "call", "×", peerArgs("callbacks", 20), nil),
+		}
+		w.Cases = append(w.Cases, plain, callbacks)
+	}
+	return w
+}
+
+// goSpin is calllib's spin in Go: the callbacks' CPU work.
+func goSpin(n int) int64 {
+	x := uint64(2463534242)
+	for range n {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+	}
+	return int64(x & 0xffff)
+}
+
+// speedup runs body with 1 and with t workers and returns t×(time with
+// 1)/(time with t).
+func speedup(p *peers, t int, body func(lib *cdll.Library, workers int) (time.Duration, error)) (Measurement, error) {
+	path, err := p.cLibrary("calllib")
+	if err != nil {
+		return Measurement{}, err
+	}
+	lib, err := cdll.LoadLibrary(path)
+	if err != nil {
+		return Measurement{}, err
+	}
+	defer lib.Close()
+	one, err := body(lib, 1)
+	if err != nil {
+		return Measurement{}, err
+	}
+	many, err := body(lib, t)
+	if err != nil {
+		return Measurement{}, err
+	}
+	return Measurement{Value: float64(t) * float64(one) / float64(many)}, nil
+}
