@@ -9,7 +9,8 @@
 // Each case runs a warm-up, then -reps repetitions interleaved across the
 // implementations (A B C A B C …); a ratio is the median of the per-
 // repetition ratios mpsync/peer, so drift of the machine cancels. The
-// table goes to stdout; report.md and report.json go to the -out folder
+// table goes to stdout; report.md, report.json and report.svg (a chart)
+// go to the -out folder
 // (a new temporary folder by default, printed at the end).
 package main
 
@@ -74,7 +75,7 @@ func main() {
 	if err != nil {
 		fatalf("write report: %v", err)
 	}
-	fmt.Printf("\nreport: %s (report.md, report.json) · %s\n", dir, rep.Elapsed.Round(time.Second))
+	fmt.Printf("\nreport: %s (report.md, report.json, report.svg) · %s\n", dir, rep.Elapsed.Round(time.Second))
 	if len(leftover) > 0 {
 		fmt.Printf("LEFT IN /dev/shm by this run: %s\n", strings.Join(leftover, " "))
 		os.Exit(1)

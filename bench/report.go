@@ -122,7 +122,7 @@ func checksText(m map[string]string) string {
 	return strings.Join(parts, " ")
 }
 
-// write saves report.md and report.json in dir (a new temporary folder if
+// write saves report.md, report.json and report.svg in dir (a new temporary folder if
 // dir is empty) and returns the folder.
 func (r *Report) write(dir string) (string, error) {
 	if dir == "" {
@@ -140,8 +140,12 @@ func (r *Report) write(dir string) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "report.json"), append(js, '\n'), 0o644); err != nil {
 		return "", err
 	}
-	var md strings.Builder
+	var md, svg strings.Builder
 	r.markdown(&md)
+	r.writeSVG(&svg)
+	if err := os.WriteFile(filepath.Join(dir, "report.svg"), []byte(svg.String()), 0o644); err != nil {
+		return "", err
+	}
 	return dir, os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644)
 }
 
