@@ -265,19 +265,21 @@ func (c *Condition) Wait(ctx context.Context) error {
 	return waitErr
 }
 
-// claimSlot takes a free slot, or one whose waiter died, for the caller.
-// The caller holds the lock.
+// claimSlot takes a free slot, or else one whose waiter died (checking
+// liveness, which reads /proc, only when no slot is free). The caller
+// holds the lock.
 func (c *Condition) claimSlot() (*condSlot, error) {
-	for i := range c.slots {
-		s := &c.slots[i]
-		st := s.state.Load()
-		if st != slotFree && proc.Alive(proc.FromWord(s.owner.Load())) {
-			continue
+	for pass := 0; pass < 2; pass++ {
+		for i := range c.slots {
+			s := &c.slots[i]
+			if s.state.Load() != slotFree && (pass == 0 || proc.Alive(proc.FromWord(s.owner.Load()))) {
+				continue
+			}
+			s.owner.Store(proc.Self.Word())
+			s.ticket.Store(c.ticket.Add(1))
+			s.state.Store(slotWaiting)
+			return s, nil
 		}
-		s.owner.Store(proc.Self.Word())
-		s.ticket.Store(c.ticket.Add(1))
-		s.state.Store(slotWaiting)
-		return s, nil
 	}
 	return nil, fmt.Errorf("semaphore: Condition.Wait %s: more than %d waiters", c.Name(), condSlots)
 }
