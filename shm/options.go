@@ -6,8 +6,9 @@ import "io/fs"
 type Option func(*options)
 
 type options struct {
-	mode fs.FileMode
-	init func([]byte) error
+	mode      fs.FileMode
+	init      func([]byte) error
+	untracked bool
 }
 
 // WithMode sets the permission bits of a new segment's file. The default
@@ -25,4 +26,12 @@ func WithMode(perm fs.FileMode) Option {
 // same as Bytes returns.
 func WithInit(init func(mem []byte) error) Option {
 	return func(o *options) { o.init = init }
+}
+
+// Untracked keeps a new segment out of the resource tracker, so that it
+// outlives its creator even when nobody else uses it (see package
+// resourcetracker). The default is tracked: once every process that
+// created or opened the segment is gone, the tracker unlinks it.
+func Untracked() Option {
+	return func(o *options) { o.untracked = true }
 }

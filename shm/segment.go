@@ -19,6 +19,7 @@ import (
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/fastsys"
 	"github.com/mpsync/mpsync/internal/names"
+	"github.com/mpsync/mpsync/internal/tracker"
 )
 
 // Segment is a mapped shared memory segment: a named file in /dev/shm
@@ -117,6 +118,9 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		fastsys.Unlink(names.Dir+name, true) // never grown: nothing to free
 		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
 	}
+	if !o.untracked {
+		tracker.Track(name, 0)
+	}
 	return newSegment(name, size, addr, -1), nil
 }
 
@@ -162,6 +166,9 @@ func createPublished(op, name string, size int, o options) (*Segment, error) {
 		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
 	}
 	s.name = name
+	if !o.untracked {
+		tracker.Track(name, 0)
+	}
 	return s, nil
 }
 
@@ -188,6 +195,7 @@ func Open(name string) (*Segment, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
+	tracker.Track(name, 0)
 	return newSegment(name, size, addr, -1), nil
 }
 
@@ -201,6 +209,7 @@ func Unlink(name string) error {
 	if err := unix.Unlink(names.Dir + clean); err != nil {
 		return &fs.PathError{Op: "unlink", Path: clean, Err: err}
 	}
+	tracker.Forget(clean)
 	return nil
 }
 
@@ -378,6 +387,7 @@ func (s *Segment) Unlink() error {
 	if err := fastsys.Unlink(names.Dir+s.name, fastsys.Small(s.size)); err != nil {
 		return &fs.PathError{Op: "unlink", Path: s.name, Err: err}
 	}
+	tracker.Forget(s.name)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -76,4 +77,55 @@ func stat(pid int) (tag uint32, state byte, err error) {
 		return 0, 0, err
 	}
 	return uint32(start), fields[0][0], nil
+}
+
+// HeldByOther reports whether a process other than this one has the file
+// at path open or mapped, as /proc shows it.
+func HeldByOther(path string) bool {
+	self := strconv.Itoa(os.Getpid())
+	procs, _ := os.ReadDir("/proc")
+	for _, pd := range procs {
+		pid := pd.Name()
+		if pid == self || pid[0] < '0' || pid[0] > '9' {
+			continue
+		}
+		if maps, err := os.ReadFile("/proc/" + pid + "/maps"); err == nil && bytes.Contains(maps, []byte(path+"\n")) {
+			return true
+		}
+		fds, _ := os.ReadDir("/proc/" + pid + "/fd")
+		for _, fd := range fds {
+			if target, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name()); err == nil && target == path {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// HeldUnder returns the files under dir (a path ending in "/") that some
+// process other than this one has open or mapped: one pass over /proc.
+func HeldUnder(dir string) map[string]bool {
+	held := map[string]bool{}
+	self := strconv.Itoa(os.Getpid())
+	procs, _ := os.ReadDir("/proc")
+	for _, pd := range procs {
+		pid := pd.Name()
+		if pid == self || pid[0] < '0' || pid[0] > '9' {
+			continue
+		}
+		if maps, err := os.ReadFile("/proc/" + pid + "/maps"); err == nil {
+			for _, line := range bytes.Split(maps, []byte("\n")) {
+				if i := bytes.Index(line, []byte(dir)); i >= 0 {
+					held[string(bytes.TrimSuffix(line[i:], []byte(" (deleted)")))] = true
+				}
+			}
+		}
+		fds, _ := os.ReadDir("/proc/" + pid + "/fd")
+		for _, fd := range fds {
+			if target, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name()); err == nil && strings.HasPrefix(target, dir) {
+				held[target] = true
+			}
+		}
+	}
+	return held
 }

@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/mpsync/mpsync/internal/names"
+	"github.com/mpsync/mpsync/internal/proc"
 )
 
 const (
@@ -407,7 +408,7 @@ func leaks(before map[string]bool) []string {
 	for {
 		var left []string
 		for e := range shmEntries() {
-			if !before[e] && !heldByOther(e) {
+			if !before[e] && !proc.HeldByOther(names.Dir+e) {
 				left = append(left, e)
 			}
 		}
@@ -417,28 +418,4 @@ func leaks(before map[string]bool) []string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// heldByOther reports whether a process other than this one has the
-// /dev/shm entry open or mapped.
-func heldByOther(entry string) bool {
-	path := names.Dir + entry
-	self := strconv.Itoa(os.Getpid())
-	procs, _ := os.ReadDir("/proc")
-	for _, pd := range procs {
-		pid := pd.Name()
-		if pid == self || pid[0] < '0' || pid[0] > '9' {
-			continue
-		}
-		if maps, err := os.ReadFile("/proc/" + pid + "/maps"); err == nil && bytes.Contains(maps, []byte(path+"\n")) {
-			return true
-		}
-		fds, _ := os.ReadDir("/proc/" + pid + "/fd")
-		for _, fd := range fds {
-			if target, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name()); err == nil && target == path {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -1,0 +1,296 @@
+package resourcetracker_test
+
+import (
+	"errors"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mpsync/mpsync/ctypes"
+	"github.com/mpsync/mpsync/internal/names"
+	"github.com/mpsync/mpsync/internal/proctest"
+	resourcetracker "github.com/mpsync/mpsync/resource_tracker"
+	"github.com/mpsync/mpsync/semaphore"
+	"github.com/mpsync/mpsync/shm"
+)
+
+func TestMain(m *testing.M) { proctest.Main(m) }
+
+func init() {
+	// make creates a segment, a named semaphore, a Lock and a Value, prints
+	// their /dev/shm entries on one line and waits to be killed.
+	proctest.Register("make", func(h *proctest.Helper) {
+		entries, err := makeObjects(h.Args)
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		h.Ready()
+		h.Printf("%s", strings.Join(entries, " "))
+		select {}
+	})
+	// open opens the segment args[0], says "opened", and exits on an order
+	// (or waits to be killed).
+	proctest.Register("open", func(h *proctest.Helper) {
+		seg, err := shm.Open(h.Args[0])
+		if err != nil {
+			h.Fatalf("shm.Open: %v", err)
+		}
+		_ = seg
+		h.Ready()
+		h.Printf("opened")
+		h.ReadLine()
+	})
+	// tree starts args[0] children in its own process group, each making
+	// objects, makes its own, and prints every entry.
+	proctest.Register("tree", func(h *proctest.Helper) {
+		n, _ := strconv.Atoi(h.Args[0])
+		exe, _ := os.Executable()
+		var all []string
+		for range n {
+			cmd := exec.Command(exe)
+			cmd.Env = append(os.Environ(), "MPSYNC_TEST_HELPER=make")
+			out, _ := cmd.StdoutPipe()
+			cmd.Stdin, _ = os.Open(os.DevNull)
+			if err := cmd.Start(); err != nil {
+				h.Fatalf("start: %v", err)
+			}
+			buf := make([]byte, 4096)
+			got := ""
+			for strings.Count(got, "\n") < 2 {
+				k, err := out.Read(buf)
+				if err != nil {
+					h.Fatalf("child: %v", err)
+				}
+				got += string(buf[:k])
+			}
+			all = append(all, strings.Fields(strings.SplitN(got, "\n", 2)[1])...)
+		}
+		own, err := makeObjects(nil)
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		h.Ready()
+		h.Printf("%s", strings.Join(append(all, own...), " "))
+		select {}
+	})
+	// untracked creates an untracked segment and waits to be killed.
+	proctest.Register("untracked", func(h *proctest.Helper) {
+		seg, err := shm.Create("", 4096, shm.Untracked())
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		h.Ready()
+		h.Printf("%s", seg.Name())
+		select {}
+	})
+}
+
+// makeObjects creates one object of each sort and returns their /dev/shm
+// entries.
+func makeObjects(args []string) ([]string, error) {
+	seg, err := shm.Create("", 4096)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := semaphore.NewSemLock(semaphore.SemaphoreKind, 1, 1, "")
+	if err != nil {
+		return nil, err
+	}
+	l, err := semaphore.NewLock()
+	if err != nil {
+		return nil, err
+	}
+	v, err := ctypes.NewValue[int64](1)
+	if err != nil {
+		return nil, err
+	}
+	return []string{seg.Name(), "sem." + sl.Name(), l.Name(), v.Name()}, nil
+}
+
+// gone waits until none of entries is in /dev/shm, for at most 20 s, and
+// returns the ones left.
+func gone(entries []string) []string {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var left []string
+		for _, e := range entries {
+			if _, err := os.Stat(names.Dir + e); err == nil {
+				left = append(left, e)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func exists(name string) bool {
+	_, err := os.Stat(names.Dir + name)
+	return err == nil
+}
+
+// TestKilledCreator: a child that creates a segment, a named semaphore, a
+// Lock and a Value is killed with SIGKILL: all four are unlinked, since
+// no one else uses them.
+func TestKilledCreator(t *testing.T) {
+	p := proctest.Start(t, "make")
+	entries := strings.Fields(p.Recv())
+	if len(entries) != 4 {
+		t.Fatalf("child made %v", entries)
+	}
+	for _, e := range entries {
+		if !exists(e) {
+			t.Fatalf("%s missing before the kill", e)
+		}
+	}
+	p.Kill()
+	if left := gone(entries); len(left) > 0 {
+		t.Errorf("left in /dev/shm after the creator's death: %v", left)
+	}
+	if log, err := os.ReadFile(resourcetracker.LogPath()); err != nil || !strings.Contains(string(log), entries[0]) {
+		t.Errorf("the tracker's log does not name %s: %v", entries[0], err)
+	}
+}
+
+// TestLiveUserKeepsIt: the creator dies while another process still has
+// the segment open: it stays until that process is gone too.
+func TestLiveUserKeepsIt(t *testing.T) {
+	p := proctest.Start(t, "make")
+	entries := strings.Fields(p.Recv())
+	user := proctest.Start(t, "open", entries[0])
+	user.Expect("opened")
+	p.Kill()
+	if left := gone(entries[1:]); len(left) > 0 {
+		t.Errorf("objects only the dead creator used are left: %v", left)
+	}
+	time.Sleep(300 * time.Millisecond) // several tracker rounds
+	if !exists(entries[0]) {
+		t.Fatalf("segment %s unlinked while a live process uses it", entries[0])
+	}
+	user.Send("exit")
+	if err := user.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if left := gone(entries[:1]); len(left) > 0 {
+		t.Errorf("segment left after its last user exited: %v", left)
+	}
+}
+
+// TestUnrelatedOpenerDoesNotDestroy is CPython's bug (gh-82300) turned
+// around: an unrelated process that opens a segment by name and exits must
+// not take it away from its creator, who is alive.
+func TestUnrelatedOpenerDoesNotDestroy(t *testing.T) {
+	seg, err := shm.Create("", 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Unlink()
+	defer seg.Close()
+	p := proctest.Start(t, "open", seg.Name())
+	p.Expect("opened")
+	p.Send("exit")
+	p.Wait()
+	p2 := proctest.Start(t, "open", seg.Name())
+	p2.Expect("opened")
+	p2.Kill()
+	time.Sleep(300 * time.Millisecond)
+	if !exists(seg.Name()) {
+		t.Fatalf("segment unlinked after an unrelated opener exited, while its creator lives")
+	}
+}
+
+// TestProcessGroupKilled kills a parent and its children at once: nothing
+// of theirs is left once the tracker notices.
+func TestProcessGroupKilled(t *testing.T) {
+	p := proctest.Command(t, "tree", "3")
+	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.Start()
+	entries := strings.Fields(p.Recv())
+	if len(entries) != 16 {
+		t.Fatalf("tree made %d objects: %v", len(entries), entries)
+	}
+	syscall.Kill(-p.Pid(), syscall.SIGKILL)
+	p.Wait()
+	if left := gone(entries); len(left) > 0 {
+		t.Errorf("left after the whole group was killed: %v", left)
+	}
+}
+
+// TestTrackerKilled: the tracker killed with SIGKILL mid-run is replaced,
+// and the new one still cleans up what the old one knew.
+func TestTrackerKilled(t *testing.T) {
+	p := proctest.Start(t, "make")
+	entries := strings.Fields(p.Recv())
+	pid := waitTracker(t)
+	syscall.Kill(pid, syscall.SIGKILL)
+	p.Kill()
+	if left := gone(entries); len(left) > 0 {
+		t.Errorf("left after the tracker was killed: %v", left)
+	}
+	if now := resourcetracker.Running(); now == pid {
+		t.Errorf("the killed tracker %d is still the one running", pid)
+	}
+}
+
+func waitTracker(t *testing.T) int {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if pid := resourcetracker.Running(); pid != 0 {
+			return pid
+		}
+	}
+	t.Fatal("no tracker is running")
+	return 0
+}
+
+// TestUntrackedSurvives: an Untracked segment outlives its creator.
+func TestUntrackedSurvives(t *testing.T) {
+	p := proctest.Start(t, "untracked")
+	name := p.Recv()
+	defer shm.Unlink(name)
+	p.Kill()
+	time.Sleep(300 * time.Millisecond)
+	if !exists(name) {
+		t.Fatalf("untracked segment %s was unlinked", name)
+	}
+	if err := shm.Unlink(name); err != nil {
+		t.Fatal(err)
+	}
+	if err := shm.Unlink(name); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("second unlink: %v", err)
+	}
+}
+
+// TestRandomKills runs a 4-process workload 200 times (20 with -short),
+// killing every process with SIGKILL at a random moment: nothing is left.
+func TestRandomKills(t *testing.T) {
+	rounds := 200
+	if testing.Short() {
+		rounds = 20
+	}
+	var all []string
+	for r := range rounds {
+		var ps []*proctest.Proc
+		for range 4 {
+			p := proctest.Command(t, "make")
+			p.Start()
+			ps = append(ps, p)
+		}
+		for _, p := range ps {
+			if r%2 == 0 {
+				time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+			}
+			all = append(all, strings.Fields(p.Recv())...)
+			p.Kill()
+		}
+	}
+	if left := gone(all); len(left) > 0 {
+		t.Errorf("%d of %d objects left after %d rounds of kills: %v", len(left), len(all), rounds, left)
+	}
+}
