@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proctest"
@@ -352,16 +353,15 @@ func TestWithInit(t *testing.T) {
 		if len(mem) != 100 {
 			return fmt.Errorf("init got %d bytes", len(mem))
 		}
-		// Not yet visible by any name.
+		// Not yet visible by any name: no file in /dev/shm has the
+		// mapping's inode. (Stat, not Open: opening another process's
+		// segment would make this process one of its users.)
+		ino := mappedInode(t, unsafe.Pointer(&mem[0]))
 		ents, _ := os.ReadDir(names.Dir)
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), names.ShmPrefix) && len(e.Name()) == 20 {
-				if o, err := shm.Open(e.Name()); err == nil {
-					if string(o.Bytes()[:4]) == "init" {
-						sawName = true
-					}
-					o.Close()
-				}
+			var st syscall.Stat_t
+			if syscall.Stat(names.Dir+e.Name(), &st) == nil && st.Ino == ino {
+				sawName = true
 			}
 		}
 		copy(mem, "init")
@@ -397,4 +397,29 @@ func TestWithInit(t *testing.T) {
 	if _, err := os.Stat(names.Dir + name); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("failed init left %s: %v", name, err)
 	}
+}
+
+// mappedInode returns the inode of the file mapped at addr, from
+// /proc/self/maps.
+func mappedInode(t *testing.T, addr unsafe.Pointer) uint64 {
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := uint64(uintptr(addr))
+	for _, line := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		lo, hi, _ := strings.Cut(f[0], "-")
+		l, _ := strconv.ParseUint(lo, 16, 64)
+		h, _ := strconv.ParseUint(hi, 16, 64)
+		if l <= a && a < h {
+			ino, _ := strconv.ParseUint(f[4], 10, 64)
+			return ino
+		}
+	}
+	t.Fatalf("address %p is not mapped", addr)
+	return 0
 }

@@ -54,6 +54,7 @@ import (
 
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proc"
+	"github.com/mpsync/mpsync/internal/tracker"
 )
 
 const (
@@ -400,19 +401,39 @@ func shmEntries() map[string]bool {
 
 // leaks returns the entries of ours that appeared since before and are
 // still there. Test packages run in parallel, so an entry that another
-// live process holds open or mapped is taken to be that process's, and an
-// entry that disappears within a few seconds to be in the middle of its
+// live process holds open or mapped, or lists in its tracker registry, is
+// taken to be that process's; an entry that only dead processes list is
+// the resource tracker's to remove, and is waited for (up to 30 s); an
+// entry that disappears within a few seconds was in the middle of its
 // creator's close-then-unlink.
 func leaks(before map[string]bool) []string {
-	deadline := time.Now().Add(3 * time.Second)
+	start := time.Now()
 	for {
+		owners := tracker.Owners()
 		var left []string
+		trackerWork := false
 		for e := range shmEntries() {
-			if !before[e] && !proc.HeldByOther(names.Dir+e) {
-				left = append(left, e)
+			if before[e] || proc.HeldByOther(names.Dir+e) {
+				continue
 			}
+			liveOther, deadOnly := false, len(owners[e]) > 0
+			for _, id := range owners[e] {
+				if proc.Alive(id) {
+					deadOnly = false
+					liveOther = liveOther || id != proc.Self
+				}
+			}
+			if liveOther {
+				continue
+			}
+			trackerWork = trackerWork || deadOnly
+			left = append(left, e)
 		}
-		if len(left) == 0 || time.Now().After(deadline) {
+		wait := 3 * time.Second
+		if trackerWork {
+			wait = 30 * time.Second
+		}
+		if len(left) == 0 || time.Since(start) > wait {
 			sort.Strings(left)
 			return left
 		}
