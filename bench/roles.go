@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mpsync/mpsync/ctypes"
 	"github.com/mpsync/mpsync/semaphore"
 	"github.com/mpsync/mpsync/shm"
 )
@@ -22,6 +23,7 @@ const envRole = "MPSYNC_BENCH_ROLE"
 // arguments, says "ready" on stdout, and reads orders from stdin.
 var roles = map[string]func(args []string, in *bufio.Reader){
 	"pong": rolePong, "count": roleCount, "event-pong": roleEventPong, "barrier": roleBarrier,
+	"leak": roleLeak,
 }
 
 // runRole runs this process's role, if it has one, and exits.
@@ -169,4 +171,29 @@ func (h *helper) wait() error {
 func (h *helper) kill() {
 	h.cmd.Process.Kill()
 	h.cmd.Wait()
+}
+
+// roleLeak creates a segment, a named semaphore, a Lock and a Value (and,
+// with args[0] = N > 0, starts N children doing the same), prints every
+// /dev/shm entry on one line and waits to be killed: W11.
+func roleLeak(args []string, in *bufio.Reader) {
+	seg, err := shm.Create("", 4096)
+	must(err)
+	sl, err := semaphore.NewSemLock(semaphore.SemaphoreKind, 1, 1, "")
+	must(err)
+	l, err := semaphore.NewLock()
+	must(err)
+	v, err := ctypes.NewValue[int64](0)
+	must(err)
+	all := []string{seg.Name(), "sem." + sl.Name(), l.Name(), v.Name()}
+	n, _ := strconv.Atoi(args[0])
+	for range n {
+		h, err := startRole("leak", "0")
+		must(err)
+		line, _ := h.out.ReadString('\n')
+		all = append(all, strings.Fields(line)...)
+	}
+	fmt.Println("ready")
+	fmt.Println(strings.Join(all, " "))
+	select {}
 }
