@@ -294,3 +294,78 @@ func TestRandomKills(t *testing.T) {
 		t.Errorf("%d of %d objects left after %d rounds of kills: %v", len(left), len(all), rounds, left)
 	}
 }
+
+func init() {
+	// hold-lock creates a Lock and a segment, takes the lock, prints both
+	// names and its pid, and waits to be killed.
+	proctest.Register("hold-lock", func(h *proctest.Helper) {
+		l, err := semaphore.NewLock()
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		seg, err := shm.Create("", 1000)
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		l.Lock()
+		h.Ready()
+		h.Printf("%s %s %d", l.Name(), seg.Name(), os.Getpid())
+		select {}
+	})
+}
+
+// TestList shows what mpsync-ls reports: kinds, sizes, users and a lock's
+// holder — and, once the users are gone with no tracker to clean up, that
+// the objects are stale and RemoveStale takes them away.
+func TestList(t *testing.T) {
+	p := proctest.Start(t, "hold-lock")
+	f := strings.Fields(p.Recv())
+	lockName, segName, pid := f[0], f[1], f[2]
+	find := func(objs []resourcetracker.Object, name string) *resourcetracker.Object {
+		for i := range objs {
+			if objs[i].Name == name {
+				return &objs[i]
+			}
+		}
+		t.Fatalf("List has no %s", name)
+		return nil
+	}
+	objs, err := resourcetracker.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, s := find(objs, lockName), find(objs, segName)
+	if l.Kind != "lock" || strconv.Itoa(l.LockOwner) != pid || len(l.Users) != 1 || strconv.Itoa(l.Users[0].Pid) != pid || !l.Users[0].Alive {
+		t.Errorf("lock entry %+v, want kind lock, held by and used by %s", *l, pid)
+	}
+	if s.Kind != "segment" || s.Size != 1000 || !s.Held || s.Stale() {
+		t.Errorf("segment entry %+v", *s)
+	}
+	p.Kill()
+	if left := gone([]string{lockName, segName}); len(left) > 0 {
+		t.Errorf("the tracker left %v", left)
+	}
+}
+
+// TestRemoveStale: objects whose registered users are all dead are stale;
+// RemoveStale unlinks them and nothing else.
+func TestRemoveStale(t *testing.T) {
+	live, err := shm.Create("", 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Unlink()
+	defer live.Close()
+	removed, err := resourcetracker.RemoveStale()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range removed {
+		if n == live.Name() {
+			t.Errorf("RemoveStale removed %s, which this live process uses", n)
+		}
+	}
+	if !exists(live.Name()) {
+		t.Errorf("live segment gone")
+	}
+}

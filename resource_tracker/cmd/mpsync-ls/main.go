@@ -1,0 +1,73 @@
+// Command mpsync-ls lists the mpsync objects in /dev/shm: their kind,
+// size, element format, the processes that use them (from the tracker's
+// registries), and for locks the pid holding them; with -rm-stale it
+// removes the ones no live process uses.
+//
+//	go run ./resource_tracker/cmd/mpsync-ls
+//	go run ./resource_tracker/cmd/mpsync-ls -rm-stale
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	resourcetracker "github.com/mpsync/mpsync/resource_tracker"
+)
+
+func main() {
+	rmStale := flag.Bool("rm-stale", false, "unlink the objects no live process uses")
+	flag.Parse()
+	if *rmStale {
+		removed, err := resourcetracker.RemoveStale()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mpsync-ls:", err)
+			os.Exit(1)
+		}
+		for _, n := range removed {
+			fmt.Println("removed", n)
+		}
+		return
+	}
+	objs, err := resourcetracker.List()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mpsync-ls:", err)
+		os.Exit(1)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tSIZE\tFORMAT\tUSERS\tLOCK\tSTATE")
+	for _, o := range objs {
+		var users []string
+		for _, u := range o.Users {
+			s := strconv.Itoa(u.Pid)
+			if !u.Alive {
+				s += "(dead)"
+			}
+			users = append(users, s)
+		}
+		lock := ""
+		switch {
+		case o.LockOwner != 0 && o.LockOwnerDead:
+			lock = fmt.Sprintf("held by %d (recovered, not consistent)", o.LockOwner)
+		case o.LockOwner != 0:
+			lock = fmt.Sprintf("held by %d", o.LockOwner)
+		case o.Kind == "named semaphore":
+			lock = "value " + strconv.Itoa(o.SemValue)
+		}
+		state := "in use"
+		if o.Stale() {
+			state = "stale"
+		} else if len(o.Users) == 0 && !o.Held {
+			state = "untracked"
+		}
+		format := o.Format
+		if o.Count > 1 {
+			format = fmt.Sprintf("%d × %s", o.Count, o.Format)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", o.Name, o.Kind, o.Size, format, strings.Join(users, ","), lock, state)
+	}
+	tw.Flush()
+}
