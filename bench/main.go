@@ -154,10 +154,13 @@ func shmEntries() map[string]bool {
 	return m
 }
 
+// newEntries lists the entries of after that before lacks, leaving out
+// mpsync's per-process tracker registries (this process's own is there
+// until it exits; the tracker removes it then).
 func newEntries(before, after map[string]bool) []string {
 	var out []string
 	for e := range after {
-		if !before[e] {
+		if !before[e] && !strings.HasPrefix(e, "mps-reg-") {
 			out = append(out, e)
 		}
 	}
