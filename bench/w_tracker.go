@@ -49,13 +49,12 @@ func w11(p *peers) *Workload {
 }
 
 // killAndCount starts cmd in a process group of its own, reads the
-// entries it says it made (after a "ready" line if ready), kills it — the
+// /dev/shm entries it made (after a "ready" line if ready), kills it — the
 // whole group if group — with SIGKILL, gives the survivors three seconds to
-// clean up, and counts the new /dev/shm entries left, whatever made them
-// (CPython's queues leave semaphores it never named). It removes the
-// leftovers itself, so that the run leaves nothing behind.
+// clean up, and counts those entries still there. It then removes them, so
+// that the run leaves nothing behind; it touches nothing else (other
+// processes may be creating entries meanwhile).
 func killAndCount(cmd *exec.Cmd, ready, group bool) (Measurement, error) {
-	before := shmEntries()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -69,7 +68,7 @@ func killAndCount(cmd *exec.Cmd, ready, group bool) (Measurement, error) {
 	if ready {
 		line, _ = r.ReadString('\n')
 	}
-	made := len(strings.Fields(line))
+	entries := strings.Fields(line)
 	if group {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	} else {
@@ -78,7 +77,12 @@ func killAndCount(cmd *exec.Cmd, ready, group bool) (Measurement, error) {
 	cmd.Wait()
 	var left []string
 	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		left = newEntries(before, shmEntries())
+		left = left[:0]
+		for _, e := range entries {
+			if _, err := os.Stat("/dev/shm/" + e); err == nil {
+				left = append(left, e)
+			}
+		}
 		if len(left) == 0 || time.Now().After(deadline) {
 			break
 		}
@@ -89,5 +93,5 @@ func killAndCount(cmd *exec.Cmd, ready, group bool) (Measurement, error) {
 	for _, e := range left {
 		os.Remove("/dev/shm/" + e)
 	}
-	return Measurement{Value: float64(len(left)), Checks: map[string]string{"made": strconv.Itoa(made)}}, nil
+	return Measurement{Value: float64(len(left)), Checks: map[string]string{"made": strconv.Itoa(len(entries))}}, nil
 }

@@ -33,6 +33,10 @@ def main():
             k.start()
         for _ in kids:
             names += q.get()
+        # The queue's own named semaphores are left behind too: name them.
+        for lock in (q._rlock, q._wlock, q._sem):
+            if lock is not None:
+                names.append("sem." + lock._semlock.name.lstrip("/"))
     print(" ".join(names), flush=True)
     time.sleep(3600)
 
