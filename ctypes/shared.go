@@ -21,15 +21,21 @@ import (
 type Option func(*options)
 
 type options struct {
-	name    string
-	raw     bool
-	lock    sync.Locker
-	initial any
+	name      string
+	untracked bool
+	raw       bool
+	lock      sync.Locker
+	initial   any
 }
 
 // WithName gives a new object a chosen name instead of a random one
 // ("mps_value_…", "mps_array_…"). Creation is exclusive.
 func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// Untracked keeps a new object out of the resource tracker, so that it
+// outlives its creator even when no other process uses it; by default,
+// once every process that created or opened it is gone, it is unlinked.
+func Untracked() Option { return func(o *options) { o.untracked = true } }
 
 // Unsynchronized makes an object without the embedded lock, as the Raw
 // constructors do.
@@ -138,7 +144,7 @@ func (s *shared[T]) create(op string, kind, n int, o options, init func(payload 
 	}
 	spec := &csrc.ObjectSpec{Kind: kind, Format: e.format, Count: uint64(n), ElemSize: uint64(e.size),
 		ElemAlign: uint32(e.align), WithLock: !o.raw && o.lock == nil}
-	obj, err := object.Create(op, o.name, spec, func(obj *object.Object) error {
+	obj, err := object.Create(op, o.name, spec, o.untracked, func(obj *object.Object) error {
 		if init == nil {
 			return nil
 		}

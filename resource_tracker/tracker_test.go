@@ -369,3 +369,38 @@ func TestRemoveStale(t *testing.T) {
 		t.Errorf("live segment gone")
 	}
 }
+
+func init() {
+	// untracked-objects creates an untracked Lock and Value and waits to
+	// be killed.
+	proctest.Register("untracked-objects", func(h *proctest.Helper) {
+		l, err := semaphore.NewLock(semaphore.Untracked())
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		v, err := ctypes.NewValue[int32](1, ctypes.Untracked())
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		h.Ready()
+		h.Printf("%s %s", l.Name(), v.Name())
+		select {}
+	})
+}
+
+// TestUntrackedObjects: semaphore.Untracked and ctypes.Untracked objects
+// outlive their creator too.
+func TestUntrackedObjects(t *testing.T) {
+	p := proctest.Start(t, "untracked-objects")
+	entries := strings.Fields(p.Recv())
+	for _, e := range entries {
+		defer os.Remove(names.Dir + e)
+	}
+	p.Kill()
+	time.Sleep(300 * time.Millisecond)
+	for _, e := range entries {
+		if !exists(e) {
+			t.Errorf("untracked object %s was unlinked", e)
+		}
+	}
+}

@@ -50,13 +50,19 @@ func (h *handle) check() error {
 type Option func(*options)
 
 type options struct {
-	name string
+	name      string
+	untracked bool
 }
 
 // WithName gives a new object a chosen name (1 to 251 bytes, an optional
 // leading slash, no other slash) instead of a random one. Creation is
 // exclusive: an existing name is an error matching fs.ErrExist.
 func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// Untracked keeps a new object out of the resource tracker, so that it
+// outlives its creator even when no other process uses it; by default,
+// once every process that created or opened it is gone, it is unlinked.
+func Untracked() Option { return func(o *options) { o.untracked = true } }
 
 func applyOptions(opts []Option) options {
 	var o options
@@ -74,7 +80,7 @@ func create(op string, kind int, payload uint64, withLock bool, opts []Option, i
 	if payload > 0 {
 		spec.Count, spec.ElemSize = 1, payload
 	}
-	return object.Create(op, o.name, spec, init)
+	return object.Create(op, o.name, spec, o.untracked, init)
 }
 
 // open opens name as one of kinds and checks that it has the payload size

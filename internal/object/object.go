@@ -31,7 +31,8 @@ func Prefix(kind int) string { return names.ObjectPrefix + csrc.KindTag(kind) + 
 // Create makes a new object described by spec under name (a random name
 // with the kind's prefix if name is ""). init fills the lock area and
 // payload; the object becomes visible by name only once it is complete.
-func Create(op, name string, spec *csrc.ObjectSpec, init func(o *Object) error) (*Object, error) {
+// An untracked object is kept out of the resource tracker.
+func Create(op, name string, spec *csrc.ObjectSpec, untracked bool, init func(o *Object) error) (*Object, error) {
 	size, err := csrc.ObjectSize(spec)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
@@ -55,7 +56,11 @@ func Create(op, name string, spec *csrc.ObjectSpec, init func(o *Object) error) 
 			}
 			return csrc.PublishHeader(mem)
 		}
-		o.seg, err = shm.Create(name, int(size), shm.WithInit(fill))
+		opts := []shm.Option{shm.WithInit(fill)}
+		if untracked {
+			opts = append(opts, shm.Untracked())
+		}
+		o.seg, err = shm.Create(name, int(size), opts...)
 		if err == nil {
 			return o, nil
 		}
