@@ -38,7 +38,7 @@ func main() {
 	if cfg.Reps <= 0 {
 		cfg.Reps = 5
 		if cfg.Quick {
-			cfg.Reps = 3
+			cfg.Reps = 2
 		}
 	}
 	cfg.Procs = counts("-procs", *procs)

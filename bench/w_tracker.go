@@ -29,7 +29,7 @@ func w11(p *peers) *Workload {
 				}
 				cmd := exec.Command(exe, sc.arg)
 				cmd.Env = append(os.Environ(), envRole+"=leak")
-				return killAndCount(cmd, true, sc.arg != "0")
+				return killAndCount(cmd, true, sc.arg != "0", settle(cfg))
 			}},
 			{Name: "Python multiprocessing", Run: func(cfg *Config) (Measurement, error) {
 				if p.python == "" {
@@ -40,7 +40,7 @@ func w11(p *peers) *Workload {
 					mode = []string{"tree", sc.arg}
 				}
 				script := filepath.Join(p.dir, "peers", "python", "leak.py")
-				return killAndCount(exec.Command(p.python, append([]string{script}, mode...)...), false, sc.arg != "0")
+				return killAndCount(exec.Command(p.python, append([]string{script}, mode...)...), false, sc.arg != "0", settle(cfg))
 			}},
 		}
 		w.Cases = append(w.Cases, c)
@@ -48,13 +48,22 @@ func w11(p *peers) *Workload {
 	return w
 }
 
+// settle is how long the survivors of a kill get to clean up: 3 s, or 1 s
+// in a quick run.
+func settle(cfg *Config) time.Duration {
+	if cfg.Quick {
+		return time.Second
+	}
+	return 3 * time.Second
+}
+
 // killAndCount starts cmd in a process group of its own, reads the
 // /dev/shm entries it made (after a "ready" line if ready), kills it — the
-// whole group if group — with SIGKILL, gives the survivors three seconds to
-// clean up, and counts those entries still there. It then removes them, so
+// whole group if group — with SIGKILL, gives the survivors time to
+// clean up (wait), and counts those entries still there. It then removes them, so
 // that the run leaves nothing behind; it touches nothing else (other
 // processes may be creating entries meanwhile).
-func killAndCount(cmd *exec.Cmd, ready, group bool) (Measurement, error) {
+func killAndCount(cmd *exec.Cmd, ready, group bool, wait time.Duration) (Measurement, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -76,7 +85,7 @@ func killAndCount(cmd *exec.Cmd, ready, group bool) (Measurement, error) {
 	}
 	cmd.Wait()
 	var left []string
-	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(wait); ; time.Sleep(50 * time.Millisecond) {
 		left = left[:0]
 		for _, e := range entries {
 			if _, err := os.Stat("/dev/shm/" + e); err == nil {
