@@ -14,11 +14,7 @@ func w9(p *peers) *Workload {
 	const n = 2_000_000
 	withAdd := func(body func(add *cdll.Func, n int) error) func(cfg *Config) (Measurement, error) {
 		return func(cfg *Config) (Measurement, error) {
-			path, err := p.cLibrary("calllib")
-			if err != nil {
-				return Measurement{}, err
-			}
-			lib, err := cdll.LoadLibrary(path)
+			lib, err := loadCalllib(p)
 			if err != nil {
 				return Measurement{}, err
 			}
@@ -171,11 +167,7 @@ func goSpin(n int) int64 {
 // speedup runs body with 1 and with t workers and returns t×(time with
 // 1)/(time with t).
 func speedup(p *peers, t int, body func(lib *cdll.Library, workers int) (time.Duration, error)) (Measurement, error) {
-	path, err := p.cLibrary("calllib")
-	if err != nil {
-		return Measurement{}, err
-	}
-	lib, err := cdll.LoadLibrary(path)
+	lib, err := loadCalllib(p)
 	if err != nil {
 		return Measurement{}, err
 	}
@@ -189,4 +181,13 @@ func speedup(p *peers, t int, body func(lib *cdll.Library, workers int) (time.Du
 		return Measurement{}, err
 	}
 	return Measurement{Value: float64(t) * float64(one) / float64(many)}, nil
+}
+
+// loadCalllib builds (once) and loads the library of W9 and W10.
+func loadCalllib(p *peers) (*cdll.Library, error) {
+	path, err := p.cLibrary("calllib")
+	if err != nil {
+		return nil, err
+	}
+	return cdll.LoadLibrary(path)
 }
