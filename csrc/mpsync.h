@@ -18,6 +18,13 @@
  *   - Names follow Python's multiprocessing rules: "name" and "/name" mean
  *     the same object; accessors return the name without the slash.
  *
+ * Resource tracking: segments and objects this library creates or opens
+ * are listed in the process's tracker registry (/dev/shm/mps-reg-<pid>-
+ * <start>-c), so that the user's mpsync resource tracker unlinks them once
+ * every process that used them is gone, even after a SIGKILL.  The library
+ * does not start a tracker itself (Go programs using mpsync do).  Set
+ * MPSYNC_NO_TRACKER=1 to turn this off.
+ *
  * Thread safety: functions are safe to call from any thread.  One handle
  * (mps_shm) may be used from several threads for reading its accessors,
  * but mps_shm_close must not race with other uses of the same handle.

@@ -61,4 +61,11 @@ MPS_HIDDEN uint64_t mps__self_word(void);
  * exists, is no zombie, and has the start-time tag recorded. */
 MPS_HIDDEN int mps__alive(uint64_t id);
 
+/* mps__track registers name (a /dev/shm entry) in this process's
+ * resource-tracker registry; ino is its inode, or 0. mps__forget removes
+ * it, once the name is unlinked. Both do nothing when tracking is off
+ * (MPSYNC_NO_TRACKER) or the registry cannot be made. */
+MPS_HIDDEN void mps__track(const char *name, uint64_t ino);
+MPS_HIDDEN void mps__forget(const char *name);
+
 #endif /* MPSYNC_IMPL_H */

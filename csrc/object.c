@@ -101,6 +101,7 @@ MPS_API int mps_object_create(const char *name, const struct mps_object_spec *sp
         free(o);
         return err;
     }
+    mps__track(o->name, 0);
     *out = o;
     return 0;
 }

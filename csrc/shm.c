@@ -93,6 +93,7 @@ MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
         return err;
     }
     s->size = size;
+    mps__track(s->name, 0);
     *out = s;
     return 0;
 }
@@ -129,6 +130,7 @@ MPS_API int mps_shm_open(const char *name, mps_shm **out)
         return err;
     }
     s->size = (size_t)st.st_size;
+    mps__track(s->name, (uint64_t)st.st_ino);
     *out = s;
     return 0;
 }
@@ -158,7 +160,10 @@ MPS_API int mps_shm_unlink(const char *name)
         return err;
     char path[MPS_PATH_MAX];
     mps__shm_path(clean, path);
-    return unlink(path) != 0 ? -errno : 0;
+    if (unlink(path) != 0)
+        return -errno;
+    mps__forget(clean);
+    return 0;
 }
 
 #endif /* MPS_USE_SYSTEM_LIB */

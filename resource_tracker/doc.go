@@ -10,8 +10,9 @@
 // Nothing needs setting up: a Go program using mpsync starts the tracker
 // when it first creates or opens an object (re-running its own binary in
 // the tracker role), and the tracker exits by itself a few seconds after
-// the last process it watched. Opt an object out with shm.Untracked() to
-// let it outlive its creator.
+// the last process it watched. Opt an object out with shm.Untracked(),
+// semaphore.Untracked() or ctypes.Untracked() to let it outlive its
+// creator.
 //
 // # How it works
 //
@@ -29,8 +30,11 @@
 //
 // # Caveats
 //
-//   - Only Go programs track their objects so far; C programs linking
-//     libmpsync do not yet.
+//   - C programs linking libmpsync list their objects in registries of
+//     their own ("-c" suffix), which the tracker watches too, but they do
+//     not start a tracker: one runs whenever a Go program using mpsync has
+//     run recently. At a normal exit with no tracker around, a C program
+//     removes its registry.
 //   - A process that closes an object but never unlinks it keeps it
 //     registered until it exits; then, if no one else uses it, it goes.
 package resourcetracker

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mpsync/mpsync/ctypes"
+	"github.com/mpsync/mpsync/internal/cbuild"
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proctest"
 	resourcetracker "github.com/mpsync/mpsync/resource_tracker"
@@ -402,5 +403,29 @@ func TestUntrackedObjects(t *testing.T) {
 		if !exists(e) {
 			t.Errorf("untracked object %s was unlinked", e)
 		}
+	}
+}
+
+// TestCProgramKilled: a C program linking libmpsync creates a segment and
+// is killed with SIGKILL: the segment is gone once the tracker notices
+// (C programs list their objects in a registry of their own; the tracker
+// of the user, here started by this Go process, cleans up after them).
+func TestCProgramKilled(t *testing.T) {
+	own, err := shm.Create("", 64) // registers this process, so a tracker runs
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Unlink()
+	defer own.Close()
+	exe := cbuild.Build(t).Program(t, "testdata/peer_shm.c")
+	p := proctest.Exec(t, exe, "create", "4096")
+	p.Start()
+	name := p.Recv()
+	if !exists(name) {
+		t.Fatalf("C program's segment %s missing", name)
+	}
+	p.Kill()
+	if left := gone([]string{name}); len(left) > 0 {
+		t.Errorf("the killed C program's segment is left: %v", left)
 	}
 }

@@ -227,7 +227,8 @@ func (t *tracker) scan() {
 			continue
 		}
 		owner := proc.FromWord(binary.NativeEndian.Uint64(mem[8:16]))
-		if RegistryName(owner) != name {
+		// libmpsync's C code keeps its own registry, suffixed "-c".
+		if RegistryName(owner) != name && RegistryName(owner)+"-c" != name {
 			unix.Munmap(mem)
 			continue
 		}
