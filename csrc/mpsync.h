@@ -21,9 +21,11 @@
  * Resource tracking: segments and objects this library creates or opens
  * are listed in the process's tracker registry (/dev/shm/mps-reg-<pid>-
  * <start>-c), so that the user's mpsync resource tracker unlinks them once
- * every process that used them is gone, even after a SIGKILL.  The library
- * does not start a tracker itself (Go programs using mpsync do).  Set
- * MPSYNC_NO_TRACKER=1 to turn this off.
+ * every process that used them is gone, even after a SIGKILL.  When no
+ * tracker runs, the first registration starts one: the mpsync-tracker
+ * command, from $MPSYNC_TRACKER or found in PATH (nothing happens if it is
+ * not installed; the registry waits for the next tracker).  Set
+ * MPSYNC_NO_TRACKER=1 to turn tracking off.
  *
  * Thread safety: functions are safe to call from any thread.  One handle
  * (mps_shm) may be used from several threads for reading its accessors,

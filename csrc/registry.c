@@ -6,10 +6,12 @@
  * Registering is a write to memory: a process killed right after creating
  * an object still has it listed. */
 #ifndef MPS_USE_SYSTEM_LIB
+#define _GNU_SOURCE /* POSIX_SPAWN_SETSID */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,32 @@ static int tracker_running(void)
     return ok;
 }
 
+/* spawn_tracker starts mpsync-tracker ($MPSYNC_TRACKER, or found in
+ * PATH) in a session of its own with /dev/null for stdio, if no tracker
+ * runs.  Failure is silent: the registry waits for a tracker to come. */
+static void spawn_tracker(void)
+{
+    if (tracker_running())
+        return;
+    const char *exe = getenv("MPSYNC_TRACKER");
+    if (exe == NULL || exe[0] == '\0')
+        exe = "mpsync-tracker";
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t fa;
+    if (posix_spawnattr_init(&attr) != 0)
+        return;
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+    posix_spawn_file_actions_init(&fa);
+    for (int fd = 0; fd < 3; fd++)
+        posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+    char *argv[] = {(char *)"mpsync-tracker", NULL};
+    pid_t pid;
+    extern char **environ;
+    posix_spawnp(&pid, exe, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+}
+
 /* At a normal exit the registry is left to the tracker, which unlinks
  * what this process created or opened and nobody else uses; with no
  * tracker running (C programs do not start one), it is removed, so that
@@ -101,6 +129,7 @@ static void open_registry(void)
     }
     reg = p;
     atexit(at_exit);
+    spawn_tracker();
     memcpy(reg + 8, &self, 8);
     __atomic_store_n((uint64_t *)reg, *(const uint64_t *)"MPSREG1", __ATOMIC_RELEASE); /* last */
 }

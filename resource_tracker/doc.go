@@ -31,10 +31,10 @@
 // # Caveats
 //
 //   - C programs linking libmpsync list their objects in registries of
-//     their own ("-c" suffix), which the tracker watches too, but they do
-//     not start a tracker: one runs whenever a Go program using mpsync has
-//     run recently. At a normal exit with no tracker around, a C program
-//     removes its registry.
+//     their own ("-c" suffix) and start the mpsync-tracker command
+//     ($MPSYNC_TRACKER, or found in PATH) when no tracker runs; without it
+//     their registries wait for the next tracker. At a normal exit with no
+//     tracker around, a C program removes its registry.
 //   - A process that closes an object but never unlinks it keeps it
 //     registered until it exits; then, if no one else uses it, it goes.
 package resourcetracker

@@ -429,3 +429,70 @@ func TestCProgramKilled(t *testing.T) {
 		t.Errorf("the killed C program's segment is left: %v", left)
 	}
 }
+
+// TestCProgramStartsTracker: a C program linking libmpsync starts the
+// tracker (mpsync-tracker, named by $MPSYNC_TRACKER) when none runs, and
+// that tracker cleans up after it. To be sure no tracker runs, the C
+// program runs as another user (trackers are per user), which needs root.
+func TestCProgramStartsTracker(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("running the C program as a user with no tracker needs root")
+	}
+	const nobody = 65534
+	dir, err := os.MkdirTemp("", "mpsync-ctracker-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root := cbuild.ModuleRoot(t)
+	trackerExe := dir + "/mpsync-tracker"
+	cmd := exec.Command("go", "build", "-o", trackerExe, "./resource_tracker/cmd/mpsync-tracker")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build mpsync-tracker: %v\n%s", err, out)
+	}
+	build := dir + "/build"
+	cbuild.Run(t, "make", "-C", root+"/csrc", "--no-print-directory", "BUILDDIR="+build)
+	peer := dir + "/peer_shm"
+	cbuild.Run(t, cbuild.CC(), "-O2", "-I"+root+"/csrc", "-o", peer, root+"/csrc/testdata/peer_shm.c",
+		"-L"+build, "-lmpsync", "-Wl,-rpath,"+build)
+
+	p := proctest.Exec(t, peer, "create", "4096")
+	p.Cmd.Env = append(os.Environ(), "MPSYNC_TRACKER="+trackerExe)
+	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	p.Start()
+	name := p.Recv()
+	pid := 0
+	for deadline := time.Now().Add(10 * time.Second); pid == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		pid = processOf(nobody, trackerExe)
+	}
+	if pid == 0 {
+		t.Fatalf("the C program started no tracker for its user")
+	}
+	p.Kill()
+	if left := gone([]string{name}); len(left) > 0 {
+		t.Errorf("the killed C program's segment is left: %v", left)
+	}
+}
+
+// processOf returns the pid of a process of uid running exe, or 0.
+func processOf(uid uint32, exe string) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		var st syscall.Stat_t
+		if syscall.Stat("/proc/"+e.Name(), &st) != nil || st.Uid != uid {
+			continue
+		}
+		if target, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && target == exe {
+			return pid
+		}
+	}
+	return 0
+}

@@ -37,7 +37,7 @@ const (
 
 func init() {
 	if os.Getenv(envRole) == "1" {
-		os.Exit(serve())
+		os.Exit(Serve())
 	}
 }
 
@@ -114,8 +114,10 @@ func spawn() {
 	}
 }
 
-// serve is the tracker's main loop; it returns the exit status.
-func serve() int {
+// Serve runs the tracker: it returns its exit status once it has had
+// nothing to watch for a few seconds, or at once if another tracker of
+// this user is running.
+func Serve() int {
 	signal.Ignore(syscall.SIGPIPE, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	ln, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
