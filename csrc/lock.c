@@ -26,7 +26,16 @@ struct lock_area {
     uint32_t pad;
     uint32_t count;
     uint64_t owner;
+    int64_t since; /* when the holder took it (Unix ns), 0 unknown */
+    int64_t wait;  /* when the earliest sleeping waiter began, 0 none */
 };
+
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static uint32_t *futex_word(struct lock_area *l) { return (uint32_t *)&l->word; /* low half */ }
 
@@ -53,6 +62,7 @@ static int take_over(struct lock_area *l, uint64_t w, uint64_t self)
         return 0;
     __atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&l->count, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&l->since, wall_ns(), __ATOMIC_RELAXED);
     return 1;
 }
 
@@ -80,9 +90,15 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
     for (;;) {
         uint64_t w = __atomic_load_n(&l->word, __ATOMIC_SEQ_CST);
         if (w == 0) {
-            /* Keep the waiters bit: others may still sleep. */
-            if (cas(l, &w, timeout_ns == 0 ? self : self | WAITERS_BIT))
+            /* Keep the waiters bit: others may still sleep.  The release
+             * then takes the slow path, which clears the stamp. */
+            if (timeout_ns == 0) {
+                if (cas(l, &w, self))
+                    return 0;
+            } else if (cas(l, &w, self | WAITERS_BIT)) {
+                __atomic_store_n(&l->since, wall_ns(), __ATOMIC_RELAXED);
                 return 0;
+            }
             continue;
         }
         if (w == NOT_RECOVERABLE)
@@ -98,6 +114,9 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
                 continue;
             w |= WAITERS_BIT;
         }
+        int64_t zero_t = 0;
+        if (__atomic_load_n(&l->wait, __ATOMIC_RELAXED) == 0)
+            __atomic_compare_exchange_n(&l->wait, &zero_t, wall_ns(), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         int64_t wait = slice_ns;
         if (deadline != 0) {
             int64_t left = deadline - now_ns();
@@ -125,8 +144,14 @@ MPS_API int mps_lock_release(void *lock)
         if (!same_owner(w, self))
             return -EPERM;
         uint64_t next = (w & DEAD_BIT) ? NOT_RECOVERABLE : 0;
-        if (!cas(l, &w, next))
+        int64_t since = __atomic_exchange_n(&l->since, 0, __ATOMIC_RELAXED);
+        int64_t waited = __atomic_exchange_n(&l->wait, 0, __ATOMIC_RELAXED);
+        if (!cas(l, &w, next)) {
+            __atomic_store_n(&l->since, since, __ATOMIC_RELAXED);
+            int64_t zero_t = 0;
+            __atomic_compare_exchange_n(&l->wait, &zero_t, waited, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
             continue;
+        }
         if (next == NOT_RECOVERABLE) {
             syscall(SYS_futex, futex_word(l), FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
             return -ENOTRECOVERABLE;

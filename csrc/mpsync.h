@@ -344,7 +344,11 @@ int mps_object_close(mps_object *obj);
  *                   that can never be used again.
  *    12   4  count  recursion count (recursive locks only)
  *    16   8  owner  recursion owner token (a thread or goroutine), 0 if none
- *    24  40  reserved, 0
+ *    24   8  since  when the holder took the lock (CLOCK_REALTIME ns), 0 if
+ *                   unknown: stamped only on contended acquisitions and
+ *                   takeovers, cleared by their (slow-path) release
+ *    32   8  wait   when the earliest waiter still sleeping began, 0 if none
+ *    40  24  reserved, 0
  *
  * The owner of a lock is a process, never a thread: any thread of the
  * owning process may release it.  Acquiring a free lock is one CAS.  A

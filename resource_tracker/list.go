@@ -5,6 +5,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -30,6 +31,11 @@ type Object struct {
 	// repaired.
 	LockOwner     int
 	LockOwnerDead bool
+	// LockHeldSince is when the holder took the lock, if it took it
+	// contended (uncontended acquisitions are one CAS and stamp nothing);
+	// LockWaitedSince is when the earliest waiter still waiting began.
+	// Zero when unknown.
+	LockHeldSince, LockWaitedSince time.Time
 	// SemValue is a named semaphore's value.
 	SemValue int
 	// Held reports whether some process has it open or mapped now.
@@ -121,12 +127,21 @@ func describe(name string) (Object, bool) {
 	o.Kind, o.Format, o.Count = csrc.KindName(info.Kind), info.Format, info.Count
 	if info.LockOffset != 0 {
 		w := binary.NativeEndian.Uint64(mem[info.LockOffset:])
-		if pid := int(w & proc.PidMask); pid != proc.PidMask {
+		if pid := int(w & proc.PidMask); pid != proc.PidMask && pid != 0 {
 			o.LockOwner = pid
 			o.LockOwnerDead = w&(1<<30) != 0
+			o.LockHeldSince = unixNano(int64(binary.NativeEndian.Uint64(mem[info.LockOffset+24:])))
+			o.LockWaitedSince = unixNano(int64(binary.NativeEndian.Uint64(mem[info.LockOffset+32:])))
 		}
 	}
 	return o, true
+}
+
+func unixNano(ns int64) time.Time {
+	if ns <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // RemoveStale unlinks the entries that List reports stale — ones whose

@@ -496,3 +496,60 @@ func processOf(uid uint32, exe string) int {
 	}
 	return 0
 }
+
+func init() {
+	// wait-lock waits for Lock args[0], says "locked" once it has it, and
+	// waits to be killed.
+	proctest.Register("wait-lock", func(h *proctest.Helper) {
+		l, err := semaphore.OpenLock(h.Args[0])
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		h.Ready()
+		l.Lock()
+		h.Printf("locked")
+		select {}
+	})
+}
+
+// TestListLockTimes: a lock taken under contention shows how long it has
+// been held; one that others wait for shows how long they have waited.
+func TestListLockTimes(t *testing.T) {
+	l, err := semaphore.NewLock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlink()
+	defer l.Close()
+	l.Lock()
+	p := proctest.Start(t, "wait-lock", l.Name())
+	var o *resourcetracker.Object
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if o = listed(t, l.Name()); !o.LockWaitedSince.IsZero() {
+			break
+		}
+	}
+	if o.LockOwner != os.Getpid() || o.LockWaitedSince.IsZero() || time.Since(o.LockWaitedSince) > time.Minute {
+		t.Errorf("a lock another process waits for: %+v", *o)
+	}
+	l.Unlock()
+	p.Expect("locked")
+	o = listed(t, l.Name())
+	if o.LockOwner != p.Pid() || o.LockHeldSince.IsZero() || time.Since(o.LockHeldSince) > time.Minute {
+		t.Errorf("a lock taken under contention: %+v, want held by %d with a time", *o, p.Pid())
+	}
+}
+
+func listed(t *testing.T, name string) *resourcetracker.Object {
+	objs, err := resourcetracker.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range objs {
+		if objs[i].Name == name {
+			return &objs[i]
+		}
+	}
+	t.Fatalf("List has no %s", name)
+	return nil
+}

@@ -31,7 +31,10 @@
 //
 // The rest of the lock area is for recursive locks: count (offset 12) and
 // the owning goroutine or thread token (offset 16), meaningful only to the
-// owning process.
+// owning process; then two times for inspection (mpsync-ls), stamped only
+// on contended paths so that the uncontended ones stay a CAS each: when
+// the holder took the lock (offset 24; 0 if it took it uncontended) and
+// when the earliest waiter still sleeping began (offset 32).
 package robust
 
 import (
@@ -55,6 +58,8 @@ const (
 	offWord  = 0  // uint64 lock word
 	offCount = 12 // uint32 recursion count
 	offOwner = 16 // uint64 recursion owner token
+	offSince = 24 // int64: when the holder took it, Unix ns; 0 unknown (taken uncontended)
+	offWait  = 32 // int64: when the earliest sleeping waiter began, Unix ns; 0 none
 )
 
 // Bits of the lock word.
@@ -100,6 +105,8 @@ type Lock struct {
 	futex *atomic.Uint32 // the low half of word
 	count *atomic.Uint32
 	owner *atomic.Uint64
+	since *atomic.Int64
+	wait  *atomic.Int64
 	gate  chan struct{} // process-local queue in front of the futex
 }
 
@@ -118,6 +125,8 @@ func New(area []byte) *Lock {
 		futex: (*atomic.Uint32)(unsafe.Add(p, offWord)), // little-endian: the low half
 		count: (*atomic.Uint32)(unsafe.Add(p, offCount)),
 		owner: (*atomic.Uint64)(unsafe.Add(p, offOwner)),
+		since: (*atomic.Int64)(unsafe.Add(p, offSince)),
+		wait:  (*atomic.Int64)(unsafe.Add(p, offWait)),
 		gate:  make(chan struct{}, 1),
 	}
 }
@@ -199,7 +208,10 @@ func (l *Lock) lockSlow(ctx context.Context) error {
 		switch {
 		case w == 0:
 			// Take it with the waiters bit set: others may still sleep.
+			// Its release then takes the slow path, which clears the
+			// time stamped here.
 			if l.word.CompareAndSwap(0, self|waitersBit) {
+				l.since.Store(time.Now().UnixNano())
 				return nil
 			}
 			continue
@@ -213,6 +225,9 @@ func (l *Lock) lockSlow(ctx context.Context) error {
 		}
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if l.wait.Load() == 0 {
+			l.wait.CompareAndSwap(0, time.Now().UnixNano())
 		}
 		wait := slice
 		if hasDeadline {
@@ -238,6 +253,7 @@ func (l *Lock) takeOver(w uint64) (bool, error) {
 	}
 	l.owner.Store(0)
 	l.count.Store(0)
+	l.since.Store(time.Now().UnixNano())
 	return true, errs.ErrOwnerDead
 }
 
@@ -263,7 +279,10 @@ func (l *Lock) unlockSlow() error {
 		if w&deadBit != 0 {
 			next, err = notRecoverable, errs.ErrNotRecoverable
 		}
+		since, wait := l.since.Swap(0), l.wait.Swap(0)
 		if !l.word.CompareAndSwap(w, next) {
+			l.since.Store(since)
+			l.wait.CompareAndSwap(0, wait)
 			continue
 		}
 		switch {

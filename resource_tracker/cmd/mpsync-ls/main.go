@@ -1,7 +1,8 @@
 // Command mpsync-ls lists the mpsync objects in /dev/shm: their kind,
 // size, element format, the processes that use them (from the tracker's
-// registries), and for locks the pid holding them; with -rm-stale it
-// removes the ones no live process uses.
+// registries), and for locks the pid holding them, for how long (known
+// when it took the lock contended) and for how long others have waited;
+// with -rm-stale it removes the ones no live process uses.
 //
 //	go run ./resource_tracker/cmd/mpsync-ls
 //	go run ./resource_tracker/cmd/mpsync-ls -rm-stale
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	resourcetracker "github.com/mpsync/mpsync/resource_tracker"
 )
@@ -50,10 +52,17 @@ func main() {
 		}
 		lock := ""
 		switch {
-		case o.LockOwner != 0 && o.LockOwnerDead:
-			lock = fmt.Sprintf("held by %d (recovered, not consistent)", o.LockOwner)
 		case o.LockOwner != 0:
 			lock = fmt.Sprintf("held by %d", o.LockOwner)
+			if !o.LockHeldSince.IsZero() {
+				lock += " for " + time.Since(o.LockHeldSince).Round(time.Millisecond).String()
+			}
+			if !o.LockWaitedSince.IsZero() {
+				lock += ", waited on for " + time.Since(o.LockWaitedSince).Round(time.Millisecond).String()
+			}
+			if o.LockOwnerDead {
+				lock += " (recovered from a dead owner, not consistent)"
+			}
 		case o.Kind == "named semaphore":
 			lock = "value " + strconv.Itoa(o.SemValue)
 		}
