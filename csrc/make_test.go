@@ -29,7 +29,7 @@ func TestMakeTest(t *testing.T) {
 func TestInstall(t *testing.T) {
 	prefix := t.TempDir()
 	cbuild.Run(t, "make", "--no-print-directory", "BUILDDIR="+t.TempDir(), "PREFIX="+prefix, "install")
-	for _, f := range []string{"include/mpsync.h", "lib/libmpsync.so.0", "lib/libmpsync.so", "lib/libmpsync.a", "lib/pkgconfig/mpsync.pc"} {
+	for _, f := range []string{"include/mpsync.h", "lib/libmpsync.so.0", "lib/libmpsync.so", "lib/libmpsync.a", "lib/pkgconfig/mpsync.pc", "bin/mpsync-tracker"} {
 		if _, err := os.Stat(filepath.Join(prefix, f)); err != nil {
 			t.Errorf("install: %v", err)
 		}

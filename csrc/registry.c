@@ -66,14 +66,18 @@ static int tracker_running(void)
     return ok;
 }
 
-/* spawn_tracker starts mpsync-tracker ($MPSYNC_TRACKER, or found in
- * PATH) in a session of its own with /dev/null for stdio, if no tracker
+/* spawn_tracker starts mpsync-tracker ($MPSYNC_TRACKER, or the one `make
+ * install` put beside the library, or found in PATH) in a session of its own with /dev/null for stdio, if no tracker
  * runs.  Failure is silent: the registry waits for a tracker to come. */
 static void spawn_tracker(void)
 {
     if (tracker_running())
         return;
     const char *exe = getenv("MPSYNC_TRACKER");
+#ifdef MPS_TRACKER_DEFAULT
+    if ((exe == NULL || exe[0] == '\0') && access(MPS_TRACKER_DEFAULT, X_OK) == 0)
+        exe = MPS_TRACKER_DEFAULT; /* installed beside the library */
+#endif
     if (exe == NULL || exe[0] == '\0')
         exe = "mpsync-tracker";
     posix_spawnattr_t attr;
