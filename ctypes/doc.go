@@ -35,6 +35,8 @@
 //
 // # Caveats
 //
+//   - Objects are tracked: once every process that created or opened one
+//     is gone, the resource tracker unlinks it (Untracked opts out).
 //   - Get and Set are atomic for elements of 1, 2, 4 and 8 bytes; larger
 //     ones take the object's lock (a raw object's are not synchronized).
 //   - Slice is a view with no locking, valid until Close.

@@ -33,6 +33,9 @@
 //     instruction each, in Go, with no system call and no cgo.
 //   - Cheap to wait on: goroutines of one process queue in the process,
 //     so 10,000 goroutines waiting for one lock occupy one OS thread.
+//   - Nothing left behind: once every process that created or opened an
+//     object is gone, the resource tracker unlinks it (Untracked opts out;
+//     see package resourcetracker).
 //   - Self-describing: each object records its kind; opening a name as the
 //     wrong kind is ErrTypeMismatch, naming both kinds.
 //

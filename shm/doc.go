@@ -22,6 +22,11 @@
 // left behind in /dev/shm; they reach a child process as a file descriptor
 // (File, exec.Cmd.ExtraFiles, FromFile).
 //
+// Segments are tracked: once every process that created or opened one is
+// gone — even killed with SIGKILL — and no one unlinked it, mpsync's
+// resource tracker unlinks it (see package resourcetracker). Untracked
+// opts a segment out, to outlive its creator.
+//
 // # Errors
 //
 // Errors match the standard sentinels with errors.Is: a name that exists
