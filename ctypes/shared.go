@@ -67,7 +67,6 @@ type shared[T any] struct {
 	obj    *object.Object
 	closed atomic.Bool
 	elem   element
-	base   unsafe.Pointer // the first element
 	n      int
 	user   sync.Locker // a caller's lock, or nil
 	core
@@ -78,62 +77,77 @@ type shared[T any] struct {
 // callers: a generic slow path would not be.
 type core struct {
 	word4 *uint32        // the first element, if elements are 4 bytes
-	first unsafe.Pointer // the first element
+	base  unsafe.Pointer // the first element
 	size  uintptr        // bytes per element
 	lock  *robust.Lock   // the embedded lock, or nil
 }
 
-// loadInto copies the first element to dst: atomically for 1, 2, 4 and 8
-// bytes, under the lock (recursively) for larger elements.
+// loadAt copies the element at elem to dst: atomically for 1, 2, 4 and 8
+// bytes (aligned accesses of 1 and 2 bytes are single-copy atomic), under
+// the lock (recursively, so inside Lock it does not deadlock) for larger
+// elements.
 //
 //go:noinline
-func (c *core) loadInto(dst unsafe.Pointer) {
+func (c *core) loadAt(elem, dst unsafe.Pointer) {
 	switch c.size {
 	case 8:
-		*(*uint64)(dst) = atomic.LoadUint64((*uint64)(c.first))
+		*(*uint64)(dst) = atomic.LoadUint64((*uint64)(elem))
 		return
 	case 4:
-		*(*uint32)(dst) = atomic.LoadUint32((*uint32)(c.first))
+		*(*uint32)(dst) = atomic.LoadUint32((*uint32)(elem))
 		return
 	case 2:
-		*(*uint16)(dst) = *(*uint16)(c.first) // aligned: single-copy atomic
+		*(*uint16)(dst) = *(*uint16)(elem)
 		return
 	case 1:
-		*(*uint8)(dst) = *(*uint8)(c.first)
+		*(*uint8)(dst) = *(*uint8)(elem)
 		return
 	}
-	if c.lock != nil {
-		g := goid.Current()
-		c.lock.LockRecursive(context.Background(), g)
-		defer c.lock.UnlockRecursive(g)
-	}
-	copy(unsafe.Slice((*byte)(dst), c.size), unsafe.Slice((*byte)(c.first), c.size))
+	defer c.lockedBig()()
+	copy(unsafe.Slice((*byte)(dst), c.size), unsafe.Slice((*byte)(elem), c.size))
 }
 
-// storeFrom copies src into the first element, as loadInto reads it.
+// storeAt copies src into the element at elem, as loadAt reads it.
 //
 //go:noinline
-func (c *core) storeFrom(src unsafe.Pointer) {
+func (c *core) storeAt(elem, src unsafe.Pointer) {
 	switch c.size {
 	case 8:
-		atomic.StoreUint64((*uint64)(c.first), *(*uint64)(src))
+		atomic.StoreUint64((*uint64)(elem), *(*uint64)(src))
 		return
 	case 4:
-		atomic.StoreUint32((*uint32)(c.first), *(*uint32)(src))
+		atomic.StoreUint32((*uint32)(elem), *(*uint32)(src))
 		return
 	case 2:
-		*(*uint16)(c.first) = *(*uint16)(src)
+		*(*uint16)(elem) = *(*uint16)(src)
 		return
 	case 1:
-		*(*uint8)(c.first) = *(*uint8)(src)
+		*(*uint8)(elem) = *(*uint8)(src)
 		return
 	}
-	if c.lock != nil {
-		g := goid.Current()
-		c.lock.LockRecursive(context.Background(), g)
-		defer c.lock.UnlockRecursive(g)
+	defer c.lockedBig()()
+	copy(unsafe.Slice((*byte)(elem), c.size), unsafe.Slice((*byte)(src), c.size))
+}
+
+// loadFirst and storeFirst are loadAt and storeAt on the first element,
+// with one argument less: Value's Get and Set call them and must stay
+// small enough to inline.
+//
+//go:noinline
+func (c *core) loadFirst(dst unsafe.Pointer) { c.loadAt(c.base, dst) }
+
+//go:noinline
+func (c *core) storeFirst(src unsafe.Pointer) { c.storeAt(c.base, src) }
+
+// lockedBig takes the embedded lock, if any, for the calling goroutine,
+// recursively, and returns its release.
+func (c *core) lockedBig() func() {
+	if c.lock == nil {
+		return func() {}
 	}
-	copy(unsafe.Slice((*byte)(c.first), c.size), unsafe.Slice((*byte)(src), c.size))
+	g := goid.Current()
+	c.lock.LockRecursive(context.Background(), g)
+	return func() { c.lock.UnlockRecursive(g) }
 }
 
 // create makes the object for n elements of T.
@@ -190,7 +204,7 @@ func (s *shared[T]) attach(obj *object.Object, e element, o options) {
 	} else {
 		s.base = unsafe.Pointer(&zeroElement)
 	}
-	s.first, s.size = s.base, e.size
+	s.size = e.size
 	if e.size == 4 && s.n > 0 {
 		s.word4 = (*uint32)(s.base)
 	}
@@ -204,57 +218,14 @@ var zeroElement [64]byte
 // at returns the address of element i (unchecked).
 func (s *shared[T]) at(i int) *T { return (*T)(unsafe.Add(s.base, uintptr(i)*s.elem.size)) }
 
-// atomicSize reports whether elements are loaded and stored as one atomic
-// access: sizes 1, 2, 4 and 8, always naturally aligned here.
-func (s *shared[T]) atomicSize() bool {
-	switch s.elem.size {
-	case 1, 2, 4, 8:
-		return true
-	}
-	return false
+// load reads element p (see core.loadAt).
+func (s *shared[T]) load(p *T) (x T) {
+	s.loadAt(unsafe.Pointer(p), unsafe.Pointer(&x))
+	return x
 }
 
-// load reads element p: atomically if its size allows, otherwise under the
-// embedded lock (recursively, so inside Lock it does not deadlock).
-func (s *shared[T]) load(p *T) T {
-	switch s.elem.size {
-	case 8:
-		v := atomic.LoadUint64((*uint64)(unsafe.Pointer(p)))
-		return *(*T)(unsafe.Pointer(&v))
-	case 4:
-		v := atomic.LoadUint32((*uint32)(unsafe.Pointer(p)))
-		return *(*T)(unsafe.Pointer(&v))
-	case 1, 2:
-		return *p // an aligned access of one or two bytes is single-copy atomic
-	}
-	if s.lock != nil {
-		g := goid.Current()
-		s.lock.LockRecursive(context.Background(), g)
-		defer s.lock.UnlockRecursive(g)
-	}
-	return *p
-}
-
-// store writes element p, as load reads it.
-func (s *shared[T]) store(p *T, v T) {
-	switch s.elem.size {
-	case 8:
-		atomic.StoreUint64((*uint64)(unsafe.Pointer(p)), *(*uint64)(unsafe.Pointer(&v)))
-		return
-	case 4:
-		atomic.StoreUint32((*uint32)(unsafe.Pointer(p)), *(*uint32)(unsafe.Pointer(&v)))
-		return
-	case 1, 2:
-		*p = v
-		return
-	}
-	if s.lock != nil {
-		g := goid.Current()
-		s.lock.LockRecursive(context.Background(), g)
-		defer s.lock.UnlockRecursive(g)
-	}
-	*p = v
-}
+// store writes element p (see core.storeAt).
+func (s *shared[T]) store(p *T, v T) { s.storeAt(unsafe.Pointer(p), unsafe.Pointer(&v)) }
 
 // errNotNumeric is returned by Add and CompareAndSwap on types they do not
 // support.

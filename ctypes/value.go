@@ -67,7 +67,7 @@ func OpenValue[T any](name string, opts ...Option) (*Value[T], error) {
 // Get returns the value (a copy).
 func (v *Value[T]) Get() (x T) {
 	if v.fast4 == nil {
-		v.loadInto(unsafe.Pointer(&x))
+		v.loadFirst(unsafe.Pointer(&x))
 		return
 	}
 	*(*uint32)(unsafe.Pointer(&x)) = atomic.LoadUint32(v.fast4) // the common case, inlined
@@ -77,7 +77,7 @@ func (v *Value[T]) Get() (x T) {
 // Set stores x.
 func (v *Value[T]) Set(x T) {
 	if v.fast4 == nil {
-		v.storeFrom(unsafe.Pointer(&x))
+		v.storeFirst(unsafe.Pointer(&x))
 		return
 	}
 	atomic.StoreUint32(v.fast4, *(*uint32)(unsafe.Pointer(&x)))

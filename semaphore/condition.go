@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -137,7 +138,7 @@ func OpenCondition(name string) (*Condition, error) {
 	kind := int(binary.NativeEndian.Uint32(p[offCondKind:]))
 	nslots := binary.NativeEndian.Uint32(p[offCondSlots:])
 	lockName := string(p[offCondLockName : offCondSlot0-1])
-	if i := indexByte(lockName, 0); i >= 0 {
+	if i := strings.IndexByte(lockName, 0); i >= 0 {
 		lockName = lockName[:i]
 	}
 	var lock CondLock
@@ -157,15 +158,6 @@ func OpenCondition(name string) (*Condition, error) {
 	}
 	implicit := binary.NativeEndian.Uint32(p[offCondFlags:])&condImplicitLock != 0
 	return newCondition(obj, lock, true, implicit && kind == csrc.KindRLock), nil
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func newCondition(obj *object.Object, lock CondLock, own, implicit bool) *Condition {

@@ -61,9 +61,6 @@ const (
 // processes that must leave no trace of their own).
 const envDisable = "MPSYNC_NO_TRACKER"
 
-// Slot is a registration; the zero Slot is none.
-type Slot struct{ i int32 }
-
 // registry is this process's registry, mapped.
 type registry struct {
 	mem    []byte
@@ -128,19 +125,19 @@ func (r *registry) highMark() *atomic.Uint32 {
 // as used by this process. ino is the file's inode, if known (0 if not),
 // so that the tracker never unlinks a different file that took the name
 // later.
-func Track(name string, ino uint64) Slot {
+func Track(name string, ino uint64) {
 	regOnce.Do(openRegistry)
 	r := reg
 	if r == nil || len(name) >= 256 || strings.HasPrefix(name, regPrefix) {
-		return Slot{}
+		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if slots := r.byName[name]; len(slots) > 0 {
-		return Slot{slots[0]} // one entry per name is enough: Close keeps it
+	if len(r.byName[name]) > 0 {
+		return // one entry per name is enough: Close keeps it
 	}
 	if len(r.free) == 0 {
-		return Slot{} // full: this object goes untracked
+		return // full: this object goes untracked
 	}
 	i := r.free[len(r.free)-1]
 	r.free = r.free[:len(r.free)-1]
@@ -153,7 +150,6 @@ func Track(name string, ino uint64) Slot {
 		hm.Store(uint32(i) + 1)
 	}
 	r.byName[name] = append(r.byName[name], i)
-	return Slot{i}
 }
 
 // Forget removes every registration of name by this process: the name was
