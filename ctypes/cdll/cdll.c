@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "_cgo_export.h"
 
@@ -72,29 +73,49 @@ ffi_cif *cdll_prep(int ret, const uint8_t *kinds, int nargs, int nfixed, int var
 
 void cdll_free_cif(ffi_cif *cif) { free(cif); }
 
-uint64_t cdll_direct(void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+/* coarse_now reads the coarse monotonic clock: a few ns through the vDSO,
+ * advanced once per kernel timer tick. */
+static inline struct timespec coarse_now(void)
 {
-    return ((uint64_t(*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t))fn)(a0, a1, a2, a3, a4, a5);
+    struct timespec ts = {0, 0};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return ts;
 }
 
-uint64_t cdll_calln(ffi_cif *cif, void *fn, int n, uint64_t *slots)
+static inline int ticked_since(struct timespec before)
+{
+    struct timespec now = coarse_now();
+    return now.tv_nsec != before.tv_nsec || now.tv_sec != before.tv_sec;
+}
+
+struct cdll_ret cdll_direct(void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                            uint64_t a5)
+{
+    struct timespec before = coarse_now();
+    uint64_t slot = ((uint64_t(*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t))fn)(a0, a1, a2, a3, a4, a5);
+    return (struct cdll_ret){slot, ticked_since(before)};
+}
+
+struct cdll_ret cdll_calln(ffi_cif *cif, void *fn, int n, uint64_t *slots)
 {
     void *values[n > 0 ? n : 1];
     for (int i = 0; i < n; i++)
         values[i] = &slots[i];
     uint64_t ret[2] = {0, 0}; /* at least sizeof(ffi_arg), and room for a double */
+    struct timespec before = coarse_now();
     ffi_call(cif, FFI_FN(fn), ret, values);
-    return ret[0];
+    return (struct cdll_ret){ret[0], ticked_since(before)};
 }
 
-uint64_t cdll_call(ffi_cif *cif, void *fn, int n, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                   uint64_t a4, uint64_t a5)
+struct cdll_ret cdll_call(ffi_cif *cif, void *fn, int n, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                          uint64_t a4, uint64_t a5)
 {
     (void)n;
     void *values[6] = {&a0, &a1, &a2, &a3, &a4, &a5};
     uint64_t ret[2] = {0, 0};
+    struct timespec before = coarse_now();
     ffi_call(cif, FFI_FN(fn), ret, values);
-    return ret[0];
+    return (struct cdll_ret){ret[0], ticked_since(before)};
 }
 
 static void trampoline(ffi_cif *cif, void *ret, void **args, void *data)

@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/mpsync/mpsync/internal/errs"
@@ -196,6 +197,11 @@ func (l *Library) Close() error {
 // (not variadic) are called directly instead on x86-64 and arm64, whose
 // calling conventions pass all of those in general registers: what libffi
 // would do, without its ~20 ns of interpretation per call.
+//
+// A call during which the kernel's timer ticked (1–10 ms) ends with
+// runtime.Gosched, so that goroutines spending their time in long C calls
+// keep the Go scheduler's cooperation (see call); short calls yield at
+// most once per tick, whatever their number.
 type Func struct {
 	name string
 	fn   unsafe.Pointer
@@ -266,7 +272,6 @@ func (f *Func) Call(args ...any) (any, error) {
 		slots = make([]uint64, 0, len(args))
 	}
 	var cstrs []unsafe.Pointer // C copies of string arguments, freed after the call
-	var callbacks []*Callback
 	for i, a := range args {
 		t := f.args[i]
 		if t.isCString() {
@@ -280,9 +285,6 @@ func (f *Func) Call(args ...any) (any, error) {
 			slots = append(slots, uint64(uintptr(cs)))
 			continue
 		}
-		if cb, ok := a.(*Callback); ok && t.kind == C.CDLL_POINTER {
-			callbacks = append(callbacks, cb)
-		}
 		v, err := encode(t, a)
 		if err != nil {
 			freeAll(cstrs)
@@ -293,8 +295,10 @@ func (f *Func) Call(args ...any) (any, error) {
 	r := f.call(slots)
 	freeAll(cstrs)
 	var cbErr error
-	for _, cb := range callbacks {
-		cbErr = errors.Join(cbErr, cb.Err())
+	for _, a := range args {
+		if cb, ok := a.(*Callback); ok {
+			cbErr = errors.Join(cbErr, cb.Err())
+		}
 	}
 	return f.decode(r), cbErr
 }
@@ -321,20 +325,39 @@ func (f *Func) CallRaw(args ...uint64) (uint64, error) {
 // call makes the C call. Up to six slots travel by value, so that the
 // caller's slots never escape to the heap; more are copied to a slice of
 // their own for C to read.
+//
+// A call during which the kernel's coarse clock ticked (it steps every
+// 1–10 ms) ends with runtime.Gosched. The Go runtime counts a goroutine as
+// overdue for preemption when it has not passed through the scheduler for
+// 10 ms, and a goroutine that goes from one long C call straight into the
+// next never does; from then on the runtime's monitor takes its P away at
+// the start of every call and wakes threads to hand it on, which cost 5–15%
+// of the CPU with two goroutines in C on two cores. One yield per tick
+// (not per call: ~85 ns) keeps the goroutine counted as rescheduled.
 func (f *Func) call(slots []uint64) uint64 {
-	var a [6]uint64
-	if len(slots) <= 6 {
+	var r C.struct_cdll_ret
+	switch a := [6]uint64{}; {
+	case len(slots) > len(a):
+		r = callMany(f, append([]uint64(nil), slots...))
+	case f.direct:
 		copy(a[:], slots)
-		if f.direct {
-			return uint64(C.cdll_direct(f.fn, C.uint64_t(a[0]), C.uint64_t(a[1]), C.uint64_t(a[2]), C.uint64_t(a[3]), C.uint64_t(a[4]), C.uint64_t(a[5])))
-		}
-		return uint64(C.cdll_call(f.cif, f.fn, C.int(len(slots)), C.uint64_t(a[0]), C.uint64_t(a[1]), C.uint64_t(a[2]), C.uint64_t(a[3]), C.uint64_t(a[4]), C.uint64_t(a[5])))
+		r = C.cdll_direct(f.fn, C.uint64_t(a[0]), C.uint64_t(a[1]), C.uint64_t(a[2]), C.uint64_t(a[3]), C.uint64_t(a[4]), C.uint64_t(a[5]))
+	default:
+		copy(a[:], slots)
+		r = C.cdll_call(f.cif, f.fn, C.int(len(slots)), C.uint64_t(a[0]), C.uint64_t(a[1]), C.uint64_t(a[2]), C.uint64_t(a[3]), C.uint64_t(a[4]), C.uint64_t(a[5]))
 	}
-	return callMany(f, append([]uint64(nil), slots...))
+	if r.ticked != 0 {
+		tickYields.Add(1)
+		runtime.Gosched()
+	}
+	return uint64(r.slot)
 }
 
-func callMany(f *Func, slots []uint64) uint64 {
-	return uint64(C.cdll_calln(f.cif, f.fn, C.int(len(slots)), (*C.uint64_t)(unsafe.Pointer(&slots[0]))))
+// tickYields counts the calls that ended with a yield; tests read it.
+var tickYields atomic.Int64
+
+func callMany(f *Func, slots []uint64) C.struct_cdll_ret {
+	return C.cdll_calln(f.cif, f.fn, C.int(len(slots)), (*C.uint64_t)(unsafe.Pointer(&slots[0])))
 }
 
 func (f *Func) badArg(i int, a any, why string) error {

@@ -23,19 +23,28 @@ int cdll_close(void *lib, char **err);
 ffi_cif *cdll_prep(int ret, const uint8_t *kinds, int nargs, int nfixed, int variadic);
 void cdll_free_cif(ffi_cif *cif);
 
+/* The outcome of a call: the raw return slot, and whether the kernel's
+ * coarse monotonic clock (one step per timer tick, 1-10 ms) moved while
+ * the function ran. Go uses ticked to let the scheduler see a goroutine
+ * that goes from one long call into the next (see Func.call). */
+struct cdll_ret {
+    uint64_t slot;
+    int ticked;
+};
+
 /* cdll_call calls fn through cif with up to 6 arguments passed by value,
- * each in a 64-bit slot; cdll_calln takes the slots in an array. Both
- * return the raw return slot. */
-uint64_t cdll_call(ffi_cif *cif, void *fn, int n, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                   uint64_t a4, uint64_t a5);
-uint64_t cdll_calln(ffi_cif *cif, void *fn, int n, uint64_t *slots);
+ * each in a 64-bit slot; cdll_calln takes the slots in an array. */
+struct cdll_ret cdll_call(ffi_cif *cif, void *fn, int n, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                          uint64_t a4, uint64_t a5);
+struct cdll_ret cdll_calln(ffi_cif *cif, void *fn, int n, uint64_t *slots);
 
 /* cdll_direct calls fn as a function of six 64-bit integer arguments: for
  * signatures of at most six integer or pointer arguments and an integer,
  * pointer or void result, which the x86-64 and arm64 calling conventions
  * pass in general registers whatever their width (the callee reads the
  * low bits; callers extend narrow values, as encode does). */
-uint64_t cdll_direct(void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+struct cdll_ret cdll_direct(void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                            uint64_t a5);
 
 /* A callback: a libffi closure whose user data is this struct. */
 struct cdll_callback {

@@ -363,3 +363,31 @@ func threadCPU(t *testing.T, pid int) map[string]time.Duration {
 	}
 	return out
 }
+
+// TestLongCallsYield checks the scheduling courtesy of Func.call: a call
+// during which the kernel's coarse clock ticks ends with a yield, so that
+// a goroutine going from one long call into the next still passes through
+// the scheduler; short calls in a loop yield at most once per tick, not
+// once per call.
+func TestLongCallsYield(t *testing.T) {
+	lib := testLib(t)
+	nap := fn(t, lib, "nap", cdll.Void, cdll.Long)
+	add := fn(t, lib, "add", cdll.Int, cdll.Int, cdll.Int)
+
+	before := cdll.TickYields.Load()
+	if _, err := nap.Call(30); err != nil { // longer than any kernel tick (≤ 10 ms)
+		t.Fatal(err)
+	}
+	if cdll.TickYields.Load() == before {
+		t.Error("a 30 ms call did not yield")
+	}
+
+	const calls = 100_000
+	before = cdll.TickYields.Load()
+	for range calls {
+		add.CallRaw(1, 2)
+	}
+	if n := cdll.TickYields.Load() - before; n > calls/100 {
+		t.Errorf("%d short calls yielded %d times; want about once per tick", calls, n)
+	}
+}

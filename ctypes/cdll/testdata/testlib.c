@@ -1,7 +1,7 @@
 /* testlib.c - the C library cdll's tests and benchmarks call: every type
  * of the signature table, more floating-point arguments than registers,
- * variadics, strings, callbacks from C threads, fixed CPU work, an endless
- * loop, and a meter of how many calls are inside the library at once. */
+ * variadics, strings, callbacks from C threads, fixed CPU work, a nap, an
+ * endless loop, and a meter of how many calls are inside the library at once. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -68,6 +68,14 @@ long work(long n)
         x ^= x << 17;
     }
     return (long)(x & 0x7fffffff);
+}
+
+/* nap sleeps ms milliseconds: a long call that uses no CPU. */
+void nap(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }
 
 /* dead_loop never returns: the classic demonstration of parallel calls. */
