@@ -88,7 +88,7 @@ static inline int ticked_since(struct timespec before)
     return now.tv_nsec != before.tv_nsec || now.tv_sec != before.tv_sec;
 }
 
-struct cdll_ret cdll_direct(void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+struct cdll_ret cdll_direct(uintptr_t fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
                             uint64_t a5)
 {
     struct timespec before = coarse_now();
@@ -96,25 +96,25 @@ struct cdll_ret cdll_direct(void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uin
     return (struct cdll_ret){slot, ticked_since(before)};
 }
 
-struct cdll_ret cdll_calln(ffi_cif *cif, void *fn, int n, uint64_t *slots)
+struct cdll_ret cdll_calln(uintptr_t cif, uintptr_t fn, int n, uint64_t *slots)
 {
     void *values[n > 0 ? n : 1];
     for (int i = 0; i < n; i++)
         values[i] = &slots[i];
     uint64_t ret[2] = {0, 0}; /* at least sizeof(ffi_arg), and room for a double */
     struct timespec before = coarse_now();
-    ffi_call(cif, FFI_FN(fn), ret, values);
+    ffi_call((ffi_cif *)cif, FFI_FN((void *)fn), ret, values);
     return (struct cdll_ret){ret[0], ticked_since(before)};
 }
 
-struct cdll_ret cdll_call(ffi_cif *cif, void *fn, int n, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+struct cdll_ret cdll_call(uintptr_t cif, uintptr_t fn, int n, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
                           uint64_t a4, uint64_t a5)
 {
     (void)n;
     void *values[6] = {&a0, &a1, &a2, &a3, &a4, &a5};
     uint64_t ret[2] = {0, 0};
     struct timespec before = coarse_now();
-    ffi_call(cif, FFI_FN(fn), ret, values);
+    ffi_call((ffi_cif *)cif, FFI_FN((void *)fn), ret, values);
     return (struct cdll_ret){ret[0], ticked_since(before)};
 }
 

@@ -341,10 +341,10 @@ func (f *Func) call(slots []uint64) uint64 {
 		r = callMany(f, append([]uint64(nil), slots...))
 	case f.direct:
 		copy(a[:], slots)
-		r = C.cdll_direct(f.fn, C.uint64_t(a[0]), C.uint64_t(a[1]), C.uint64_t(a[2]), C.uint64_t(a[3]), C.uint64_t(a[4]), C.uint64_t(a[5]))
+		r = C.cdll_direct(C.uintptr_t(uintptr(f.fn)), C.uint64_t(a[0]), C.uint64_t(a[1]), C.uint64_t(a[2]), C.uint64_t(a[3]), C.uint64_t(a[4]), C.uint64_t(a[5]))
 	default:
 		copy(a[:], slots)
-		r = C.cdll_call(f.cif, f.fn, C.int(len(slots)), C.uint64_t(a[0]), C.uint64_t(a[1]), C.uint64_t(a[2]), C.uint64_t(a[3]), C.uint64_t(a[4]), C.uint64_t(a[5]))
+		r = C.cdll_call(C.uintptr_t(uintptr(unsafe.Pointer(f.cif))), C.uintptr_t(uintptr(f.fn)), C.int(len(slots)), C.uint64_t(a[0]), C.uint64_t(a[1]), C.uint64_t(a[2]), C.uint64_t(a[3]), C.uint64_t(a[4]), C.uint64_t(a[5]))
 	}
 	if r.ticked != 0 {
 		tickYields.Add(1)
@@ -357,7 +357,7 @@ func (f *Func) call(slots []uint64) uint64 {
 var tickYields atomic.Int64
 
 func callMany(f *Func, slots []uint64) C.struct_cdll_ret {
-	return C.cdll_calln(f.cif, f.fn, C.int(len(slots)), (*C.uint64_t)(unsafe.Pointer(&slots[0])))
+	return C.cdll_calln(C.uintptr_t(uintptr(unsafe.Pointer(f.cif))), C.uintptr_t(uintptr(f.fn)), C.int(len(slots)), (*C.uint64_t)(unsafe.Pointer(&slots[0])))
 }
 
 func (f *Func) badArg(i int, a any, why string) error {

@@ -33,17 +33,19 @@ struct cdll_ret {
 };
 
 /* cdll_call calls fn through cif with up to 6 arguments passed by value,
- * each in a 64-bit slot; cdll_calln takes the slots in an array. */
-struct cdll_ret cdll_call(ffi_cif *cif, void *fn, int n, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+ * each in a 64-bit slot; cdll_calln takes the slots in an array. The
+ * function and cif pointers travel as integers: cgo checks every pointer
+ * argument for Go pointers at run time (~8 ns), and these are C's. */
+struct cdll_ret cdll_call(uintptr_t cif, uintptr_t fn, int n, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
                           uint64_t a4, uint64_t a5);
-struct cdll_ret cdll_calln(ffi_cif *cif, void *fn, int n, uint64_t *slots);
+struct cdll_ret cdll_calln(uintptr_t cif, uintptr_t fn, int n, uint64_t *slots);
 
 /* cdll_direct calls fn as a function of six 64-bit integer arguments: for
  * signatures of at most six integer or pointer arguments and an integer,
  * pointer or void result, which the x86-64 and arm64 calling conventions
  * pass in general registers whatever their width (the callee reads the
  * low bits; callers extend narrow values, as encode does). */
-struct cdll_ret cdll_direct(void *fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+struct cdll_ret cdll_direct(uintptr_t fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
                             uint64_t a5);
 
 /* A callback: a libffi closure whose user data is this struct. */
