@@ -36,12 +36,25 @@ type Callback struct {
 	c      *C.struct_cdll_callback
 	handle cgo.Handle
 
-	mu      sync.Mutex
-	err     error // the first panic not yet reported
-	stale0  int64 // stale calls already reported
+	state   *callbackState
 	freed   atomic.Bool
 	freeOne sync.Once
 }
+
+// callbackState is what a callback has to report: its first panic not yet
+// reported and its calls after Free. Like the C half, it outlives Free.
+type callbackState struct {
+	mu     sync.Mutex
+	err    error
+	stale0 int64 // stale calls already reported
+	c      *C.struct_cdll_callback
+}
+
+// callbackStates maps each callback's C function pointer to its state, so
+// that Call finds the states of the callbacks among its arguments by their
+// slots: reaching them through the arguments themselves would make every
+// argument of every Call escape to the heap.
+var callbackStates sync.Map // uintptr → *callbackState
 
 // NewCallback makes fn callable from C with the declared signature. fn
 // must be a func whose parameters and result have the Go types of ret and
@@ -87,6 +100,8 @@ func NewCallback(fn any, ret Type, args ...Type) (*Callback, error) {
 		C.cdll_free_cif(cif)
 		return nil, fmt.Errorf("%s: libffi could not allocate a closure: %w", op, ErrSignature)
 	}
+	cb.state = &callbackState{c: cb.c}
+	callbackStates.Store(uintptr(cb.Pointer()), cb.state)
 	return cb, nil
 }
 
@@ -116,14 +131,16 @@ func (cb *Callback) StaleCalls() int64 { return int64(C.int64_t(cb.c.stale_calls
 
 // Err returns, once, the error of a panic in the callback (or of calls
 // after Free) not yet returned by a Call.
-func (cb *Callback) Err() error {
-	cb.mu.Lock()
-	defer cb.mu.Unlock()
-	err := cb.err
-	cb.err = nil
-	if n := cb.StaleCalls(); n > cb.stale0 {
-		err = errors.Join(err, fmt.Errorf("cdll: callback called %d times after Free: %w", n-cb.stale0, ErrFreed))
-		cb.stale0 = n
+func (cb *Callback) Err() error { return cb.state.take() }
+
+func (st *callbackState) take() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	err := st.err
+	st.err = nil
+	if n := int64(C.int64_t(st.c.stale_calls)); n > st.stale0 {
+		err = errors.Join(err, fmt.Errorf("cdll: callback called %d times after Free: %w", n-st.stale0, ErrFreed))
+		st.stale0 = n
 	}
 	return err
 }
@@ -142,11 +159,12 @@ func (cb *Callback) invoke(ret unsafe.Pointer, args *unsafe.Pointer) {
 	clear(unsafe.Slice((*byte)(ret), 8))
 	defer func() {
 		if r := recover(); r != nil {
-			cb.mu.Lock()
-			if cb.err == nil {
-				cb.err = fmt.Errorf("cdll: callback panicked: %v: %w", r, ErrCallbackPanic)
+			st := cb.state
+			st.mu.Lock()
+			if st.err == nil {
+				st.err = fmt.Errorf("cdll: callback panicked: %v: %w", r, ErrCallbackPanic)
 			}
-			cb.mu.Unlock()
+			st.mu.Unlock()
 		}
 	}()
 	out := cb.fn.Call(in)

@@ -14,6 +14,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -295,9 +296,11 @@ func (f *Func) Call(args ...any) (any, error) {
 	r := f.call(slots)
 	freeAll(cstrs)
 	var cbErr error
-	for _, a := range args {
-		if cb, ok := a.(*Callback); ok {
-			cbErr = errors.Join(cbErr, cb.Err())
+	for i, a := range args {
+		if _, ok := a.(*Callback); ok {
+			if st, ok := callbackStates.Load(uintptr(slots[i])); ok {
+				cbErr = errors.Join(cbErr, st.(*callbackState).take())
+			}
 		}
 	}
 	return f.decode(r), cbErr
@@ -361,7 +364,35 @@ func callMany(f *Func, slots []uint64) C.struct_cdll_ret {
 }
 
 func (f *Func) badArg(i int, a any, why string) error {
-	return errs.Invalid("cdll.Call", "args", "%s argument %d is %v (%T), declared %v: %s", f.name, i, a, a, f.args[i], why)
+	return errs.Invalid("cdll.Call", "args", "%s argument %d is %s, declared %v: %s", f.name, i, describe(a), f.args[i], why)
+}
+
+// describe renders an argument as "value (type)" for an error message
+// without handing it to fmt, which would make every argument of every
+// Call escape to the heap.
+func describe(a any) string {
+	var v string
+	switch x := a.(type) {
+	case nil:
+		return "nil"
+	case string:
+		v = strconv.Quote(x)
+	default:
+		rv := reflect.ValueOf(a)
+		switch {
+		case rv.CanInt():
+			v = strconv.FormatInt(rv.Int(), 10)
+		case rv.CanUint():
+			v = strconv.FormatUint(rv.Uint(), 10)
+		case rv.CanFloat():
+			v = strconv.FormatFloat(rv.Float(), 'g', -1, 64)
+		case rv.Kind() == reflect.Bool:
+			v = strconv.FormatBool(rv.Bool())
+		default:
+			return "a " + reflect.TypeOf(a).String()
+		}
+	}
+	return v + " (" + reflect.TypeOf(a).String() + ")"
 }
 
 // extend sign- or zero-extends an integer of type t in a slot (libffi

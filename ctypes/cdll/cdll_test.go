@@ -165,6 +165,15 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: %v, want fs.ErrInvalid", what, err)
 		}
 	}
+	for err, want := range map[error]string{
+		bad["out of range"]:   "add argument 0 is 1099511627776 (int64), declared int32_t: out of range",
+		bad["string for int"]: `add argument 0 is "1" (string), declared int32_t`,
+		bad["float for int"]:  "add argument 0 is 1.5 (float64)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
 	if _, err := cdll.FuncAt(nil, cdll.Int); !errors.Is(err, fs.ErrInvalid) {
 		t.Errorf("nil function pointer: %v", err)
 	}
@@ -389,5 +398,20 @@ func TestLongCallsYield(t *testing.T) {
 	}
 	if n := cdll.TickYields.Load() - before; n > calls/100 {
 		t.Errorf("%d short calls yielded %d times; want about once per tick", calls, n)
+	}
+}
+
+// TestCallAllocations: Call's arguments stay on the caller's stack (a
+// boxed integer of 256 or more would otherwise be an allocation each);
+// only a boxed result of 256 or more allocates.
+func TestCallAllocations(t *testing.T) {
+	add := fn(t, testLib(t), "add", cdll.Int, cdll.Int, cdll.Int)
+	n := int32(1000)
+	allocs := testing.AllocsPerRun(1000, func() {
+		add.Call(n, int32(1))
+		n++
+	})
+	if allocs > 1 {
+		t.Errorf("Call(int32, int32) allocates %.1f times, want at most 1 (its result)", allocs)
 	}
 }
