@@ -1,5 +1,6 @@
 /* calllib.c - the shared library of W9 and W10, built with -shared:
- * a tiny add, fixed CPU work, and a runner of callbacks on C threads. */
+ * a tiny add, fixed CPU work, and callers of callbacks: on the calling
+ * thread, and on new C threads. */
 #include <pthread.h>
 #include <stdint.h>
 
@@ -28,6 +29,10 @@ static void *run(void *p)
     j->cb(j->i);
     return 0;
 }
+
+/* call_back calls cb(i) on the calling thread: a C function that calls
+ * back, called from each of W10's goroutines (or Python threads). */
+void call_back(void (*cb)(int), int i) { cb(i); }
 
 /* run_threads calls cb(i) on n new threads at once and joins them. */
 void run_threads(int n, void (*cb)(int))

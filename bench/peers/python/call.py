@@ -6,6 +6,9 @@
   call.py LIB callbacks T N M   C's run_threads(T, cb), each Python
                                 callback doing M rounds of N-step work in
                                 Python (it holds the GIL)
+  call.py LIB threadcallbacks T N M
+                                the same callbacks, from T Python threads
+                                each calling C's call_back(cb, i)
   Both print "ops_per_s <speedup of T over 1>"."""
 import ctypes
 import sys
@@ -55,10 +58,18 @@ def main():
 
         cb = CB(body)
         lib.run_threads.argtypes, lib.run_threads.restype = [ctypes.c_int, CB], None
+        lib.call_back.argtypes, lib.call_back.restype = [CB, ctypes.c_int], None
 
         def run(k):
             start = time.perf_counter()
-            lib.run_threads(k, cb)
+            if case == "callbacks":
+                lib.run_threads(k, cb)
+            else:  # threadcallbacks: k Python threads, each calling C that calls back
+                ths = [threading.Thread(target=lib.call_back, args=(cb, i)) for i in range(k)]
+                for th in ths:
+                    th.start()
+                for th in ths:
+                    th.join()
             return time.perf_counter() - start
     one, many = run(1), run(t)
     print("ops_per_s %.3f" % (t * one / many))
