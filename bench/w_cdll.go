@@ -131,63 +131,58 @@ func w10(p *peers, threads []int) *Workload {
 			peerImpl("C pthreads", p.runC, "call", "×", peerArgs("threads", 1), nil),
 			peerImpl("Python ctypes threads", p.runPython, "call", "×", peerArgs("threads", 1), nil),
 		}
-		// work is a callback's CPU work, in Go.
-		work := func(cfg *Config) func(int32) {
-			return func(int32) {
-				for range callbackCalls * calls(cfg) {
-					sink.Add(goSpin(rounds))
-				}
-			}
-		}
-		goroutines := &Case{Name: fmt.Sprintf("T=%d, goroutines calling C calling back", t), Unit: "×", Target: "≥ 1.9× at T=2"}
-		goroutines.Impls = []*Impl{
-			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
+		// withCallback measures body with a callback doing the CPU work in Go.
+		withCallback := func(body func(lib *cdll.Library, cb *cdll.Callback, k int) (time.Duration, error)) func(cfg *Config) (Measurement, error) {
+			return func(cfg *Config) (Measurement, error) {
 				return speedup(p, t, func(lib *cdll.Library, k int) (time.Duration, error) {
-					callBack, err := lib.Func("call_back", cdll.Void, cdll.Pointer, cdll.Int)
-					if err != nil {
-						return 0, err
-					}
-					cb, err := cdll.NewCallback(work(cfg), cdll.Void, cdll.Int)
+					cb, err := cdll.NewCallback(func(int32) {
+						for range callbackCalls * calls(cfg) {
+							sink.Add(goSpin(rounds))
+						}
+					}, cdll.Void, cdll.Int)
 					if err != nil {
 						return 0, err
 					}
 					defer cb.Free()
-					errc := make(chan error, k)
-					start := time.Now()
-					for i := range k {
-						go func() {
-							_, err := callBack.Call(cb, i)
-							errc <- err
-						}()
-					}
-					for range k {
-						err = errors.Join(err, <-errc)
-					}
-					return time.Since(start), err
+					return body(lib, cb, k)
 				})
-			}},
+			}
+		}
+		goroutines := &Case{Name: fmt.Sprintf("T=%d, goroutines calling C calling back", t), Unit: "×", Target: "≥ 1.9× at T=2"}
+		goroutines.Impls = []*Impl{
+			{Name: "mpsync", Run: withCallback(func(lib *cdll.Library, cb *cdll.Callback, k int) (time.Duration, error) {
+				callBack, err := lib.Func("call_back", cdll.Void, cdll.Pointer, cdll.Int)
+				if err != nil {
+					return 0, err
+				}
+				errc := make(chan error, k)
+				start := time.Now()
+				for i := range k {
+					go func() {
+						_, err := callBack.Call(cb, i)
+						errc <- err
+					}()
+				}
+				for range k {
+					err = errors.Join(err, <-errc)
+				}
+				return time.Since(start), err
+			})},
 			peerImpl("Python threads, ctypes callbacks", p.runPython, "call", "×", peerArgs("threadcallbacks", 20), nil),
 		}
 		// With C threads, the later ones can wait up to two Go monitor
 		// ticks for a P (see the README): no target, for that start-up.
 		cThreads := &Case{Name: fmt.Sprintf("T=%d, C threads calling back", t), Unit: "×"}
 		cThreads.Impls = []*Impl{
-			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
-				return speedup(p, t, func(lib *cdll.Library, k int) (time.Duration, error) {
-					run, err := lib.Func("run_threads", cdll.Void, cdll.Int, cdll.Pointer)
-					if err != nil {
-						return 0, err
-					}
-					cb, err := cdll.NewCallback(work(cfg), cdll.Void, cdll.Int)
-					if err != nil {
-						return 0, err
-					}
-					defer cb.Free()
-					start := time.Now()
-					_, err = run.Call(k, cb)
-					return time.Since(start), err
-				})
-			}},
+			{Name: "mpsync", Run: withCallback(func(lib *cdll.Library, cb *cdll.Callback, k int) (time.Duration, error) {
+				run, err := lib.Func("run_threads", cdll.Void, cdll.Int, cdll.Pointer)
+				if err != nil {
+					return 0, err
+				}
+				start := time.Now()
+				_, err = run.Call(k, cb)
+				return time.Since(start), err
+			})},
 			peerImpl("Python ctypes callbacks", p.runPython, "call", "×", peerArgs("callbacks", 20), nil),
 		}
 		w.Cases = append(w.Cases, plain, goroutines, cThreads)
