@@ -5,6 +5,8 @@ package csrc
 import (
 	"errors"
 	"io/fs"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -26,6 +28,13 @@ func TestLayoutMatchesC(t *testing.T) {
 		{"MPS_KIND_BARRIER", KindBarrier}, {"MPS_KIND_VALUE", KindValue}, {"MPS_KIND_ARRAY", KindArray},
 		{"offsetof(state)", 4}, {"offsetof(kind)", 10}, {"offsetof(count)", 16},
 		{"offsetof(payload_offset)", 32}, {"offsetof(format_offset)", 48}, {"offsetof(lock_offset)", 56},
+		{"MPS_REG_ALIVE_BYTE", RegAliveByte}, {"MPS_REG_HEADER_SIZE", RegHeaderSize}, {"MPS_REG_OFF_ID", RegOffID},
+		{"MPS_REG_OFF_HIGH", RegOffHigh}, {"MPS_REG_OFF_PID", RegOffPid}, {"MPS_REG_OFF_PIDNS", RegOffPidNS},
+		{"MPS_REG_OFF_STARTED", RegOffStarted}, {"MPS_REG_SLOT_SIZE", RegSlotSize},
+		{"MPS_REG_SLOT_OFF_INO", RegSlotOffIno}, {"MPS_REG_SLOT_OFF_NAME", RegSlotOffName},
+		{"MPS_REG_NAME_MAX", RegNameMax}, {"MPS_REG_SLOTS", RegSlots}, {"MPS_REG_SIZE", RegSize},
+		{"MPS_UNTRACKED_MODE", UntrackedMode}, {"MPS_ID_MASK high", IDMask >> 32}, {"MPS_ID_MASK low", IDMask & 0xffffffff},
+		{"sizeof MPS_REG_MAGIC", len(RegMagic)}, {"sizeof MPS_REG_PREFIX", len(RegPrefix) + 1}, {"sizeof MPS_TRK_PREFIX", len(TrkPrefix) + 1},
 	}
 	c := cLayout()
 	if len(c) != len(goVals) {
@@ -35,6 +44,9 @@ func TestLayoutMatchesC(t *testing.T) {
 		if c[i] != g.val {
 			t.Errorf("%s: C says %d, Go says %d", g.name, c[i], g.val)
 		}
+	}
+	if got, want := cLayoutStrings(), []string{strings.TrimSuffix(RegMagic, "\x00"), RegPrefix, TrkPrefix}; !slices.Equal(got, want) {
+		t.Errorf("registry strings: C says %q, Go says %q", got, want)
 	}
 	if got, want := Version(), VersionMajor*1000+VersionMinor; got != want {
 		t.Errorf("Version() = %d, want %d", got, want)
@@ -94,9 +106,11 @@ func TestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	PublishHeader(mem)
-	mem[8] = 2
-	if _, err := ValidateHeader(mem); !errors.Is(err, errs.ErrVersion) || !errors.Is(err, syscall.EPROTONOSUPPORT) {
-		t.Errorf("version 2: %v, want ErrVersion and EPROTONOSUPPORT", err)
+	for _, v := range []byte{1, LayoutVersion + 1} {
+		mem[8] = v
+		if _, err := ValidateHeader(mem); !errors.Is(err, errs.ErrVersion) || !errors.Is(err, syscall.EPROTONOSUPPORT) {
+			t.Errorf("version %d: %v, want ErrVersion and EPROTONOSUPPORT", v, err)
+		}
 	}
 	if _, err := ObjectSize(&ObjectSpec{Kind: 0}); !errors.Is(err, fs.ErrInvalid) {
 		t.Errorf("kind 0: %v, want fs.ErrInvalid (EINVAL)", err)

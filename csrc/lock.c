@@ -13,7 +13,6 @@
 
 #include "mpsync_impl.h"
 
-#define PID_MASK 0x3fffffffull
 #define DEAD_BIT (1ull << 30)
 #define WAITERS_BIT (1ull << 31)
 #define NOT_RECOVERABLE ((uint64_t)MPS_LOCK_NOTRECOVERABLE)
@@ -41,7 +40,7 @@ static uint32_t *futex_word(struct lock_area *l) { return (uint32_t *)&l->word; 
 
 static int same_owner(uint64_t w, uint64_t self)
 {
-    return w != NOT_RECOVERABLE && (w & PID_MASK) == (self & PID_MASK) && (w >> 32) == (self >> 32);
+    return w != NOT_RECOVERABLE && (w & MPS_ID_MASK) == self;
 }
 
 static int64_t now_ns(void)
@@ -71,7 +70,10 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
     struct lock_area *l = lock;
     if (l == NULL || (uintptr_t)l % 8 != 0)
         return -EINVAL;
-    uint64_t self = mps__self_word();
+    uint64_t self;
+    int err = mps__self(&self);
+    if (err != 0)
+        return err;
     uint64_t zero = 0;
     if (cas(l, &zero, self))
         return 0;
@@ -104,7 +106,7 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
         if (w == NOT_RECOVERABLE)
             return -ENOTRECOVERABLE;
         if (timeout_ns == 0) {
-            if (!same_owner(w, self) && !mps__alive(w & ~(DEAD_BIT | WAITERS_BIT)) && take_over(l, w, self))
+            if (!same_owner(w, self) && !mps__alive(w) && take_over(l, w, self))
                 return -EOWNERDEAD;
             return -EBUSY;
         }
@@ -128,7 +130,7 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
         struct timespec ts = {wait / 1000000000, wait % 1000000000};
         long r = syscall(SYS_futex, futex_word(l), FUTEX_WAIT, (uint32_t)w, &ts, NULL, 0);
         if (r != 0 && errno == ETIMEDOUT && __atomic_load_n(&l->word, __ATOMIC_SEQ_CST) == w &&
-            !same_owner(w, self) && !mps__alive(w & ~(DEAD_BIT | WAITERS_BIT)) && take_over(l, w, self))
+            !same_owner(w, self) && !mps__alive(w) && take_over(l, w, self))
             return -EOWNERDEAD;
     }
 }
@@ -183,7 +185,7 @@ MPS_API int mps_lock_owner(const void *lock)
     if (l == NULL)
         return 0;
     uint64_t w = __atomic_load_n(&l->word, __ATOMIC_SEQ_CST);
-    return w == NOT_RECOVERABLE ? 0 : (int)(w & PID_MASK);
+    return w == NOT_RECOVERABLE || w == 0 ? 0 : mps__pid_of(w);
 }
 
 #endif /* MPS_USE_SYSTEM_LIB */

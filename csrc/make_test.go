@@ -1,6 +1,7 @@
 package csrc
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,27 @@ import (
 
 	"github.com/mpsync/mpsync/internal/cbuild"
 )
+
+// TestMain gives the C programs the tests run, and this test binary, a
+// tracker to start (a Go binary that is not a mpsync Go program cannot
+// be its own): every process that has an identity is watched, so that a
+// forked child killed mid-test leaves no registry behind.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mpsync-csrc-test-")
+	if err == nil {
+		var exe string
+		if exe, err = cbuild.BuildTracker("..", dir); err == nil {
+			os.Setenv("MPSYNC_TRACKER", exe)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir) // a running tracker keeps its binary
+	os.Exit(code)
+}
 
 // TestMakeTest builds libmpsync with its Makefile and runs the C tests,
 // plainly and under AddressSanitizer and UBSan.

@@ -18,14 +18,22 @@
  *   - Names follow Python's multiprocessing rules: "name" and "/name" mean
  *     the same object; accessors return the name without the slash.
  *
+ * Process identity: every process that uses mpsync is named by a random
+ * identity, not by its pid (see "Process identity and the registry"
+ * below): locks record their owner by it, and whether the owner lives is
+ * asked of the kernel through a file lock, so it is right across pid
+ * namespaces (containers sharing /dev/shm), pid reuse, exec and fork.  A
+ * child made by fork without exec gets an identity of its own.
+ *
  * Resource tracking: segments and objects this library creates or opens
- * are listed in the process's tracker registry (/dev/shm/mps-reg-<pid>-
- * <start>-c), so that the user's mpsync resource tracker unlinks them once
- * every process that used them is gone, even after a SIGKILL.  When no
- * tracker runs, the first registration starts one: the mpsync-tracker
- * command, from $MPSYNC_TRACKER or found in PATH (nothing happens if it is
- * not installed; the registry waits for the next tracker).  Set
- * MPSYNC_NO_TRACKER=1 to turn tracking off.
+ * are listed in the process's registry, so that the user's mpsync
+ * resource tracker unlinks them once every process that used them is
+ * gone, even after a SIGKILL.  When no tracker runs, the first
+ * registration starts one: the mpsync-tracker command, from
+ * $MPSYNC_TRACKER, beside the installed library, or found in PATH
+ * (nothing happens if it is not installed; the registry waits for the
+ * next tracker).  A process that exits normally with no tracker reached
+ * removes its registry.  Set MPSYNC_NO_TRACKER=1 to turn tracking off.
  *
  * Thread safety: functions are safe to call from any thread.  One handle
  * (mps_shm) may be used from several threads for reading its accessors,
@@ -163,7 +171,7 @@ int mps_shm_unlink(const char *name);
  * ------------------------------------------------------------------------ */
 
 #define MPS_MAGIC 0x5953504Du /* bytes 'M' 'P' 'S' 'Y' in memory order */
-#define MPS_LAYOUT_VERSION 1
+#define MPS_LAYOUT_VERSION 2 /* 2: lock owners are identities, not pids */
 #define MPS_HEADER_SIZE 64
 #define MPS_FORMAT_MAX 255
 #define MPS_LOCK_AREA_SIZE 64
@@ -327,18 +335,72 @@ void *mps_object_lock(const mps_object *obj);
 int mps_object_close(mps_object *obj);
 
 /* ------------------------------------------------------------------------
+ * Process identity and the registry
+ *
+ * A process's identity is a random 64-bit word with bits 30 and 31 clear
+ * (MPS_ID_MASK), whose low 30 bits are neither 0 nor all ones.  It names
+ * the process's registry, /dev/shm/mps-reg-<identity as 16 lower-case hex
+ * digits>, a file of MPS_REG_SIZE bytes (sparse; pages are allocated
+ * before they are written) mode 0600.  The process holds an
+ * open-file-description write lock (fcntl F_OFD_SETLK) on byte
+ * MPS_REG_ALIVE_BYTE for its whole life: the kernel drops it the instant
+ * the process dies, and anyone who shares /dev/shm tests it with
+ * F_OFD_GETLK.  The file is made with O_TMPFILE, locked and filled in,
+ * and only then linked under its name, so it is never seen unlocked while
+ * its owner lives.  A registry whose lock is free belongs to a dead
+ * process, whatever its contents.
+ *
+ * Header (MPS_REG_HEADER_SIZE bytes):
+ *   off size field
+ *     0   8  magic    MPS_REG_MAGIC
+ *     8   8  id       the identity
+ *    16   4  high     one past the highest slot ever used
+ *    20   4  pid      in the owner's pid namespace (for display only)
+ *    24   8  pidns    inode of the owner's /proc/self/ns/pid, 0 unknown
+ *    32   8  started  CLOCK_REALTIME ns when the identity was made
+ * Slots (MPS_REG_SLOTS of MPS_REG_SLOT_SIZE bytes after the header; slot
+ * 0 unused), one per name the process created or opened:
+ *     0   4  state    1 used, 0 free; written last with a release store
+ *     4   4  reserved
+ *     8   8  ino      the file's inode when registered
+ *    16 256  name     the /dev/shm entry, NUL-terminated
+ *
+ * The tracker publishes itself as /dev/shm/mps-trk-<16 hex digits>, a
+ * file it holds the same liveness lock on, and listens on the abstract
+ * Unix socket of the same name; clients accept it only if it is theirs
+ * (the file's owner and SO_PEERCRED), connect, and send their identity
+ * (8 bytes).  Their connection ending tells the tracker they died.
+ * ------------------------------------------------------------------------ */
+
+#define MPS_ID_MASK 0xffffffff3fffffffull
+#define MPS_REG_PREFIX "mps-reg-"
+#define MPS_TRK_PREFIX "mps-trk-"
+#define MPS_REG_MAGIC "MPSREG2" /* with its NUL, 8 bytes */
+#define MPS_REG_ALIVE_BYTE 0
+#define MPS_REG_HEADER_SIZE 4096
+#define MPS_REG_OFF_ID 8
+#define MPS_REG_OFF_HIGH 16
+#define MPS_REG_OFF_PID 20
+#define MPS_REG_OFF_PIDNS 24
+#define MPS_REG_OFF_STARTED 32
+#define MPS_REG_SLOT_SIZE 272
+#define MPS_REG_SLOT_OFF_INO 8
+#define MPS_REG_SLOT_OFF_NAME 16
+#define MPS_REG_NAME_MAX 256 /* with the NUL */
+#define MPS_REG_SLOTS 65536
+#define MPS_REG_SIZE ((size_t)MPS_REG_HEADER_SIZE + (size_t)MPS_REG_SLOT_SIZE * MPS_REG_SLOTS)
+
+/* ------------------------------------------------------------------------
  * Robust process-shared locks
  *
  * The lock area (MPS_LOCK_AREA_SIZE bytes at an object's lock_offset):
  *
  *   off size field
  *     0   8  word   one 64-bit word, changed only by compare-and-swap:
- *                     bits  0-29 owner pid, 0 if free
+ *                     0 when free; else the owner's identity (see
+ *                     "Process identity"), with
  *                     bit   30   the owner died; not yet marked consistent
  *                     bit   31   waiters: someone may sleep on the futex
- *                     bits 32-63 owner tag: low 32 bits of the owner's start
- *                                time (field 22 of /proc/PID/stat), so a
- *                                reused pid is not taken for the owner
  *                   The low 32 bits are the futex word (shared, not
  *                   FUTEX_PRIVATE).  MPS_LOCK_NOTRECOVERABLE marks a lock
  *                   that can never be used again.
@@ -351,9 +413,10 @@ int mps_object_close(mps_object *obj);
  *    40  24  reserved, 0
  *
  * The owner of a lock is a process, never a thread: any thread of the
- * owning process may release it.  Acquiring a free lock is one CAS.  A
- * waiter sleeps on the futex in slices and checks, on each timeout, that
- * the owner is alive; if the owner died (or is a zombie) it takes the lock
+ * owning process may release it.  Acquiring a free lock is one CAS, and so
+ * is releasing one nobody waits for.  A waiter sleeps on the futex in
+ * slices and checks, on each timeout, that the owner is alive (its
+ * registry's liveness lock is held); if the owner died it takes the lock
  * over and gets -EOWNERDEAD: the lock is then held, its state must be
  * repaired and mps_lock_consistent called, or the next release makes the
  * lock unrecoverable (-ENOTRECOVERABLE for everyone).  Go (package
@@ -366,7 +429,9 @@ int mps_object_close(mps_object *obj);
  * timeout_ns < 0 waits forever, 0 only tries, > 0 waits at most that long.
  * Returns 0 (held), -EOWNERDEAD (held; the previous owner died),
  * -ENOTRECOVERABLE, -EBUSY (timeout_ns == 0 and the lock is taken),
- * -ETIMEDOUT, or -EINVAL (lock is NULL or misaligned). */
+ * -ETIMEDOUT, -EINVAL (lock is NULL or misaligned), or, the first time a
+ * process locks, the error of making its identity (-ENOSPC: /dev/shm is
+ * full). */
 int mps_lock_acquire(void *lock, int64_t timeout_ns);
 
 /* mps_lock_release releases the lock, which this process must hold.
@@ -379,8 +444,10 @@ int mps_lock_release(void *lock);
  * -EOWNERDEAD repaired.  Returns 0 or -EPERM. */
 int mps_lock_consistent(void *lock);
 
-/* mps_lock_owner returns the pid holding the lock, or 0 if it is free (or
- * unrecoverable).  The answer may be stale at once. */
+/* mps_lock_owner returns the pid of the lock's holder as its registry
+ * records it (in the holder's pid namespace, which may not be the
+ * caller's), or 0 if the lock is free, unrecoverable, or its holder's
+ * registry is gone.  For display: the answer may be stale at once. */
 int mps_lock_owner(const void *lock);
 
 #ifdef __cplusplus

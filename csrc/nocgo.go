@@ -36,3 +36,27 @@ func ValidateHeader(mem []byte) (ObjectInfo, error) { return ObjectInfo{}, errNo
 func Memmove(dst, src unsafe.Pointer, n uintptr) {
 	copy(unsafe.Slice((*byte)(dst), n), unsafe.Slice((*byte)(src), n))
 }
+
+// Self requires cgo.
+func Self() (uint64, error) { return 0, errNoCgo }
+
+// Alive reports true: nothing can be told without cgo.
+func Alive(id uint64) bool { return true }
+
+// AliveLock requires cgo.
+func AliveLock(fd int) (bool, error) { return false, errNoCgo }
+
+// PidOf returns 0.
+func PidOf(id uint64) int { return 0 }
+
+// Track requires cgo.
+func Track(name string, ino uint64, untracked bool) (bool, error) { return false, errNoCgo }
+
+// Forget does nothing.
+func Forget(name string) {}
+
+// SetTrackerExe does nothing.
+func SetTrackerExe(exe string) {}
+
+// FindTracker returns "".
+func FindTracker(except string) string { return "" }

@@ -82,6 +82,9 @@ MPS_API int mps_object_create(const char *name, const struct mps_object_spec *sp
         if (err == 0)
             err = mps_header_publish(o->data);
     }
+    /* Registered before it gets its name: a process killed in between
+     * leaves an entry for a name that never appeared, never a name that
+     * no registry lists. */
     for (int try = 0; err == 0; try++) {
         if (random) {
             char prefix[32];
@@ -89,8 +92,15 @@ MPS_API int mps_object_create(const char *name, const struct mps_object_spec *sp
             if ((err = mps__random_name(prefix, o->name)) != 0)
                 break;
         }
+        int added = mps__track_fd(fd, o->name);
+        if (added < 0) {
+            err = added;
+            break;
+        }
         err = link_name(fd, o->name);
-        if (err != -EEXIST || !random || try == 8)
+        if (err != 0 && added == 1)
+            mps__forget(o->name);
+        if (err != -EEXIST || !random || try == MPS_RANDOM_NAME_TRIES)
             break;
         err = 0;
     }
@@ -101,7 +111,6 @@ MPS_API int mps_object_create(const char *name, const struct mps_object_spec *sp
         free(o);
         return err;
     }
-    mps__track(o->name, 0);
     *out = o;
     return 0;
 }

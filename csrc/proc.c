@@ -1,6 +1,10 @@
-/* proc.c - process identity for lock ownership: pid plus a tag from the
- * start time, and the liveness test waiters use on a lock's owner. */
+/* proc.c - process identity (see mpsync.h, "Process identity"): a random
+ * identity per process, backed by its registry file in /dev/shm on which
+ * the process holds an open-file-description lock for as long as it
+ * lives.  Liveness is that lock, tested through the kernel, so it is exact
+ * across pid namespaces, pid reuse, exec and fork. */
 #ifndef MPS_USE_SYSTEM_LIB
+#define _GNU_SOURCE /* O_TMPFILE, F_OFD_*, fallocate */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,80 +12,218 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mpsync_impl.h"
 
-/* read_stat reads /proc/PID/stat: the start-time tag and the state.
- * Returns 0, -ENOENT (no such process) or another -errno. */
-static int read_stat(int pid, uint32_t *tag, char *state)
+static pthread_mutex_t self_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t self_id;      /* 0 until made; read lock-free */
+static int self_fd = -1;      /* the registry, holding the liveness lock */
+static unsigned char *self_reg; /* the registry, mapped */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* A child made by fork (without exec) is another process: it drops its
+ * parent's identity (closing its copy of the descriptor does not release
+ * the parent's lock, which belongs to the shared description while the
+ * parent keeps it open) and makes its own when it first needs one. */
+static void child_after_fork(void)
 {
-    char path[32], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    int fd = mps__open_retry(path, O_RDONLY | O_CLOEXEC, 0);
+    if (self_reg != NULL)
+        munmap(self_reg, MPS_REG_SIZE);
+    if (self_fd >= 0)
+        close(self_fd);
+    self_reg = NULL;
+    self_fd = -1;
+    __atomic_store_n(&self_id, 0, __ATOMIC_RELAXED);
+    pthread_mutex_init(&self_mu, NULL);
+}
+
+/* At a normal exit the registry is left to the tracker, which unlinks
+ * what this process used and nobody else does.  With tracking off, or no
+ * tracker reachable, it is removed, so that a process leaves nothing of
+ * its own in /dev/shm. */
+static void at_exit(void)
+{
+    uint64_t id = __atomic_load_n(&self_id, __ATOMIC_RELAXED);
+    if (id != 0 && !mps__tracker_connected()) {
+        char path[MPS_PATH_MAX];
+        mps__registry_path(id, path);
+        unlink(path);
+    }
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(NULL, NULL, child_after_fork);
+    atexit(at_exit);
+}
+
+MPS_HIDDEN void mps__registry_path(uint64_t id, char *out)
+{
+    snprintf(out, MPS_PATH_MAX, "%s%s%016llx", MPS_SHM_DIR, MPS_REG_PREFIX, (unsigned long long)id);
+}
+
+/* random_id draws an identity: 62 random bits, with the low 30 neither 0
+ * nor all ones (MPS_LOCK_NOTRECOVERABLE). */
+static int random_id(uint64_t *id)
+{
+    for (;;) {
+        uint64_t r;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        r &= MPS_ID_MASK;
+        uint64_t low = r & 0x3fffffffu;
+        if (low != 0 && low != 0x3fffffffu) {
+            *id = r;
+            return 0;
+        }
+    }
+}
+
+MPS_HIDDEN int mps__alive_lock(int fd, int set)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = MPS_REG_ALIVE_BYTE, .l_len = 1};
+    if (set)
+        return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : -errno;
+    if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+        return -errno;
+    return fl.l_type != F_UNLCK;
+}
+
+static uint64_t pid_namespace(void)
+{
+    struct stat st;
+    return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* make_identity creates this process's registry: an anonymous file
+ * (O_TMPFILE) that is locked, given room and a header, and only then
+ * linked under its name, so that no one ever sees it unlocked while its
+ * owner lives. */
+static int make_identity(void)
+{
+    int fd = mps__open_retry(MPS_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0)
         return fd;
-    ssize_t n;
-    do
-        n = read(fd, buf, sizeof buf - 1);
-    while (n < 0 && errno == EINTR);
-    int err = n < 0 ? -errno : 0;
-    close(fd);
-    if (err != 0)
+    int err = mps__alive_lock(fd, 1);
+    if (err == 0 && ftruncate(fd, MPS_REG_SIZE) != 0)
+        err = -errno;
+    if (err == 0)
+        err = mps__reserve(fd, 0, MPS_REG_HEADER_SIZE);
+    void *p = MAP_FAILED;
+    if (err == 0 && (p = mmap(NULL, MPS_REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+        err = -errno;
+    if (err != 0) {
+        close(fd);
         return err;
-    buf[n] = '\0';
-    /* "pid (comm) state ...": comm may hold spaces and parentheses. */
-    char *p = strrchr(buf, ')');
-    if (p == NULL || p[1] != ' ')
-        return -EINVAL;
-    p += 2;
-    *state = *p;
-    /* Field 3 is the state; field 22 the start time: skip 19 fields. */
-    for (int field = 3; field < 22; field++) {
-        p = strchr(p, ' ');
-        if (p == NULL)
-            return -EINVAL;
-        p++;
     }
-    *tag = (uint32_t)strtoull(p, NULL, 10);
+    unsigned char *reg = p;
+    uint32_t pid = (uint32_t)getpid();
+    uint64_t ns = pid_namespace();
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t started = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    memcpy(reg + MPS_REG_OFF_PID, &pid, 4);
+    memcpy(reg + MPS_REG_OFF_PIDNS, &ns, 8);
+    memcpy(reg + MPS_REG_OFF_STARTED, &started, 8);
+    memcpy(reg, MPS_REG_MAGIC, 8);
+
+    char src[32], path[MPS_PATH_MAX];
+    snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
+    uint64_t id = 0;
+    for (int try = 0; try < MPS_RANDOM_NAME_TRIES; try++) {
+        if ((err = random_id(&id)) != 0)
+            break;
+        memcpy(reg + MPS_REG_OFF_ID, &id, 8);
+        mps__registry_path(id, path);
+        err = linkat(AT_FDCWD, src, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+        if (err != -EEXIST)
+            break;
+    }
+    if (err != 0) {
+        munmap(reg, MPS_REG_SIZE);
+        close(fd);
+        return err;
+    }
+    self_fd = fd;
+    self_reg = reg;
+    __atomic_store_n(&self_id, id, __ATOMIC_RELEASE);
     return 0;
 }
 
-static uint64_t self_word;
-static pthread_once_t self_once = PTHREAD_ONCE_INIT;
-
-static void reset_self(void) { self_word = 0; }
-
-static void init_self(void) { pthread_atfork(NULL, NULL, reset_self); }
+MPS_HIDDEN int mps__self(uint64_t *id)
+{
+    uint64_t w = __atomic_load_n(&self_id, __ATOMIC_ACQUIRE);
+    if (w != 0) {
+        *id = w;
+        return 0;
+    }
+    pthread_once(&atfork_once, install_atfork);
+    pthread_mutex_lock(&self_mu);
+    int made = self_id == 0;
+    int err = made ? make_identity() : 0;
+    w = self_id;
+    pthread_mutex_unlock(&self_mu);
+    if (err != 0)
+        return err;
+    /* A tracker must watch every identity: it removes the registry of a
+     * process killed before it ever registered a name. */
+    if (made)
+        mps__tracker_join(w);
+    *id = w;
+    return 0;
+}
 
 MPS_HIDDEN uint64_t mps__self_word(void)
 {
-    uint64_t w = __atomic_load_n(&self_word, __ATOMIC_RELAXED);
-    if (w != 0)
-        return w;
-    pthread_once(&self_once, init_self);
-    uint32_t tag = 0;
-    char state;
-    int pid = (int)getpid();
-    if (read_stat(pid, &tag, &state) != 0)
-        abort(); /* no /proc: nothing of mpsync's locking can work */
-    w = (uint64_t)(uint32_t)pid | (uint64_t)tag << 32;
-    __atomic_store_n(&self_word, w, __ATOMIC_RELAXED);
-    return w;
+    uint64_t id = 0;
+    return mps__self(&id) == 0 ? id : 0;
+}
+
+MPS_HIDDEN unsigned char *mps__self_registry(int *fd)
+{
+    uint64_t id;
+    if (mps__self(&id) != 0)
+        return NULL;
+    if (fd != NULL)
+        *fd = self_fd;
+    return self_reg;
 }
 
 MPS_HIDDEN int mps__alive(uint64_t id)
 {
-    if (id == mps__self_word())
+    id &= MPS_ID_MASK;
+    if (id == __atomic_load_n(&self_id, __ATOMIC_RELAXED))
         return 1;
-    uint32_t tag;
-    char state;
-    int err = read_stat((int)(id & 0x3fffffff), &tag, &state);
-    if (err == -ENOENT || err == -ESRCH)
+    char path[MPS_PATH_MAX];
+    mps__registry_path(id, path);
+    int fd = mps__open_retry(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd != -ENOENT; /* cannot tell: take it to be alive */
+    int held = mps__alive_lock(fd, 0);
+    close(fd);
+    return held != 0; /* held, or cannot tell */
+}
+
+MPS_HIDDEN int mps__pid_of(uint64_t id)
+{
+    char path[MPS_PATH_MAX];
+    mps__registry_path(id & MPS_ID_MASK, path);
+    int fd = mps__open_retry(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
         return 0;
-    if (err != 0)
-        return 1; /* /proc hidden from us: assume alive */
-    return tag == (uint32_t)(id >> 32) && state != 'Z' && state != 'X' && state != 'x';
+    uint32_t pid = 0;
+    if (pread(fd, &pid, 4, MPS_REG_OFF_PID) != 4 || pid > 0x7fffffff)
+        pid = 0;
+    close(fd);
+    return (int)pid;
 }
 
 #endif /* MPS_USE_SYSTEM_LIB */

@@ -18,9 +18,6 @@ struct mps_shm {
     char name[MPS_NAME_MAX + 1];
 };
 
-/* Random names collide with probability 2^-64 per pair; a few retries turn
- * an astronomically unlikely EEXIST into a practically impossible one. */
-enum { random_name_tries = 8 };
 
 MPS_HIDDEN int mps__open_retry(const char *path, int flags, mode_t mode)
 {
@@ -45,6 +42,27 @@ MPS_HIDDEN int mps__check_room(int fd, size_t size)
     return size > room ? -ENOSPC : 0;
 }
 
+MPS_HIDDEN int mps__reserve(int fd, size_t off, size_t len)
+{
+    int err;
+    while ((err = posix_fallocate(fd, (off_t)off, (off_t)len)) == EINTR)
+        ;
+    return -err;
+}
+
+/* mps__track_fd registers a segment or object this process made or opened, unless
+ * it was made untracked (MPS_UNTRACKED_MODE): then whoever opens it leaves
+ * it out of the tracker. */
+MPS_HIDDEN int mps__track_fd(int fd, const char *name)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    if (st.st_mode & MPS_UNTRACKED_MODE)
+        return 0;
+    return mps__track(name, (uint64_t)st.st_ino);
+}
+
 MPS_HIDDEN int mps__map_fd(int fd, size_t size, void **data)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -67,7 +85,7 @@ MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
     int random = name == NULL || name[0] == '\0';
     char path[MPS_PATH_MAX];
     int fd = -EEXIST;
-    for (int try = 0; fd == -EEXIST && try < (random ? random_name_tries : 1); try++) {
+    for (int try = 0; fd == -EEXIST && try < (random ? MPS_RANDOM_NAME_TRIES : 1); try++) {
         int err = random ? mps__random_name(MPS_SHM_RANDOM_PREFIX, s->name)
                          : mps__check_name(name, s->name);
         if (err != 0) {
@@ -86,6 +104,9 @@ MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
         err = -errno;
     if (err == 0)
         err = mps__map_fd(fd, size, &s->data);
+    if (err == 0 && (err = mps__track_fd(fd, s->name)) < 0)
+        munmap(s->data, size);
+    err = err < 0 ? err : 0;
     close(fd);
     if (err != 0) {
         unlink(path);
@@ -93,7 +114,6 @@ MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
         return err;
     }
     s->size = size;
-    mps__track(s->name, 0);
     *out = s;
     return 0;
 }
@@ -124,13 +144,15 @@ MPS_API int mps_shm_open(const char *name, mps_shm **out)
         err = -EINVAL;
     else
         err = mps__map_fd(fd, (size_t)st.st_size, &s->data);
+    if (err == 0 && (err = mps__track_fd(fd, s->name)) < 0)
+        munmap(s->data, (size_t)st.st_size);
+    err = err < 0 ? err : 0;
     close(fd);
     if (err != 0) {
         free(s);
         return err;
     }
     s->size = (size_t)st.st_size;
-    mps__track(s->name, (uint64_t)st.st_ino);
     *out = s;
     return 0;
 }

@@ -39,10 +39,10 @@
 //     registered until it exits; then, if no one else uses it, it goes.
 package resourcetracker
 
-import "github.com/mpsync/mpsync/internal/tracker"
+import "github.com/mpsync/mpsync/internal/tracker/server"
 
 // Running returns the pid of this user's tracker, or 0 if none runs.
-func Running() int { return tracker.TrackerPid() }
+func Running() int { return server.Running() }
 
 // LogPath returns the file where the tracker logs the names it unlinks.
-func LogPath() string { return tracker.LogPath() }
+func LogPath() string { return server.LogPath() }

@@ -12,7 +12,8 @@ import (
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proc"
-	"github.com/mpsync/mpsync/internal/tracker"
+	"github.com/mpsync/mpsync/internal/robust"
+	"github.com/mpsync/mpsync/internal/tracker/server"
 )
 
 // Object describes an entry of /dev/shm as mpsync sees it.
@@ -26,10 +27,13 @@ type Object struct {
 	// Users are the processes whose tracker registries list the object;
 	// Alive says which of them still run.
 	Users []User
-	// LockOwner is the pid holding the object's lock (0: free or no
-	// lock); LockOwnerDead that the holder died without its state being
-	// repaired.
-	LockOwner     int
+	// Untracked reports an object made untracked: the tracker never
+	// unlinks it.
+	Untracked bool
+	// LockOwner is the process holding the object's lock (nil: free or no
+	// lock); LockOwnerDead that it took the lock over from a holder that
+	// died and has not repaired the state yet.
+	LockOwner     *User
 	LockOwnerDead bool
 	// LockHeldSince is when the holder took the lock, if it took it
 	// contended (uncontended acquisitions are one CAS and stamp nothing);
@@ -38,20 +42,26 @@ type Object struct {
 	LockHeldSince, LockWaitedSince time.Time
 	// SemValue is a named semaphore's value.
 	SemValue int
-	// Held reports whether some process has it open or mapped now.
+	// Held reports whether some process that this one's /proc shows has
+	// it open or mapped now.
 	Held bool
 }
 
-// User is a process that created or opened an object.
+// User is a process that created or opened an object, or holds its lock.
 type User struct {
-	Pid   int
+	// Pid is the process's pid in its own pid namespace, which may not be
+	// this process's (OtherNamespace): then it names nothing here.
+	Pid            int
+	OtherNamespace bool
+	// Alive is asked of the kernel (the process's registry lock), so it is
+	// right whatever pid namespace the process runs in.
 	Alive bool
 }
 
 // Stale reports whether no live process uses the object: none of its
 // registered users is alive and no process holds it.
 func (o *Object) Stale() bool {
-	if o.Held || len(o.Users) == 0 {
+	if o.Held || len(o.Users) == 0 || o.Untracked {
 		return false
 	}
 	for _, u := range o.Users {
@@ -71,83 +81,104 @@ func List() ([]Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	owners := tracker.Owners()
-	held := proc.HeldUnder(names.Dir)
+	ourNS := pidNamespace()
+	owners := map[string][]User{}
+	for _, r := range server.Registries() {
+		u := User{Pid: r.Pid, Alive: r.Alive, OtherNamespace: r.PidNS != ourNS}
+		for _, e := range r.Entries {
+			owners[e.Name] = append(owners[e.Name], u)
+		}
+	}
+	held := proc.HeldInodes(names.Dir)
 	var out []Object
 	for _, e := range ents {
 		name := e.Name()
-		if strings.HasPrefix(name, "mps-reg-") {
+		if strings.HasPrefix(name, csrc.RegPrefix) || strings.HasPrefix(name, csrc.TrkPrefix) {
 			continue
 		}
-		o, ok := describe(name)
+		o, ino, ok := describe(name, ourNS)
 		if !ok && len(owners[name]) == 0 && !names.Ours(name) {
 			continue // not ours
 		}
 		o.Name = name
-		for _, id := range owners[name] {
-			o.Users = append(o.Users, User{Pid: int(id.Pid), Alive: proc.Alive(id)})
-		}
-		o.Held = held[names.Dir+name]
+		o.Users = owners[name]
+		o.Held = ino != 0 && held[ino]
 		out = append(out, o)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-// describe reads what an entry is, mapping it read-only.
-func describe(name string) (Object, bool) {
+// pidNamespace returns the inode of this process's pid namespace.
+func pidNamespace() uint64 {
+	var st unix.Stat_t
+	if unix.Stat("/proc/self/ns/pid", &st) != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// describe reads what an entry is, mapping it read-only, and returns its
+// inode.
+func describe(name string, ourNS uint64) (Object, uint64, bool) {
 	o := Object{Kind: "segment"}
-	fd, err := unix.Open(names.Dir+name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(names.Dir+name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return o, false
+		return o, 0, false
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return o, false
+		return o, 0, false
 	}
 	o.Size = st.Size
+	o.Untracked = st.Mode&csrc.UntrackedMode != 0
 	if st.Size <= 0 {
-		return o, false
+		return o, st.Ino, false
 	}
 	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
-		return o, false
+		return o, st.Ino, false
 	}
 	defer unix.Munmap(mem)
 	if strings.HasPrefix(name, "sem.") && st.Size == 32 {
 		o.Kind = "named semaphore"
 		o.SemValue = int(binary.NativeEndian.Uint32(mem))
-		return o, true
+		return o, st.Ino, true
 	}
 	info, err := csrc.ValidateHeader(mem)
 	if err != nil {
-		return o, false
+		return o, st.Ino, false
 	}
 	o.Kind, o.Format, o.Count = csrc.KindName(info.Kind), info.Format, info.Count
 	if info.LockOffset != 0 {
-		w := binary.NativeEndian.Uint64(mem[info.LockOffset:])
-		if pid := int(w & proc.PidMask); pid != proc.PidMask && pid != 0 {
-			o.LockOwner = pid
-			o.LockOwnerDead = w&(1<<30) != 0
-			o.LockHeldSince = unixNano(int64(binary.NativeEndian.Uint64(mem[info.LockOffset+24:])))
-			o.LockWaitedSince = unixNano(int64(binary.NativeEndian.Uint64(mem[info.LockOffset+32:])))
+		ls := robust.Inspect(mem[info.LockOffset : info.LockOffset+robust.AreaSize])
+		if ls.Owner != 0 {
+			o.LockOwner = &User{Pid: proc.PidOf(ls.Owner), Alive: proc.Alive(ls.Owner)}
+			o.LockOwner.OtherNamespace = ownerNamespace(ls.Owner) != ourNS
+			o.LockOwnerDead = ls.Dead
+			o.LockHeldSince, o.LockWaitedSince = ls.HeldSince, ls.WaitedSince
 		}
 	}
-	return o, true
+	return o, st.Ino, true
 }
 
-func unixNano(ns int64) time.Time {
-	if ns <= 0 {
-		return time.Time{}
+// ownerNamespace returns the pid namespace recorded in id's registry, 0
+// if unknown.
+func ownerNamespace(id uint64) uint64 {
+	for _, r := range server.Registries() {
+		if r.ID == id {
+			return r.PidNS
+		}
 	}
-	return time.Unix(0, ns)
+	return 0
 }
 
 // RemoveStale unlinks the entries that List reports stale — ones whose
 // registered users are all gone and that no process holds — and returns
-// their names. The tracker does this by itself; this is for when no
-// tracker ran (all users killed with no mpsync process starting since).
+// their names, then removes the registries of dead processes. The tracker
+// does this by itself; this is for when no tracker ran (all users killed
+// with no mpsync process starting since).
 func RemoveStale() ([]string, error) {
 	objs, err := List()
 	if err != nil {
@@ -157,6 +188,11 @@ func RemoveStale() ([]string, error) {
 	for _, o := range objs {
 		if o.Stale() && unix.Unlink(names.Dir+o.Name) == nil {
 			removed = append(removed, o.Name)
+		}
+	}
+	for _, r := range server.Registries() {
+		if !r.Alive && unix.Unlink(names.Dir+r.File) == nil {
+			removed = append(removed, r.File)
 		}
 	}
 	return removed, nil

@@ -336,7 +336,7 @@ func TestList(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, s := find(objs, lockName), find(objs, segName)
-	if l.Kind != "lock" || strconv.Itoa(l.LockOwner) != pid || len(l.Users) != 1 || strconv.Itoa(l.Users[0].Pid) != pid || !l.Users[0].Alive {
+	if l.Kind != "lock" || l.LockOwner == nil || strconv.Itoa(l.LockOwner.Pid) != pid || !l.LockOwner.Alive || len(l.Users) != 1 || strconv.Itoa(l.Users[0].Pid) != pid || !l.Users[0].Alive {
 		t.Errorf("lock entry %+v, want kind lock, held by and used by %s", *l, pid)
 	}
 	if s.Kind != "segment" || s.Size != 1000 || !s.Held || s.Stale() {
@@ -448,11 +448,9 @@ func TestCProgramStartsTracker(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := cbuild.ModuleRoot(t)
-	trackerExe := dir + "/mpsync-tracker"
-	cmd := exec.Command("go", "build", "-o", trackerExe, "./resource_tracker/cmd/mpsync-tracker")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build mpsync-tracker: %v\n%s", err, out)
+	trackerExe, err := cbuild.BuildTracker(root, dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	build := dir + "/build"
 	cbuild.Run(t, "make", "-C", root+"/csrc", "--no-print-directory", "BUILDDIR="+build)
@@ -529,13 +527,13 @@ func TestListLockTimes(t *testing.T) {
 			break
 		}
 	}
-	if o.LockOwner != os.Getpid() || o.LockWaitedSince.IsZero() || time.Since(o.LockWaitedSince) > time.Minute {
+	if o.LockOwner == nil || o.LockOwner.Pid != os.Getpid() || o.LockWaitedSince.IsZero() || time.Since(o.LockWaitedSince) > time.Minute {
 		t.Errorf("a lock another process waits for: %+v", *o)
 	}
 	l.Unlock()
 	p.Expect("locked")
 	o = listed(t, l.Name())
-	if o.LockOwner != p.Pid() || o.LockHeldSince.IsZero() || time.Since(o.LockHeldSince) > time.Minute {
+	if o.LockOwner == nil || o.LockOwner.Pid != p.Pid() || o.LockHeldSince.IsZero() || time.Since(o.LockHeldSince) > time.Minute {
 		t.Errorf("a lock taken under contention: %+v, want held by %d with a time", *o, p.Pid())
 	}
 }

@@ -178,7 +178,7 @@ func (b *Barrier) wait(ctx context.Context) (int, error) {
 	}
 	gen := b.gen.Load()
 	index := int(b.count.Add(1)) - 1
-	b.waiters[index].Store(proc.Self.Word())
+	b.waiters[index].Store(proc.MustSelf())
 	if index == b.parties-1 {
 		return index, b.release(gen)
 	}
@@ -278,7 +278,7 @@ func (b *Barrier) partyDied(gen uint32) bool {
 	n := int(b.count.Load())
 	for i := 0; i < n && i < b.parties; i++ {
 		w := b.waiters[i].Load()
-		if w != 0 && !proc.Alive(proc.FromWord(w)) {
+		if w != 0 && !proc.Alive(w) {
 			return b.gen.Load() == gen
 		}
 	}

@@ -258,16 +258,16 @@ func (c *Condition) Wait(ctx context.Context) error {
 }
 
 // claimSlot takes a free slot, or else one whose waiter died (checking
-// liveness, which reads /proc, only when no slot is free). The caller
+// liveness, a file-lock test, only when no slot is free). The caller
 // holds the lock.
 func (c *Condition) claimSlot() (*condSlot, error) {
 	for pass := 0; pass < 2; pass++ {
 		for i := range c.slots {
 			s := &c.slots[i]
-			if s.state.Load() != slotFree && (pass == 0 || proc.Alive(proc.FromWord(s.owner.Load()))) {
+			if s.state.Load() != slotFree && (pass == 0 || proc.Alive(s.owner.Load())) {
 				continue
 			}
-			s.owner.Store(proc.Self.Word())
+			s.owner.Store(proc.MustSelf())
 			s.ticket.Store(c.ticket.Add(1))
 			s.state.Store(slotWaiting)
 			return s, nil
@@ -302,7 +302,7 @@ func (c *Condition) Notify(n int) error {
 		if n == 0 {
 			break
 		}
-		if !proc.Alive(proc.FromWord(s.owner.Load())) {
+		if !proc.Alive(s.owner.Load()) {
 			s.owner.Store(0)
 			s.state.Store(slotFree)
 			continue

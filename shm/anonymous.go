@@ -55,7 +55,7 @@ func FromFile(f *os.File) (*Segment, error) {
 	if dupErr != nil {
 		return nil, &fs.PathError{Op: "dup", Path: f.Name(), Err: dupErr}
 	}
-	size, addr, err := statAndMap(op, fd)
+	size, addr, _, err := statAndMap(op, fd)
 	if err != nil {
 		unix.Close(fd)
 		return nil, &fs.PathError{Op: "map", Path: f.Name(), Err: err}

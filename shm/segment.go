@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/fastsys"
 	"github.com/mpsync/mpsync/internal/names"
@@ -105,7 +106,7 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		fd, err = fastsys.Open(names.Dir+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.mode))
 		// Random names collide with probability 2^-64 per pair; a few
 		// retries make that practically impossible.
-		if err != unix.EEXIST || !random || try == 8 {
+		if err != unix.EEXIST || !random || try == names.RandomTries {
 			break
 		}
 	}
@@ -113,13 +114,15 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
 	}
 	addr, err := sizeAndMap(fd, size)
+	if err == nil {
+		if _, err = track(fd, name, o.untracked); err != nil {
+			fastsys.Munmap(addr, size, fastsys.Small(size))
+		}
+	}
 	fastsys.Close(fd, true) // the mapping, or the name, keeps the file
 	if err != nil {
 		fastsys.Unlink(names.Dir+name, true) // never grown: nothing to free
 		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
-	}
-	if !o.untracked {
-		tracker.Track(name, 0)
 	}
 	return newSegment(name, size, addr, -1), nil
 }
@@ -151,13 +154,23 @@ func createPublished(op, name string, size int, o options) (*Segment, error) {
 	}
 	// The file is anonymous until linked: a name for it is
 	// /proc/self/fd/N, which linkat follows without privileges.
+	// Registered before it gets its name: a process killed in between
+	// leaves an entry for a name that never appeared (harmless: the
+	// tracker checks the inode), never a name no registry lists.
 	src := "/proc/self/fd/" + strconv.Itoa(fd)
 	for try := 0; ; try++ {
 		if random {
 			name = names.Random(names.ShmPrefix)
 		}
+		var added bool
+		if added, err = track(fd, name, o.untracked); err != nil {
+			break
+		}
 		err = unix.Linkat(unix.AT_FDCWD, src, unix.AT_FDCWD, names.Dir+name, unix.AT_SYMLINK_FOLLOW)
-		if err != unix.EEXIST || !random || try == 8 {
+		if err != nil && added {
+			tracker.Forget(name)
+		}
+		if err != unix.EEXIST || !random || try == names.RandomTries {
 			break
 		}
 	}
@@ -166,9 +179,6 @@ func createPublished(op, name string, size int, o options) (*Segment, error) {
 		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
 	}
 	s.name = name
-	if !o.untracked {
-		tracker.Track(name, 0)
-	}
 	return s, nil
 }
 
@@ -191,11 +201,15 @@ func Open(name string) (*Segment, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	defer fastsys.Close(fd, true) // the name, or the mapping, keeps the file
-	size, addr, err := statAndMap(op, fd)
+	size, addr, st, err := statAndMap(op, fd)
+	if err == nil {
+		if _, err = tracker.Track(name, st.Ino, st.Mode); err != nil {
+			fastsys.Munmap(addr, size, fastsys.Small(size))
+		}
+	}
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	tracker.Track(name, 0)
 	return newSegment(name, size, addr, -1), nil
 }
 
@@ -266,23 +280,39 @@ func checkRoom(fd, size int) error {
 	return nil
 }
 
-// statAndMap maps the whole of the existing file fd.
-func statAndMap(op string, fd int) (int, unsafe.Pointer, error) {
-	size, err := fastsys.Size(fd)
-	if err == unix.ESPIPE {
-		return 0, nil, errs.Invalid(op, "name", "not a regular file")
+// statAndMap maps the whole of the existing file fd, and returns its
+// fstat too.
+func statAndMap(op string, fd int) (int, unsafe.Pointer, unix.Stat_t, error) {
+	var st unix.Stat_t
+	if err := fastsys.Fstat(fd, &st); err != nil {
+		return 0, nil, st, err
 	}
-	if err != nil {
-		return 0, nil, err
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return 0, nil, st, errs.Invalid(op, "name", "not a regular file")
 	}
-	if size <= 0 {
-		return 0, nil, errs.Invalid(op, "name", "the segment has size 0: nothing to map")
+	if st.Size <= 0 {
+		return 0, nil, st, errs.Invalid(op, "name", "the segment has size 0: nothing to map")
 	}
-	if uint64(size) > uint64(maxInt) {
-		return 0, nil, unix.EFBIG
+	if uint64(st.Size) > uint64(maxInt) {
+		return 0, nil, st, unix.EFBIG
 	}
-	addr, err := fastsys.MapShared(fd, int(size))
-	return int(size), addr, err
+	addr, err := fastsys.MapShared(fd, int(st.Size))
+	return int(st.Size), addr, st, err
+}
+
+// track registers the file fd, made by this process under name, with the
+// tracker, or marks it untracked (csrc.UntrackedMode) so that no one who
+// opens it later registers it either. It reports whether it added an
+// entry.
+func track(fd int, name string, untracked bool) (bool, error) {
+	var st unix.Stat_t
+	if err := fastsys.Fstat(fd, &st); err != nil {
+		return false, err
+	}
+	if untracked {
+		return false, unix.Fchmod(fd, st.Mode&0o777|csrc.UntrackedMode)
+	}
+	return tracker.Track(name, st.Ino, st.Mode)
 }
 
 const maxInt = int(^uint(0) >> 1)

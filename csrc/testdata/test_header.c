@@ -94,7 +94,8 @@ static void test_corruption(void)
 
     CORRUPT(hdr()->magic ^= 1, -EBADMSG);
     CORRUPT(hdr()->state = 7, -EBADMSG);
-    CORRUPT(hdr()->version = 2, -EPROTONOSUPPORT);
+    CORRUPT(hdr()->version = MPS_LAYOUT_VERSION + 1, -EPROTONOSUPPORT);
+    CORRUPT(hdr()->version = 1, -EPROTONOSUPPORT); /* pids as lock owners */
     CORRUPT(hdr()->flags = 1, -EPROTONOSUPPORT);
     CORRUPT(hdr()->kind = 0, -EBADMSG);
     CORRUPT(hdr()->kind = MPS_KIND_MAX + 1, -EBADMSG);

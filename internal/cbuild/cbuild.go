@@ -4,6 +4,7 @@
 package cbuild
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,4 +90,18 @@ func Run(t testing.TB, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// BuildTracker builds the mpsync-tracker command into dir and returns its
+// path, for C programs under test: they start it (named by
+// $MPSYNC_TRACKER) when no tracker runs, as an installed libmpsync starts
+// the installed one. root is the module root.
+func BuildTracker(root, dir string) (string, error) {
+	exe := filepath.Join(dir, "mpsync-tracker")
+	cmd := exec.Command("go", "build", "-o", exe, "./resource_tracker/cmd/mpsync-tracker")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build mpsync-tracker: %v\n%s", err, out)
+	}
+	return exe, nil
 }

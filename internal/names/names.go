@@ -23,6 +23,11 @@ const Max = 251
 // ShmPrefix starts every random segment name (MPS_SHM_RANDOM_PREFIX).
 const ShmPrefix = "psm_"
 
+// RandomTries bounds the retries of an exclusive create under a random
+// name (MPS_RANDOM_NAME_TRIES): a collision of 64 random bits is
+// astronomically unlikely, a few retries make it practically impossible.
+const RandomTries = 8
+
 // randomHexLen is the number of hex digits after a random name's prefix:
 // 64 bits.
 const randomHexLen = 16

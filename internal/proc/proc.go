@@ -1,131 +1,130 @@
-// Package proc identifies processes for lock ownership: a pid together
-// with a tag derived from the process's start time, so that a pid reused
-// by a new process is never mistaken for the old owner.
+// Package proc names processes for lock ownership and resource tracking.
+//
+// A process is named by a random identity, not by its pid (pids mean
+// nothing across pid namespaces and are reused): the identity names the
+// process's registry file in /dev/shm, on which the process holds an
+// open-file-description lock for its whole life. The kernel drops that
+// lock the instant the process dies, so liveness is asked of the kernel
+// and is right for any two processes that share /dev/shm, whichever
+// /proc they see. The identity and its registry are made by libmpsync
+// (csrc/proc.c), so Go and C code in one process share them; the layout
+// is in mpsync.h.
 package proc
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strconv"
-	"strings"
-	"syscall"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpsync/mpsync/csrc"
 )
 
-// Self is this process's identity, read once at start-up.
-var Self = func() ID {
-	pid := os.Getpid()
-	tag, _, err := stat(pid)
-	if err != nil {
-		panic("mpsync: cannot read /proc/self/stat: " + err.Error())
-	}
-	return ID{Pid: uint32(pid), Tag: tag}
-}()
+// IDMask selects the identity in a lock word; bits 30 and 31 carry the
+// lock's flags.
+const IDMask = csrc.IDMask
 
-// ID is a process identity as stored in shared lock words.
-type ID struct {
-	Pid uint32
-	Tag uint32 // low 32 bits of the start time in clock ticks since boot
+var self atomic.Uint64
+
+// Self returns this process's identity, making it on first use. It fails
+// only then, when /dev/shm has no room for the registry (an error
+// matching syscall.ENOSPC) or no file can be made there.
+func Self() (uint64, error) {
+	if id := self.Load(); id != 0 {
+		return id, nil
+	}
+	return selfSlow()
 }
 
-// Word packs the identity as the 64-bit lock word of mpsync.h: pid in the
-// low half, tag in the high half.
-func (id ID) Word() uint64 { return uint64(id.Pid) | uint64(id.Tag)<<32 }
-
-// FromWord unpacks a lock word, ignoring flag bits above PidMask.
-func FromWord(w uint64) ID { return ID{Pid: uint32(w) & PidMask, Tag: uint32(w >> 32)} }
-
-// PidMask selects the pid in a lock word's low half; Linux pids are below
-// 2^22, and bits 30 and 31 carry flags.
-const PidMask = 1<<30 - 1
-
-// Alive reports whether the process id is still running: it exists, is
-// not a zombie, and started at the time the tag records. When /proc cannot
-// tell (it is hidden from us), the process is taken to be alive.
-func Alive(id ID) bool {
-	if id == Self {
-		return true
-	}
-	tag, state, err := stat(int(id.Pid))
+func selfSlow() (uint64, error) {
+	id, err := csrc.Self()
 	if err != nil {
-		if os.IsNotExist(err) || err == syscall.ESRCH {
-			return false
-		}
-		return true
+		return 0, fmt.Errorf("mpsync: making this process's identity (its registry in /dev/shm): %w", err)
 	}
-	return tag == id.Tag && state != 'Z' && state != 'X' && state != 'x'
+	self.Store(id)
+	return id, nil
 }
 
-// stat reads /proc/pid/stat and returns the start-time tag and the state.
-func stat(pid int) (tag uint32, state byte, err error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	// "pid (comm) state ppid …": comm may hold spaces and parentheses, so
-	// the fields start after the last ')'.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 >= len(data) {
-		return 0, 0, syscall.EINVAL
-	}
-	fields := bytes.Fields(data[i+1:])
-	// fields[0] is field 3 (state); field 22 (starttime) is fields[19].
-	if len(fields) < 20 {
-		return 0, 0, syscall.EINVAL
-	}
-	start, err := strconv.ParseUint(string(fields[19]), 10, 64)
-	if err != nil {
-		return 0, 0, err
-	}
-	return uint32(start), fields[0][0], nil
+// Is reports whether the lock word w names this process as its owner.
+func Is(w uint64) bool {
+	id := self.Load()
+	return id != 0 && w&IDMask == id
 }
 
-// HeldByOther reports whether a process other than this one has the file
-// at path open or mapped, as /proc shows it.
-func HeldByOther(path string) bool {
-	self := strconv.Itoa(os.Getpid())
+// Alive reports whether the process named in w (a lock word or an
+// identity) lives. When that cannot be told, it is taken to be alive.
+func Alive(w uint64) bool { return Is(w) || csrc.Alive(w&IDMask) }
+
+// PidOf returns the pid that the process named in w recorded when it made
+// its identity, as its own pid namespace numbers it, or 0 if its registry
+// is gone. For display only.
+func PidOf(w uint64) int { return csrc.PidOf(w & IDMask) }
+
+// HeldInodes returns the inodes of the files in dir (a path ending in "/")
+// that some process other than this one, among those this process's
+// /proc shows, has open or mapped: one pass over /proc. Inodes, not
+// paths, so that files published with O_TMPFILE (whose maps show
+// "/dev/shm/#N (deleted)") count too.
+func HeldInodes(dir string) map[uint64]bool {
+	var st unix.Stat_t
+	if unix.Stat(dir, &st) != nil {
+		return nil
+	}
+	dev := st.Dev
+	held := map[uint64]bool{}
+	selfPid := strconv.Itoa(os.Getpid())
 	procs, _ := os.ReadDir("/proc")
 	for _, pd := range procs {
 		pid := pd.Name()
-		if pid == self || pid[0] < '0' || pid[0] > '9' {
-			continue
-		}
-		if maps, err := os.ReadFile("/proc/" + pid + "/maps"); err == nil && bytes.Contains(maps, []byte(path+"\n")) {
-			return true
-		}
-		fds, _ := os.ReadDir("/proc/" + pid + "/fd")
-		for _, fd := range fds {
-			if target, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name()); err == nil && target == path {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// HeldUnder returns the files under dir (a path ending in "/") that some
-// process other than this one has open or mapped: one pass over /proc.
-func HeldUnder(dir string) map[string]bool {
-	held := map[string]bool{}
-	self := strconv.Itoa(os.Getpid())
-	procs, _ := os.ReadDir("/proc")
-	for _, pd := range procs {
-		pid := pd.Name()
-		if pid == self || pid[0] < '0' || pid[0] > '9' {
+		if pid == selfPid || pid[0] < '0' || pid[0] > '9' {
 			continue
 		}
 		if maps, err := os.ReadFile("/proc/" + pid + "/maps"); err == nil {
 			for _, line := range bytes.Split(maps, []byte("\n")) {
-				if i := bytes.Index(line, []byte(dir)); i >= 0 {
-					held[string(bytes.TrimSuffix(line[i:], []byte(" (deleted)")))] = true
+				if ino, ok := mapsInode(line, dev); ok {
+					held[ino] = true
 				}
 			}
 		}
 		fds, _ := os.ReadDir("/proc/" + pid + "/fd")
 		for _, fd := range fds {
-			if target, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name()); err == nil && strings.HasPrefix(target, dir) {
-				held[target] = true
+			if unix.Stat("/proc/"+pid+"/fd/"+fd.Name(), &st) == nil && st.Dev == dev {
+				held[st.Ino] = true
 			}
 		}
 	}
 	return held
+}
+
+// mapsInode returns the inode of a /proc/PID/maps line mapping a file of
+// device dev: "addr perms offset major:minor inode path".
+func mapsInode(line []byte, dev uint64) (uint64, bool) {
+	f := bytes.Fields(line)
+	if len(f) < 6 {
+		return 0, false
+	}
+	majmin := bytes.SplitN(f[3], []byte(":"), 2)
+	if len(majmin) != 2 {
+		return 0, false
+	}
+	major, err1 := strconv.ParseUint(string(majmin[0]), 16, 32)
+	minor, err2 := strconv.ParseUint(string(majmin[1]), 16, 32)
+	ino, err3 := strconv.ParseUint(string(f[4]), 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || unix.Mkdev(uint32(major), uint32(minor)) != dev {
+		return 0, false
+	}
+	return ino, true
+}
+
+// MustSelf returns this process's identity for a caller that holds a lock
+// (so the identity exists already).
+func MustSelf() uint64 {
+	id, err := Self()
+	if err != nil {
+		panic("mpsync: identity lost while holding a lock: " + err.Error())
+	}
+	return id
 }

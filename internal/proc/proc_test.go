@@ -1,46 +1,67 @@
-package proc
+package proc_test
 
 import (
 	"os"
-	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/mpsync/mpsync/internal/proc"
+	"github.com/mpsync/mpsync/internal/proctest"
 )
 
-func TestSelfAndOthers(t *testing.T) {
-	if Self.Pid != uint32(os.Getpid()) || Self.Tag == 0 && Self.Pid != 1 {
-		t.Fatalf("Self = %+v", Self)
-	}
-	if !Alive(Self) || FromWord(Self.Word()) != Self {
-		t.Fatalf("Self not alive or does not round-trip")
-	}
-	cmd := exec.Command("sleep", "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tag, _, err := stat(cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	child := ID{Pid: uint32(cmd.Process.Pid), Tag: tag}
-	if !Alive(child) {
-		t.Errorf("running child reported dead")
-	}
-	if Alive(ID{Pid: child.Pid, Tag: tag + 1}) {
-		t.Errorf("a different start time (a reused pid) reported alive")
-	}
-	cmd.Process.Kill()
-	// Killed but not yet reaped: a zombie is dead.
-	for i := 0; i < 1000 && Alive(child); i++ {
-		_, state, _ := stat(int(child.Pid))
-		if state == 'Z' {
-			break
+func TestMain(m *testing.M) { proctest.Main(m) }
+
+func init() {
+	// identity prints this process's identity and waits to be killed.
+	proctest.Register("identity", func(h *proctest.Helper) {
+		id, err := proc.Self()
+		if err != nil {
+			h.Fatalf("%v", err)
 		}
+		h.Ready()
+		h.Printf("%d %d", id, os.Getpid())
+		select {}
+	})
+}
+
+// TestAliveFromTheKernel: a child's identity is alive while it runs and
+// dead once it is killed, whether or not it was reaped; the same for a
+// child in a nested pid namespace, whose pid means nothing here.
+func TestAliveFromTheKernel(t *testing.T) {
+	self, err := proc.Self()
+	if err != nil || self == 0 || !proc.Alive(self) || !proc.Is(self|1<<31) {
+		t.Fatalf("Self() = %x, %v; alive %v", self, err, proc.Alive(self))
 	}
-	if Alive(child) {
-		t.Errorf("killed child (zombie) reported alive")
+	if again, _ := proc.Self(); again != self {
+		t.Fatalf("Self changed: %x then %x", self, again)
 	}
-	cmd.Wait()
-	if Alive(child) {
-		t.Errorf("reaped child reported alive")
+	if pid := proc.PidOf(self); pid != os.Getpid() {
+		t.Errorf("PidOf(self) = %d, want %d", pid, os.Getpid())
+	}
+	for _, ns := range []bool{false, true} {
+		var p *proctest.Proc
+		if ns {
+			p = proctest.StartIn(t, proctest.NestedPidNamespace, "identity")
+		} else {
+			p = proctest.Start(t, "identity")
+		}
+		f := strings.Fields(p.Recv())
+		id, _ := strconv.ParseUint(f[0], 10, 64)
+		if id == self || !proc.Alive(id) {
+			t.Fatalf("namespace %v: child %x alive %v (self %x)", ns, id, proc.Alive(id), self)
+		}
+		if ns && f[1] == strconv.Itoa(p.Pid()) {
+			t.Errorf("the child in a nested pid namespace has our pid for it: %s", f[1])
+		}
+		p.Kill()
+		deadline := time.Now().Add(5 * time.Second)
+		for proc.Alive(id) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if proc.Alive(id) {
+			t.Errorf("namespace %v: killed child still alive", ns)
+		}
 	}
 }

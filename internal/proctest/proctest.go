@@ -52,9 +52,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proc"
-	"github.com/mpsync/mpsync/internal/tracker"
+	_ "github.com/mpsync/mpsync/internal/tracker" // test binaries can be the tracker they start
+	"github.com/mpsync/mpsync/internal/tracker/server"
 )
 
 const (
@@ -248,6 +251,27 @@ func Start(t testing.TB, name string, args ...string) *Proc {
 	return p
 }
 
+// StartIn starts helper name with args under a wrapper command that runs
+// the rest of its arguments, such as unshare for another pid namespace,
+// and waits until it is ready.
+func StartIn(t testing.TB, wrapper []string, name string, args ...string) *Proc {
+	t.Helper()
+	p := Command(t, name, args...)
+	path, err := exec.LookPath(wrapper[0])
+	if err != nil {
+		t.Fatalf("proctest: %v (the tests need it: install it)", err)
+	}
+	p.Cmd.Args = append(append(append([]string{}, wrapper...), p.Cmd.Path), args...)
+	p.Cmd.Path = path
+	p.Start()
+	return p
+}
+
+// NestedPidNamespace is a wrapper for StartIn: the helper runs as pid 1 of
+// a new pid namespace with its own /proc, as in a container, and is
+// killed with the wrapper.
+var NestedPidNamespace = []string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child"}
+
 // Start starts the prepared helper and waits for its Ready.
 func (p *Proc) Start() {
 	p.t.Helper()
@@ -409,18 +433,25 @@ func shmEntries() map[string]bool {
 func leaks(before map[string]bool) []string {
 	start := time.Now()
 	for {
-		owners := tracker.Owners()
+		owners := map[string][]server.Registry{}
+		for _, r := range server.Registries() {
+			for _, e := range r.Entries {
+				owners[e.Name] = append(owners[e.Name], r)
+			}
+		}
+		held := proc.HeldInodes(names.Dir)
 		var left []string
 		trackerWork := false
 		for e := range shmEntries() {
-			if before[e] || proc.HeldByOther(names.Dir+e) {
+			var st unix.Stat_t
+			if before[e] || unix.Stat(names.Dir+e, &st) == nil && held[st.Ino] {
 				continue
 			}
 			liveOther, deadOnly := false, len(owners[e]) > 0
-			for _, id := range owners[e] {
-				if proc.Alive(id) {
+			for _, r := range owners[e] {
+				if r.Alive {
 					deadOnly = false
-					liveOther = liveOther || id != proc.Self
+					liveOther = liveOther || !proc.Is(r.ID)
 				}
 			}
 			if liveOther {

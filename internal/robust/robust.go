@@ -9,20 +9,21 @@
 // The first 8 bytes of the lock area are one 64-bit word, changed only by
 // compare-and-swap:
 //
-//	bits  0–29  owner pid (0: the lock is free)
+//	0           the lock is free
+//	otherwise   the owner's identity (package proc: a random word naming
+//	            its registry, whose file lock the kernel drops when the
+//	            process dies), with
 //	bit   30    owner died; the new owner has not called MarkConsistent
 //	bit   31    waiters: some process may sleep in futex_wait on the low half
-//	bits 32–63  owner tag: the low 32 bits of the owner's start time, so a
-//	            pid reused by a new process is not taken for the owner
 //
-// The low 32 bits are the futex word. The value notRecoverable (pid
-// 2^30-1, which Linux never gives out) marks a lock whose dead owner's
+// The low 32 bits are the futex word. The value notRecoverable (low 30
+// bits all ones, which no identity has) marks a lock whose dead owner's
 // state was never made consistent: it stays unusable.
 //
 // Acquiring a free lock is CAS(0 → self); releasing an uncontended one is
 // CAS(self → 0): no system call, no cgo. A contended acquirer spins a
 // little, then sets the waiters bit and sleeps on the futex in slices; on
-// each timeout it checks whether the owner is alive (proc.Alive) and, if
+// each timeout it asks the kernel whether the owner lives (proc.Alive) and, if
 // not, takes the lock over with one CAS and reports ErrOwnerDead.
 //
 // Goroutines of one process queue on a process-local gate before they
@@ -66,7 +67,7 @@ const (
 const (
 	deadBit        = 1 << 30
 	waitersBit     = 1 << 31
-	notRecoverable = uint64(proc.PidMask)
+	notRecoverable = 1<<30 - 1
 )
 
 // ErrNotOwner is errs.ErrNotOwner.
@@ -110,8 +111,6 @@ type Lock struct {
 	gate  chan struct{} // process-local queue in front of the futex
 }
 
-var self = proc.Self.Word()
-
 // New returns the lock living in area, which must be at least AreaSize
 // bytes of shared memory, 8-byte aligned; fresh zeroed memory is a free
 // lock.
@@ -142,6 +141,10 @@ func (l *Lock) TryLock() (bool, error) {
 }
 
 func (l *Lock) tryLock() (bool, error) {
+	self, err := proc.Self()
+	if err != nil {
+		return false, err
+	}
 	if l.word.CompareAndSwap(0, self) {
 		return true, nil
 	}
@@ -154,10 +157,10 @@ func (l *Lock) tryLock() (bool, error) {
 		return false, nil
 	case w == notRecoverable:
 		return false, errs.ErrNotRecoverable
-	case proc.FromWord(w) == proc.Self:
+	case proc.Is(w):
 		return false, nil // another goroutine of this process holds it
-	case !proc.Alive(proc.FromWord(w)):
-		return l.takeOver(w)
+	case !proc.Alive(w):
+		return l.takeOver(w, self)
 	}
 	return false, nil
 }
@@ -168,18 +171,22 @@ func (l *Lock) tryLock() (bool, error) {
 // held). It does not check ctx before trying: callers that must fail on a
 // done context even when the lock is free check first.
 func (l *Lock) Lock(ctx context.Context) error {
+	self, err := proc.Self()
+	if err != nil {
+		return err
+	}
 	if l.word.CompareAndSwap(0, self) {
 		race.Acquire(unsafe.Pointer(l.word))
 		return nil
 	}
-	err := l.lockSlow(ctx)
+	err = l.lockSlow(ctx, self)
 	if err == nil || err == errs.ErrOwnerDead {
 		race.Acquire(unsafe.Pointer(l.word))
 	}
 	return err
 }
 
-func (l *Lock) lockSlow(ctx context.Context) error {
+func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
 	for i := range spinTries {
 		w := l.word.Load()
 		if w == 0 && l.word.CompareAndSwap(0, self) {
@@ -237,8 +244,8 @@ func (l *Lock) lockSlow(ctx context.Context) error {
 			}
 		}
 		if futex.Wait(l.futex, uint32(w), wait) == unix.ETIMEDOUT && l.word.Load() == w &&
-			proc.FromWord(w) != proc.Self && !proc.Alive(proc.FromWord(w)) {
-			if ok, err := l.takeOver(w); ok {
+			!proc.Alive(w) {
+			if ok, err := l.takeOver(w, self); ok {
 				return err
 			}
 		}
@@ -247,7 +254,7 @@ func (l *Lock) lockSlow(ctx context.Context) error {
 
 // takeOver replaces the dead owner recorded in w with this process,
 // keeping the waiters bit, and marks the state inconsistent.
-func (l *Lock) takeOver(w uint64) (bool, error) {
+func (l *Lock) takeOver(w, self uint64) (bool, error) {
 	if !l.word.CompareAndSwap(w, self|deadBit|w&waitersBit) {
 		return false, nil
 	}
@@ -263,7 +270,7 @@ func (l *Lock) takeOver(w uint64) (bool, error) {
 // unusable, and Unlock returns ErrNotRecoverable.
 func (l *Lock) Unlock() error {
 	race.Release(unsafe.Pointer(l.word))
-	if l.word.CompareAndSwap(self, 0) {
+	if self, _ := proc.Self(); self != 0 && l.word.CompareAndSwap(self, 0) {
 		return nil
 	}
 	return l.unlockSlow()
@@ -272,7 +279,7 @@ func (l *Lock) Unlock() error {
 func (l *Lock) unlockSlow() error {
 	for {
 		w := l.word.Load()
-		if w == notRecoverable || proc.FromWord(w) != proc.Self {
+		if w == notRecoverable || !proc.Is(w) {
 			return ErrNotOwner
 		}
 		next, err := uint64(0), error(nil)
@@ -301,7 +308,7 @@ func (l *Lock) unlockSlow() error {
 func (l *Lock) MarkConsistent() error {
 	for {
 		w := l.word.Load()
-		if w == notRecoverable || proc.FromWord(w) != proc.Self || w&deadBit == 0 {
+		if w == notRecoverable || !proc.Is(w) || w&deadBit == 0 {
 			return ErrNotOwner
 		}
 		if l.word.CompareAndSwap(w, w&^deadBit) {
@@ -313,16 +320,52 @@ func (l *Lock) MarkConsistent() error {
 // HeldByProcess reports whether this process holds the lock.
 func (l *Lock) HeldByProcess() bool {
 	w := l.word.Load()
-	return w != notRecoverable && proc.FromWord(w) == proc.Self
+	return w != notRecoverable && proc.Is(w)
 }
 
-// Owner returns the pid holding the lock, or 0 if it is free.
+// Owner returns the pid of the process holding the lock, as recorded in
+// its registry (in its own pid namespace), or 0 if the lock is free or
+// the holder's registry is gone. For display.
 func (l *Lock) Owner() int {
 	w := l.word.Load()
-	if w == notRecoverable {
+	if w == notRecoverable || w == 0 {
 		return 0
 	}
-	return int(proc.FromWord(w).Pid)
+	return proc.PidOf(w)
+}
+
+// State is a lock area's state as read by an inspector (mpsync-ls): a
+// snapshot that may be stale at once.
+type State struct {
+	Owner       uint64    // the holder's identity (package proc); 0 free
+	Dead        bool      // taken over from a dead holder, not yet consistent
+	Unusable    bool      // not recoverable
+	Waiters     bool      // someone may sleep waiting for it
+	HeldSince   time.Time // when a contended holder took it; zero unknown
+	WaitedSince time.Time // when the earliest sleeping waiter began; zero none
+}
+
+// Inspect reads the lock area at the start of area (AreaSize bytes,
+// 8-byte aligned) without changing it.
+func Inspect(area []byte) State {
+	l := New(area)
+	w := l.word.Load()
+	if w == notRecoverable {
+		return State{Unusable: true}
+	}
+	st := State{Owner: w & proc.IDMask, Dead: w&deadBit != 0, Waiters: w&waitersBit != 0}
+	if st.Owner != 0 {
+		st.HeldSince = unixNano(l.since.Load())
+		st.WaitedSince = unixNano(l.wait.Load())
+	}
+	return st
+}
+
+func unixNano(ns int64) time.Time {
+	if ns <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // LockRecursive acquires the lock for the goroutine or thread token g,

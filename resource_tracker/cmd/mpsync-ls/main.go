@@ -44,16 +44,12 @@ func main() {
 	for _, o := range objs {
 		var users []string
 		for _, u := range o.Users {
-			s := strconv.Itoa(u.Pid)
-			if !u.Alive {
-				s += "(dead)"
-			}
-			users = append(users, s)
+			users = append(users, describeUser(u))
 		}
 		lock := ""
 		switch {
-		case o.LockOwner != 0:
-			lock = fmt.Sprintf("held by %d", o.LockOwner)
+		case o.LockOwner != nil:
+			lock = "held by " + describeUser(*o.LockOwner)
 			if !o.LockHeldSince.IsZero() {
 				lock += " for " + time.Since(o.LockHeldSince).Round(time.Millisecond).String()
 			}
@@ -69,6 +65,8 @@ func main() {
 		state := "in use"
 		if o.Stale() {
 			state = "stale"
+		} else if o.Untracked {
+			state = "untracked (never unlinked by the tracker)"
 		} else if len(o.Users) == 0 && !o.Held {
 			state = "untracked"
 		}
@@ -79,4 +77,17 @@ func main() {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", o.Name, o.Kind, o.Size, format, strings.Join(users, ","), lock, state)
 	}
 	tw.Flush()
+}
+
+// describeUser shows a process by its pid, marked when that pid is in
+// another pid namespace (a container's) and when the process is dead.
+func describeUser(u resourcetracker.User) string {
+	s := strconv.Itoa(u.Pid)
+	if u.OtherNamespace {
+		s += "(other pid ns)"
+	}
+	if !u.Alive {
+		s += "(dead)"
+	}
+	return s
 }

@@ -13,7 +13,7 @@ package main
 import (
 	"os"
 
-	"github.com/mpsync/mpsync/internal/tracker"
+	"github.com/mpsync/mpsync/internal/tracker/server"
 )
 
-func main() { os.Exit(tracker.Serve()) }
+func main() { os.Exit(server.Serve()) }

@@ -1,0 +1,108 @@
+//go:build cgo
+
+package csrc
+
+/*
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "mpsync_impl.h"
+*/
+import "C"
+
+import (
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// Self returns this process's identity, making it (and its registry in
+// /dev/shm) on first use. A full /dev/shm matches syscall.ENOSPC.
+func Self() (uint64, error) {
+	var id C.uint64_t
+	if rc := C.mps__self(&id); rc != 0 {
+		return 0, syscall.Errno(-rc)
+	}
+	watchTracker()
+	return uint64(id), nil
+}
+
+var watchOnce sync.Once
+
+// watchTracker keeps this process connected to a tracker for its whole
+// life, once it has an identity: a goroutine waits, in C on a thread of
+// its own, for the connection to end (the tracker died or retired) and
+// connects again, starting a tracker if none runs. It ends at once when
+// tracking is off.
+func watchTracker() {
+	watchOnce.Do(func() {
+		go func() {
+			for C.mps__tracker_watch() != -C.ENOTCONN {
+			}
+		}()
+	})
+}
+
+// Alive reports whether the process of identity id lives (its registry's
+// liveness lock is held); when that cannot be told it reports true.
+func Alive(id uint64) bool { return C.mps__alive(C.uint64_t(id)) != 0 }
+
+// AliveLock tests the liveness lock of the registry or tracker file open
+// as fd: 1 held, 0 free, or an error.
+func AliveLock(fd int) (bool, error) {
+	rc := C.mps__alive_lock(C.int(fd), 0)
+	if rc < 0 {
+		return false, syscall.Errno(-rc)
+	}
+	return rc == 1, nil
+}
+
+// PidOf returns the pid recorded in the registry of identity id (in that
+// process's pid namespace), or 0.
+func PidOf(id uint64) int { return int(C.mps__pid_of(C.uint64_t(id))) }
+
+// Track registers name, a /dev/shm entry with inode ino that this process
+// made or opened, in its registry, unless untracked. It reports whether
+// it added an entry (false: listed already, or tracking is off).
+func Track(name string, ino uint64, untracked bool) (bool, error) {
+	if untracked {
+		return false, nil
+	}
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	rc := C.mps__track(cname, C.uint64_t(ino))
+	if rc < 0 {
+		return false, syscall.Errno(-rc)
+	}
+	watchTracker()
+	return rc == 1, nil
+}
+
+// Forget removes name from this process's registry.
+func Forget(name string) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	C.mps__forget(cname)
+}
+
+// SetTrackerExe makes exe, run with MPSYNC_TRACKER_ROLE=1, the tracker
+// this process starts when none runs.
+func SetTrackerExe(exe string) {
+	cexe := C.CString(exe)
+	defer C.free(unsafe.Pointer(cexe))
+	C.mps__set_tracker_exe(cexe)
+}
+
+// FindTracker returns the file name of a live tracker of this user that
+// accepts connections here ("mps-trk-…"), other than except, or "".
+func FindTracker(except string) string {
+	cexcept := C.CString(except)
+	defer C.free(unsafe.Pointer(cexcept))
+	var found [32]C.char
+	fd := C.mps__tracker_find(cexcept, 0, &found[0])
+	if fd < 0 {
+		return ""
+	}
+	C.close(fd)
+	return C.GoString(&found[0])
+}

@@ -1,0 +1,403 @@
+// Package server is mpsync's resource tracker: the process that unlinks
+// what dead processes leave in /dev/shm, and never what a live process
+// still uses. Its client, in every program, is package internal/tracker
+// (and libmpsync's registry.c).
+//
+// # How it works
+//
+// Every process that uses mpsync has an identity and a registry file in
+// /dev/shm (package proc), on which it holds a file lock the kernel drops
+// when it dies; the registry lists the names the process created or
+// opened, each with its inode. Each client keeps a connection to the
+// tracker. The tracker sleeps until a connection ends, then asks the
+// kernel, through the registry's lock, whether its owner is gone — exact
+// across pid namespaces, since no pid is involved — and for each dead
+// registry unlinks every name it lists unless
+//
+//   - a live registry lists it too,
+//   - the file under that name is not the one registered (another inode:
+//     it was replaced),
+//   - the file is marked untracked (csrc.UntrackedMode), or
+//   - a process that this tracker's /proc shows has it open or mapped
+//     (programs that use it without mpsync, such as CPython's
+//     SharedMemory); such names are retried at each sweep.
+//
+// It then removes the registry. A registry whose lock is free is dead
+// whatever its contents, so one never completed or filled with garbage
+// goes too. Registries are read with pread, never mapped, so a truncated
+// one cannot fault the tracker. A slow sweep (every few seconds) catches
+// clients that lost their connection, such as C programs whose tracker
+// died.
+//
+// The tracker publishes itself as /dev/shm/mps-trk-<16 hex digits>, a file
+// of its user's that it holds the same kind of lock on, and listens on
+// the abstract Unix socket of that name. Another user can neither guess
+// the name before it exists nor make a file owned by us, and each side
+// checks the other's credentials (SO_PEERCRED). Trackers that cannot
+// reach each other (other network namespaces sharing one /dev/shm) each
+// serve their own clients and are harmless to each other: a dead registry
+// is reaped under a second file lock, by one of them only. When two that
+// can reach each other run, the one with the larger name retires. A
+// tracker exits a few seconds after it has nothing left to watch.
+//
+// Environment: MPSYNC_TRACKER_ROLE=1 makes a process the tracker;
+// MPSYNC_TRACKER_LOG names its log file (default
+// $TMPDIR/mpsync-tracker-<uid>.log), one line per name it unlinks;
+// MPSYNC_NO_TRACKER=1 in a client turns tracking off.
+package server
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/names"
+	"github.com/mpsync/mpsync/internal/proc"
+)
+
+const (
+	envLog = "MPSYNC_TRACKER_LOG"
+
+	trkMagic   = "MPSTRK1\x00" // a tracker file: magic, pid uint32 at 8
+	sweepEvery = 5 * time.Second
+	idleExit   = 3 * time.Second
+	reaperByte = 1 // a registry byte locked by the tracker reaping it
+)
+
+// LogPath returns where the tracker logs what it unlinks.
+func LogPath() string {
+	if p := os.Getenv(envLog); p != "" {
+		return p
+	}
+	return filepath.Join(os.TempDir(), "mpsync-tracker-"+strconv.Itoa(os.Getuid())+".log")
+}
+
+// Running returns the pid of a tracker of this user that this process can
+// reach, as its file records it, or 0.
+func Running() int {
+	name := csrc.FindTracker("")
+	if name == "" {
+		return 0
+	}
+	f, err := os.Open(names.Dir + name)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var b [12]byte
+	if _, err := f.ReadAt(b[:], 0); err != nil || string(b[:8]) != trkMagic {
+		return 0
+	}
+	return int(binary.NativeEndian.Uint32(b[8:]))
+}
+
+// Serve runs the tracker: it returns its exit status once it has had
+// nothing to watch for a few seconds, or at once if another tracker of
+// this user already serves here.
+func Serve() int {
+	signal.Ignore(syscall.SIGPIPE, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	if csrc.FindTracker("") != "" {
+		return 0
+	}
+	logf, _ := os.OpenFile(LogPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logger := log.New(io.Discard, fmt.Sprintf("mpsync tracker %d: ", os.Getpid()), log.LstdFlags)
+	if logf != nil {
+		logger.SetOutput(logf)
+	}
+	ln, self, err := publish()
+	if err != nil {
+		logger.Printf("cannot start: %v", err)
+		return 1
+	}
+	t := &tracker{self: self, log: logger, suspects: map[uint64]*suspect{}, pending: map[string]Entry{}}
+	deaths := make(chan uint64, 64)
+	go t.accept(ln, deaths)
+	t.sweep()
+	nextSweep := time.Now().Add(sweepEvery)
+	var idleSince time.Time
+	timer := time.NewTimer(sweepEvery)
+	for {
+		select {
+		case id := <-deaths:
+			t.suspects[id] = &suspect{at: time.Now(), wait: time.Millisecond}
+		case <-timer.C:
+		}
+		now := time.Now()
+		if t.checkSuspects(now) {
+			t.reap()
+		}
+		if !now.Before(nextSweep) {
+			if t.retire() {
+				unix.Unlink(names.Dir + t.self)
+				return 0
+			}
+			t.sweep()
+			nextSweep = now.Add(sweepEvery)
+		}
+		if t.clients.Load() == 0 && t.registries == 0 && len(t.pending) == 0 && len(t.suspects) == 0 {
+			if idleSince.IsZero() {
+				idleSince = now
+			} else if now.Sub(idleSince) >= idleExit {
+				unix.Unlink(names.Dir + t.self)
+				return 0
+			}
+		} else {
+			idleSince = time.Time{}
+		}
+		wait := time.Until(nextSweep)
+		if !idleSince.IsZero() {
+			wait = min(wait, idleExit-now.Sub(idleSince))
+		}
+		for _, s := range t.suspects {
+			wait = min(wait, time.Until(s.at.Add(s.wait)))
+		}
+		timer.Reset(max(wait, time.Millisecond))
+	}
+}
+
+// publish makes the tracker's file (locked, then linked, so it is never
+// seen unlocked while the tracker lives) and listens on the abstract
+// socket of the same name, bound before the name appears.
+func publish() (*net.UnixListener, string, error) {
+	fd, err := unix.Open(names.Dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, "", err
+	}
+	defer unix.Close(fd) // the lock stays with the open description: keep it
+	lock := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: csrc.RegAliveByte, Len: 1}
+	if unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lock) != nil {
+		return nil, "", err
+	}
+	head := make([]byte, 16)
+	copy(head, trkMagic)
+	binary.NativeEndian.PutUint32(head[8:], uint32(os.Getpid()))
+	if err := unix.Fallocate(fd, 0, 0, int64(len(head))); err != nil {
+		return nil, "", err
+	}
+	if _, err := unix.Pwrite(fd, head, 0); err != nil {
+		return nil, "", err
+	}
+	for range 8 {
+		var rnd [8]byte
+		rand.Read(rnd[:])
+		name := csrc.TrkPrefix + hex.EncodeToString(rnd[:])
+		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: "@" + name, Net: "unix"})
+		if err != nil {
+			continue
+		}
+		err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, names.Dir+name, unix.AT_SYMLINK_FOLLOW)
+		if err == nil {
+			// Keep the description, and so the lock, for the tracker's life.
+			keep, _ := unix.Dup(fd)
+			unix.CloseOnExec(keep)
+			return ln, name, nil
+		}
+		ln.Close()
+		if err != unix.EEXIST {
+			return nil, "", err
+		}
+	}
+	return nil, "", unix.EEXIST
+}
+
+// tracker is the tracker's state, owned by Serve's goroutine (clients is
+// shared with the connection goroutines).
+type tracker struct {
+	self       string // this tracker's file name
+	log        *log.Logger
+	clients    atomic.Int64
+	registries int                 // registries seen at the last look
+	suspects   map[uint64]*suspect // clients whose connection ended
+	pending    map[string]Entry    // names whose users are gone but that a process holds
+}
+
+// suspect is a client whose connection ended but whose registry was
+// still locked at the last look: the kernel releases the two in turn as
+// the process's files are closed. It is looked at again after wait,
+// which doubles, for a second; then the sweeps take over.
+type suspect struct {
+	at   time.Time
+	wait time.Duration
+}
+
+// accept takes connections from processes of this user, learns their
+// identities, and reports each connection's end on deaths.
+func (t *tracker) accept(ln *net.UnixListener, deaths chan<- uint64) {
+	uid := uint32(os.Getuid())
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if peerUID(c) != uid {
+			c.Close()
+			continue
+		}
+		t.clients.Add(1)
+		go func() {
+			var b [8]byte
+			_, err := io.ReadFull(c, b[:])
+			io.Copy(io.Discard, c) // clients never write more: this waits for the end
+			c.Close()
+			t.clients.Add(-1)
+			if id := binary.NativeEndian.Uint64(b[:]); err == nil && id != 0 {
+				deaths <- id
+			}
+		}()
+	}
+}
+
+// peerUID returns the user of the process at the other end of c, or an
+// impossible uid if it cannot be told.
+func peerUID(c *net.UnixConn) uint32 {
+	uid := ^uint32(0)
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return uid
+	}
+	raw.Control(func(fd uintptr) {
+		if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+			uid = cred.Uid
+		}
+	})
+	return uid
+}
+
+// checkSuspects looks at the suspects that are due and reports whether
+// one of them has died.
+func (t *tracker) checkSuspects(now time.Time) bool {
+	died := false
+	for id, s := range t.suspects {
+		if now.Before(s.at.Add(s.wait)) {
+			continue
+		}
+		if !proc.Alive(id) {
+			died = true
+			delete(t.suspects, id)
+			continue
+		}
+		s.at, s.wait = now, 2*s.wait
+		if s.wait > time.Second {
+			delete(t.suspects, id)
+		}
+	}
+	return died
+}
+
+// sweep is the slow look at everything: dead registries, names still
+// held, dead trackers' files.
+func (t *tracker) sweep() {
+	t.reap()
+	ents, _ := os.ReadDir(names.Dir)
+	for _, e := range ents {
+		if _, ok := hexSuffix(e.Name(), csrc.TrkPrefix); !ok || e.Name() == t.self {
+			continue
+		}
+		if fd, _ := ownFile(e.Name()); fd >= 0 {
+			if held, err := csrc.AliveLock(fd); err == nil && !held {
+				unix.Unlink(names.Dir + e.Name())
+			}
+			unix.Close(fd)
+		}
+	}
+}
+
+// retire reports whether another tracker that this one's clients can
+// reach runs under a smaller name: then this one steps down, and its
+// clients, seeing their connections end, go to that one.
+func (t *tracker) retire() bool {
+	other := csrc.FindTracker(t.self)
+	return other != "" && other < t.self
+}
+
+// reap removes what the dead registries list and nobody else uses, then
+// the registries, and retries the names that were still held.
+func (t *tracker) reap() {
+	regs := Registries()
+	t.registries = len(regs)
+	live := map[string]bool{}
+	var dead []Registry
+	for _, r := range regs {
+		if r.Alive {
+			for _, e := range r.Entries {
+				live[e.Name] = true
+			}
+		} else {
+			dead = append(dead, r)
+		}
+	}
+	if len(dead) == 0 && len(t.pending) == 0 {
+		return
+	}
+	held := proc.HeldInodes(names.Dir)
+	for name, e := range t.pending {
+		delete(t.pending, name)
+		t.release(e, "held earlier", live, held)
+	}
+	for _, r := range dead {
+		t.reapRegistry(r, live, held)
+	}
+}
+
+// reapRegistry releases every name of the dead registry r and removes it,
+// under the reaper lock, so that of several trackers only one does it.
+func (t *tracker) reapRegistry(r Registry, live map[string]bool, held map[uint64]bool) {
+	fd, st := ownFile(r.File)
+	if fd < 0 {
+		return
+	}
+	defer unix.Close(fd)
+	lock := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: reaperByte, Len: 1}
+	if unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lock) != nil {
+		return // another tracker is at it
+	}
+	if alive, err := csrc.AliveLock(fd); err != nil || alive {
+		return
+	}
+	again, _ := readRegistry(fd) // under the lock
+	owner := fmt.Sprintf("pid %d, %s", again.Pid, r.File)
+	for _, e := range again.Entries {
+		t.release(e, owner, live, held)
+	}
+	var now unix.Stat_t
+	if unix.Stat(names.Dir+r.File, &now) == nil && now.Ino == st.Ino {
+		unix.Unlink(names.Dir + r.File)
+	}
+}
+
+// release unlinks a name a dead process registered, unless something
+// still uses it (see the package doc); a name some process holds open or
+// mapped goes on the pending list.
+func (t *tracker) release(e Entry, owner string, live map[string]bool, held map[uint64]bool) {
+	if live[e.Name] {
+		return
+	}
+	path := names.Dir + e.Name
+	var st unix.Stat_t
+	if unix.Lstat(path, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG ||
+		e.Ino != 0 && st.Ino != e.Ino || st.Mode&csrc.UntrackedMode != 0 {
+		return // gone, replaced, or untracked
+	}
+	if held[st.Ino] {
+		t.pending[e.Name] = e
+		return
+	}
+	if unix.Unlink(path) == nil {
+		t.log.Printf("unlinked leaked %s: its last user (%s) is gone", e.Name, owner)
+	}
+}
