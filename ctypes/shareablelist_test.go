@@ -2,9 +2,12 @@ package ctypes_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/mpsync/mpsync/ctypes"
@@ -63,6 +66,94 @@ func TestShareableListLocal(t *testing.T) {
 	if _, err := ctypes.OpenShareableList(junk.Name()); !errors.Is(err, ctypes.ErrCorrupt) {
 		t.Errorf("OpenShareableList of junk: %v, want ErrCorrupt", err)
 	}
+}
+
+// TestShareableListCorruptItem writes garbage into the formats and codes
+// of a live list, as a buggy process could: Get reports ErrCorrupt naming
+// the item (never a panic), and Set makes the item whole again.
+func TestShareableListCorruptItem(t *testing.T) {
+	l, err := ctypes.NewShareableList([]any{"hello", 42, 2.5}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, l)
+	seg, err := shm.Open(l.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	// CPython's layout: N, offsets[N+1], the data, formats, codes.
+	mem := seg.Bytes()
+	n := int(binary.NativeEndian.Uint64(mem))
+	formats := 8*(n+2) + int(binary.NativeEndian.Uint64(mem[8+8*n:]))
+	codes := formats + 8*n
+	for _, c := range []struct {
+		i      int
+		format string
+		code   byte
+	}{
+		{0, "99999s", 1}, // longer than the 8-byte slot
+		{0, "-1s", 1},
+		{0, "s", 2},
+		{1, "q", 9}, // no such code
+		{2, "zz", 0},
+		{2, "\xff\xff\xff\xff\xff\xff\xff\xff", 0},
+	} {
+		f := mem[formats+8*c.i:][:8]
+		clear(f)
+		copy(f, c.format)
+		mem[codes+c.i] = c.code
+		_, err := l.Get(c.i)
+		if !errors.Is(err, ctypes.ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("item %d", c.i)) {
+			t.Errorf("Get(%d) with format %q, code %d: %v; want ErrCorrupt naming the item", c.i, c.format, c.code, err)
+		}
+		if err := l.Set(c.i, "ok"); err != nil {
+			t.Errorf("Set(%d) over format %q, code %d: %v", c.i, c.format, c.code, err)
+		}
+		if got, err := l.Get(c.i); got != "ok" || err != nil {
+			t.Errorf("Get(%d) after Set = %#v, %v; want \"ok\"", c.i, got, err)
+		}
+	}
+}
+
+// FuzzShareableListCorrupt writes arbitrary bytes anywhere into a list's
+// segment, then opens it and reads and writes every item. Open and Get
+// may fail, but nothing panics or leaves the mapping.
+func FuzzShareableListCorrupt(f *testing.F) {
+	f.Add(uint16(0), []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
+	f.Add(uint16(8), []byte{8, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(uint16(56), []byte("9999999s"))
+	f.Add(uint16(88), []byte{7, 7, 7, 7})
+	f.Fuzz(func(t *testing.T, off uint16, data []byte) {
+		l, err := ctypes.NewShareableList([]any{"hello", 42, 2.5, true, nil, []byte("bytes")}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Unlink()
+		defer l.Close()
+		seg, err := shm.Open(l.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem := seg.Bytes()
+		copy(mem[int(off)%len(mem):], data)
+		seg.Close()
+		m, err := ctypes.OpenShareableList(l.Name())
+		if err != nil {
+			if !errors.Is(err, ctypes.ErrCorrupt) {
+				t.Errorf("OpenShareableList: %v, want ErrCorrupt", err)
+			}
+			return
+		}
+		defer m.Close()
+		for i := range m.Len() {
+			if _, err := m.Get(i); err != nil && !errors.Is(err, ctypes.ErrCorrupt) {
+				t.Errorf("Get(%d): %v, want nil or ErrCorrupt", i, err)
+			}
+			m.Set(i, "x")
+			m.Set(i, int64(i))
+		}
+	})
 }
 
 func same(a, b any) bool {
