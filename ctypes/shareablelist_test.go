@@ -68,6 +68,45 @@ func TestShareableListLocal(t *testing.T) {
 	}
 }
 
+// TestShareableListItemTooLarge: an item whose slot or whose format does
+// not fit is refused with an error naming the item and the sizes, and
+// nothing truncated is ever written. A slot's format ("<k>s") has an
+// 8-byte field, so string and bytes items hold at most 9,999,991 bytes.
+func TestShareableListItemTooLarge(t *testing.T) {
+	const limit = 9_999_991
+	big := strings.Repeat("x", 10<<20)
+	wantErr := func(what string, err error, parts ...string) {
+		t.Helper()
+		if !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("%s: %v, want fs.ErrInvalid", what, err)
+			return
+		}
+		for _, p := range parts {
+			if !strings.Contains(err.Error(), p) {
+				t.Errorf("%s: %q does not say %q", what, err, p)
+			}
+		}
+	}
+	_, err := ctypes.NewShareableList([]any{"short", big}, "")
+	wantErr("NewShareableList with a 10 MiB string", err, "ctypes.NewShareableList: ", "item 1", "10485760 bytes", "10485768")
+	_, err = ctypes.NewShareableList([]any{[]byte(big[:limit+1])}, "")
+	wantErr("NewShareableList with one byte over the limit", err, "item 0", "9999992 bytes")
+
+	l, err := ctypes.NewShareableList([]any{"short", big[:limit]}, "")
+	if err != nil {
+		t.Fatalf("NewShareableList with %d bytes: %v", limit, err)
+	}
+	cleanup(t, l)
+	if got, err := l.Get(1); err != nil || got != big[:limit] {
+		t.Errorf("Get of the largest item: %d bytes, %v", len(fmt.Sprint(got)), err)
+	}
+	err = l.Set(0, big)
+	wantErr("Set of a 10 MiB string into an 8-byte slot", err, "ctypes.ShareableList.Set: ", "item 0", "10485760 bytes", "8-byte slot")
+	if got, err := l.Get(0); got != "short" || err != nil {
+		t.Errorf("item 0 after the refused Set = %#v, %v; want \"short\" untouched", got, err)
+	}
+}
+
 // TestShareableListCorruptItem writes garbage into the formats and codes
 // of a live list, as a buggy process could: Get reports ErrCorrupt naming
 // the item (never a panic), and Set makes the item whole again.
