@@ -13,7 +13,8 @@ import (
 // multiprocessing.Array; T is as for Value. A synchronized Array (the
 // default) has a robust, goroutine-recursive lock: At and Set of elements
 // of 1, 2, 4 or 8 bytes are atomic, larger ones take the lock, and so do
-// CopyTo and CopyFrom. Slice gives direct access without any locking.
+// CopyTo and CopyFrom, with Value's rules when a holder of the lock died.
+// Slice gives direct access without any locking.
 //
 // An Array must not be copied after first use; it is safe for concurrent
 // use.

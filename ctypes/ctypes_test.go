@@ -3,13 +3,16 @@ package ctypes_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
+	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/ctypes"
 	"github.com/mpsync/mpsync/internal/proctest"
 	"github.com/mpsync/mpsync/semaphore"
@@ -231,6 +234,102 @@ func TestValueOwnerDeath(t *testing.T) {
 	}
 	v.MarkConsistent()
 	v.Release()
+}
+
+// TestValueOwnerDeathGetSet kills a process holding a struct Value's lock
+// (Lock) and then uses the value without Acquire: Get and Set, which
+// cannot return errors, take the lock over, copy under it and mark it
+// consistent, so the lock stays usable; and when the lock is not
+// recoverable they panic rather than copy without it.
+func TestValueOwnerDeathGetSet(t *testing.T) {
+	killedHolder := func(t *testing.T) *ctypes.Value[Point] {
+		v, err := ctypes.NewValue(Point{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cleanup(t, v)
+		p := proctest.Start(t, "hold-value", v.Name())
+		p.Expect("locked")
+		p.Kill()
+		return v
+	}
+	usable := func(t *testing.T, v *ctypes.Value[Point]) {
+		t.Helper()
+		if err := v.Acquire(t.Context()); err != nil {
+			t.Fatalf("Acquire after Get/Set took a dead holder's lock: %v, want nil", err)
+		}
+		v.Set(Point{5, 6})
+		if got := v.Get(); got != (Point{5, 6}) {
+			t.Errorf("Get inside Acquire = %v, want {5 6}", got)
+		}
+		if err := v.Release(); err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+	}
+	t.Run("Get", func(t *testing.T) {
+		v := killedHolder(t)
+		if got := v.Get(); got != (Point{1, 2}) {
+			t.Errorf("Get after the holder died = %v, want {1 2}", got)
+		}
+		usable(t, v)
+	})
+	t.Run("Set", func(t *testing.T) {
+		v := killedHolder(t)
+		v.Set(Point{3, 4})
+		if got := payload[Point](t, v.Name()); got != (Point{3, 4}) {
+			t.Errorf("value after Set = %v, want {3 4}", got)
+		}
+		usable(t, v)
+	})
+	t.Run("NotRecoverable", func(t *testing.T) {
+		v := killedHolder(t)
+		if err := v.Acquire(t.Context()); !errors.Is(err, ctypes.ErrOwnerDead) {
+			t.Fatalf("Acquire after the holder died: %v, want ErrOwnerDead", err)
+		}
+		if err := v.Release(); !errors.Is(err, ctypes.ErrNotRecoverable) {
+			t.Fatalf("Release without MarkConsistent: %v, want ErrNotRecoverable", err)
+		}
+		if msg := panicOf(func() { v.Get() }); !strings.HasPrefix(msg, "ctypes.Value.Get") {
+			t.Errorf("Get of a value whose lock is not recoverable: panic %q, want one naming ctypes.Value.Get", msg)
+		}
+		if msg := panicOf(func() { v.Set(Point{7, 8}) }); !strings.HasPrefix(msg, "ctypes.Value.Set") {
+			t.Errorf("Set of a value whose lock is not recoverable: panic %q, want one naming ctypes.Value.Set", msg)
+		}
+		if got := payload[Point](t, v.Name()); got != (Point{1, 2}) {
+			t.Errorf("value after a refused Set = %v, want {1 2}: Set wrote without the lock", got)
+		}
+		if err := v.Acquire(t.Context()); !errors.Is(err, ctypes.ErrNotRecoverable) {
+			t.Errorf("Acquire: %v, want ErrNotRecoverable", err)
+		}
+	})
+}
+
+// payload reads the first element of object name straight from its
+// segment, without any lock.
+func payload[T any](t *testing.T, name string) T {
+	t.Helper()
+	seg, err := shm.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	info, err := csrc.ValidateHeader(seg.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *(*T)(unsafe.Pointer(&seg.Bytes()[info.PayloadOffset]))
+}
+
+// panicOf runs f and returns what it panicked with, as a string ("" if
+// it did not panic).
+func panicOf(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
 }
 
 func TestGetSetAddCAS(t *testing.T) {

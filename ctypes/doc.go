@@ -39,6 +39,8 @@
 //     is gone, the resource tracker unlinks it (Untracked opts out).
 //   - Get and Set are atomic for elements of 1, 2, 4 and 8 bytes; larger
 //     ones take the object's lock (a raw object's are not synchronized).
+//     Like Lock, they cannot report a holder that died: they take its lock
+//     over and mark it consistent. Acquire reports it (see Value).
 //   - Slice is a view with no locking, valid until Close.
 //   - A caller's lock (WithLock) belongs to the handle: every process
 //     passes its own handle of the same lock.

@@ -4,11 +4,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mpsync/mpsync/ctypes"
 	"github.com/mpsync/mpsync/internal/cbuild"
 	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/semaphore"
 )
 
 // objects makes the Go side of the cross-language tests.
@@ -88,5 +90,40 @@ func TestPythonReadsAndWrites(t *testing.T) {
 	}
 	if got := string(c.Value()); got != "HELLO WORLD" {
 		t.Errorf("chars = %q, want HELLO WORLD", got)
+	}
+}
+
+// TestPythonAfterClose has csrc/python/mpsync.py use Values, Arrays and
+// Locks after close(): every accessor raises ValueError, where it used to
+// touch the unmapped memory and crash the interpreter.
+func TestPythonAfterClose(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is required for the cross-language tests: %v", err)
+	}
+	lib := cbuild.Build(t)
+	v, p, c := objects(t)
+	pt, err := ctypes.NewValue(Point{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, pt)
+	l, err := semaphore.NewLock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, l)
+	peer := proctest.Exec(t, python, "testdata/peer_closed.py", v.Name(), pt.Name(), p.Name(), c.Name(), l.Name())
+	peer.Cmd.Env = append(peer.Cmd.Environ(), "MPSYNC_LIB="+filepath.Join(lib.Dir, "libmpsync.so.0"))
+	peer.Start()
+	for {
+		line := peer.Recv()
+		if strings.HasPrefix(line, "done ") {
+			break
+		}
+		t.Error("python: " + line)
+	}
+	if err := peer.Wait(); err != nil {
+		t.Fatalf("python: %v\n%s", err, peer.Stderr())
 	}
 }

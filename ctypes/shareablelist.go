@@ -36,7 +36,10 @@ import (
 // Each item keeps the slot it was created with: a string or bytes item
 // can later hold anything that fits in its slot, a number slot holds 8
 // bytes. Unlike CPython, string slots are sized by their UTF-8 length, not
-// their length in characters, so non-ASCII strings always fit.
+// their length in characters, so non-ASCII strings always fit. A slot's
+// format must fit its 8-byte field, so a string or bytes item holds at
+// most 9,999,991 bytes ("9999992s"); larger ones are refused, as CPython
+// refuses them (its assertion), never truncated.
 //
 // Get and Set re-read an item's format and code on every access (another
 // process may change them) and check them against the slot. Items are not
@@ -49,7 +52,10 @@ type ShareableList struct {
 	closed  atomic.Bool
 }
 
-const slAlign = 8
+const (
+	slAlign  = 8 // slot sizes are multiples of it
+	slFmtLen = 8 // bytes of an item's format field
+)
 
 // slot formats and codes, as CPython writes them.
 const (
@@ -66,7 +72,10 @@ const (
 
 // NewShareableList creates a list holding items: Go integers (stored as
 // int64), float32 and float64, bool, string, []byte and nil. An empty
-// name makes a random one ("psm_…", as Python does).
+// name makes a random one ("psm_…", as Python does). An item that cannot
+// be stored (a string or bytes of more than 9,999,991 bytes, whose
+// format would not fit its field) is an error matching fs.ErrInvalid
+// that names the item and the sizes.
 func NewShareableList(items []any, name string) (*ShareableList, error) {
 	const op = "ctypes.NewShareableList"
 	n := len(items)
@@ -75,9 +84,9 @@ func NewShareableList(items []any, name string) (*ShareableList, error) {
 	values := make([]any, n)
 	offsets := make([]int64, n+1)
 	for i, it := range items {
-		v, f, code, err := encodeItem(op, it, -1)
+		v, f, code, err := encodeItem(op, i, it, -1)
 		if err != nil {
-			return nil, fmt.Errorf("item %d: %w", i, err)
+			return nil, err
 		}
 		formats[i], codes[i], values[i] = f, code, v
 		size := int64(slAlign)
@@ -144,15 +153,25 @@ func OpenShareableList(name string) (*ShareableList, error) {
 	return &ShareableList{seg: seg, mem: mem, n: int(n), offsets: offsets}, nil
 }
 
-// encodeItem turns a Go value into what a slot stores: the value to pack,
-// its format and its code. slot is the slot's size for strings and bytes
-// written later (-1 when creating: the slot is sized to fit).
-func encodeItem(op string, it any, slot int64) (any, string, byte, error) {
-	sized := func(b []byte) string {
-		if slot >= 0 {
-			return strconv.FormatInt(slot, 10) + "s"
+// encodeItem turns a Go value into what item i's slot stores: the value
+// to pack, its format and its code. slot is the slot's size for strings
+// and bytes written later (-1 when creating: the slot is sized to fit).
+func encodeItem(op string, i int, it any, slot int64) (any, string, byte, error) {
+	arg := "item " + strconv.Itoa(i)
+	sized := func(b []byte, code byte) (any, string, byte, error) {
+		size := slot
+		if slot < 0 {
+			size = int64(slAlign * (len(b)/slAlign + 1))
 		}
-		return strconv.Itoa(slAlign*(len(b)/slAlign+1)) + "s"
+		if int64(len(b)) > size {
+			return nil, "", 0, errs.Invalid(op, arg, "%d bytes do not fit its %d-byte slot", len(b), size)
+		}
+		format := strconv.FormatInt(size, 10) + "s"
+		if len(format) > slFmtLen {
+			return nil, "", 0, errs.Invalid(op, arg, "%d bytes need a %d-byte slot, whose format %q does not fit the %d-byte format field",
+				len(b), size, format, slFmtLen)
+		}
+		return b, format, code, nil
 	}
 	switch v := it.(type) {
 	case nil:
@@ -165,21 +184,21 @@ func encodeItem(op string, it any, slot int64) (any, string, byte, error) {
 		return float64(v), fmtFloat, codePlain, nil
 	case string:
 		if !utf8.ValidString(v) {
-			return nil, "", 0, errs.Invalid(op, "item", "string is not valid UTF-8")
+			return nil, "", 0, errs.Invalid(op, arg, "string is not valid UTF-8")
 		}
-		return []byte(v), sized([]byte(v)), codeStr, nil
+		return sized([]byte(v), codeStr)
 	case []byte:
-		return v, sized(v), codeBytes, nil
+		return sized(v, codeBytes)
 	case int, int8, int16, int32, int64:
 		return toInt64(v), fmtInt, codePlain, nil
 	case uint, uint8, uint16, uint32, uint64, uintptr:
 		u := toUint64(v)
 		if u > math.MaxInt64 {
-			return nil, "", 0, errs.Invalid(op, "item", "%d does not fit an int64", u)
+			return nil, "", 0, errs.Invalid(op, arg, "%d does not fit an int64", u)
 		}
 		return int64(u), fmtInt, codePlain, nil
 	}
-	return nil, "", 0, errs.Invalid(op, "item", "%T: a ShareableList holds integers, floats, bools, strings, []byte and nil", it)
+	return nil, "", 0, errs.Invalid(op, arg, "%T: a ShareableList holds integers, floats, bools, strings, []byte and nil", it)
 }
 
 func toInt64(v any) int64 {
@@ -304,7 +323,9 @@ func (l *ShareableList) Get(i int) (any, error) {
 }
 
 // Set stores v as item i (negative counts from the end). Strings and
-// bytes must fit in the item's slot (its UTF-8 length, for strings).
+// bytes must fit in the item's slot (its UTF-8 length, for strings);
+// otherwise Set writes nothing and returns an error matching
+// fs.ErrInvalid that names the item and both sizes.
 func (l *ShareableList) Set(i int, v any) error {
 	const op = "ctypes.ShareableList.Set"
 	i, err := l.index(op, i)
@@ -312,14 +333,11 @@ func (l *ShareableList) Set(i int, v any) error {
 		return err
 	}
 	slot := l.offsets[i+1] - l.offsets[i]
-	enc, format, code, err := encodeItem(op, v, slot)
+	enc, format, code, err := encodeItem(op, i, v, slot)
 	if err != nil {
 		return err
 	}
 	if b, ok := enc.([]byte); ok {
-		if int64(len(b)) > slot {
-			return errs.Invalid(op, "value", "%d bytes do not fit item %d's %d-byte slot", len(b), i, slot)
-		}
 		current := string(bytes.TrimRight(l.mem[l.fmtStart()+8*int64(i):][:8], "\x00"))
 		if k, err := strconv.ParseInt(strings.TrimSuffix(current, "s"), 10, 64); err == nil && strings.HasSuffix(current, "s") && k >= int64(len(b)) && k <= slot {
 			format = current // keep the slot's format, as CPython does

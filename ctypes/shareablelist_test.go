@@ -2,9 +2,12 @@ package ctypes_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/mpsync/mpsync/ctypes"
@@ -63,6 +66,133 @@ func TestShareableListLocal(t *testing.T) {
 	if _, err := ctypes.OpenShareableList(junk.Name()); !errors.Is(err, ctypes.ErrCorrupt) {
 		t.Errorf("OpenShareableList of junk: %v, want ErrCorrupt", err)
 	}
+}
+
+// TestShareableListItemTooLarge: an item whose slot or whose format does
+// not fit is refused with an error naming the item and the sizes, and
+// nothing truncated is ever written. A slot's format ("<k>s") has an
+// 8-byte field, so string and bytes items hold at most 9,999,991 bytes.
+func TestShareableListItemTooLarge(t *testing.T) {
+	const limit = 9_999_991
+	big := strings.Repeat("x", 10<<20)
+	wantErr := func(what string, err error, parts ...string) {
+		t.Helper()
+		if !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("%s: %v, want fs.ErrInvalid", what, err)
+			return
+		}
+		for _, p := range parts {
+			if !strings.Contains(err.Error(), p) {
+				t.Errorf("%s: %q does not say %q", what, err, p)
+			}
+		}
+	}
+	_, err := ctypes.NewShareableList([]any{"short", big}, "")
+	wantErr("NewShareableList with a 10 MiB string", err, "ctypes.NewShareableList: ", "item 1", "10485760 bytes", "10485768")
+	_, err = ctypes.NewShareableList([]any{[]byte(big[:limit+1])}, "")
+	wantErr("NewShareableList with one byte over the limit", err, "item 0", "9999992 bytes")
+
+	l, err := ctypes.NewShareableList([]any{"short", big[:limit]}, "")
+	if err != nil {
+		t.Fatalf("NewShareableList with %d bytes: %v", limit, err)
+	}
+	cleanup(t, l)
+	if got, err := l.Get(1); err != nil || got != big[:limit] {
+		t.Errorf("Get of the largest item: %d bytes, %v", len(fmt.Sprint(got)), err)
+	}
+	err = l.Set(0, big)
+	wantErr("Set of a 10 MiB string into an 8-byte slot", err, "ctypes.ShareableList.Set: ", "item 0", "10485760 bytes", "8-byte slot")
+	if got, err := l.Get(0); got != "short" || err != nil {
+		t.Errorf("item 0 after the refused Set = %#v, %v; want \"short\" untouched", got, err)
+	}
+}
+
+// TestShareableListCorruptItem writes garbage into the formats and codes
+// of a live list, as a buggy process could: Get reports ErrCorrupt naming
+// the item (never a panic), and Set makes the item whole again.
+func TestShareableListCorruptItem(t *testing.T) {
+	l, err := ctypes.NewShareableList([]any{"hello", 42, 2.5}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, l)
+	seg, err := shm.Open(l.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	// CPython's layout: N, offsets[N+1], the data, formats, codes.
+	mem := seg.Bytes()
+	n := int(binary.NativeEndian.Uint64(mem))
+	formats := 8*(n+2) + int(binary.NativeEndian.Uint64(mem[8+8*n:]))
+	codes := formats + 8*n
+	for _, c := range []struct {
+		i      int
+		format string
+		code   byte
+	}{
+		{0, "99999s", 1}, // longer than the 8-byte slot
+		{0, "-1s", 1},
+		{0, "s", 2},
+		{1, "q", 9}, // no such code
+		{2, "zz", 0},
+		{2, "\xff\xff\xff\xff\xff\xff\xff\xff", 0},
+	} {
+		f := mem[formats+8*c.i:][:8]
+		clear(f)
+		copy(f, c.format)
+		mem[codes+c.i] = c.code
+		_, err := l.Get(c.i)
+		if !errors.Is(err, ctypes.ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("item %d", c.i)) {
+			t.Errorf("Get(%d) with format %q, code %d: %v; want ErrCorrupt naming the item", c.i, c.format, c.code, err)
+		}
+		if err := l.Set(c.i, "ok"); err != nil {
+			t.Errorf("Set(%d) over format %q, code %d: %v", c.i, c.format, c.code, err)
+		}
+		if got, err := l.Get(c.i); got != "ok" || err != nil {
+			t.Errorf("Get(%d) after Set = %#v, %v; want \"ok\"", c.i, got, err)
+		}
+	}
+}
+
+// FuzzShareableListCorrupt writes arbitrary bytes anywhere into a list's
+// segment, then opens it and reads and writes every item. Open and Get
+// may fail, but nothing panics or leaves the mapping.
+func FuzzShareableListCorrupt(f *testing.F) {
+	f.Add(uint16(0), []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
+	f.Add(uint16(8), []byte{8, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(uint16(56), []byte("9999999s"))
+	f.Add(uint16(88), []byte{7, 7, 7, 7})
+	f.Fuzz(func(t *testing.T, off uint16, data []byte) {
+		l, err := ctypes.NewShareableList([]any{"hello", 42, 2.5, true, nil, []byte("bytes")}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Unlink()
+		defer l.Close()
+		seg, err := shm.Open(l.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem := seg.Bytes()
+		copy(mem[int(off)%len(mem):], data)
+		seg.Close()
+		m, err := ctypes.OpenShareableList(l.Name())
+		if err != nil {
+			if !errors.Is(err, ctypes.ErrCorrupt) {
+				t.Errorf("OpenShareableList: %v, want ErrCorrupt", err)
+			}
+			return
+		}
+		defer m.Close()
+		for i := range m.Len() {
+			if _, err := m.Get(i); err != nil && !errors.Is(err, ctypes.ErrCorrupt) {
+				t.Errorf("Get(%d): %v, want nil or ErrCorrupt", i, err)
+			}
+			m.Set(i, "x")
+			m.Set(i, int64(i))
+		}
+	})
 }
 
 func same(a, b any) bool {

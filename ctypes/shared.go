@@ -85,7 +85,7 @@ type core struct {
 // loadAt copies the element at elem to dst: atomically for 1, 2, 4 and 8
 // bytes (aligned accesses of 1 and 2 bytes are single-copy atomic), under
 // the lock (recursively, so inside Lock it does not deadlock) for larger
-// elements.
+// elements; see lockedBig for a lock whose holder died.
 //
 //go:noinline
 func (c *core) loadAt(elem, dst unsafe.Pointer) {
@@ -103,7 +103,7 @@ func (c *core) loadAt(elem, dst unsafe.Pointer) {
 		*(*uint8)(dst) = *(*uint8)(elem)
 		return
 	}
-	defer c.lockedBig()()
+	defer c.lockedBig("ctypes.Value.Get (or ctypes.Array.At)")()
 	copy(unsafe.Slice((*byte)(dst), c.size), unsafe.Slice((*byte)(elem), c.size))
 }
 
@@ -125,7 +125,7 @@ func (c *core) storeAt(elem, src unsafe.Pointer) {
 		*(*uint8)(elem) = *(*uint8)(src)
 		return
 	}
-	defer c.lockedBig()()
+	defer c.lockedBig("ctypes.Value.Set (or ctypes.Array.Set)")()
 	copy(unsafe.Slice((*byte)(elem), c.size), unsafe.Slice((*byte)(src), c.size))
 }
 
@@ -140,13 +140,29 @@ func (c *core) loadFirst(dst unsafe.Pointer) { c.loadAt(c.base, dst) }
 func (c *core) storeFirst(src unsafe.Pointer) { c.storeAt(c.base, src) }
 
 // lockedBig takes the embedded lock, if any, for the calling goroutine,
-// recursively, and returns its release.
-func (c *core) lockedBig() func() {
+// recursively, and returns its release; the caller copies one element in
+// between. It never lets the copy happen without the lock:
+//
+//   - If the holder died, the lock is taken over, and the release marks it
+//     consistent before unlocking, as Lock does: the element was copied
+//     whole under the lock, and releasing without MarkConsistent would
+//     make the lock unusable for everyone (ErrNotRecoverable).
+//   - If the lock cannot be taken (it is not recoverable), it panics,
+//     naming op, as Lock does: Get and Set have no error to return.
+func (c *core) lockedBig(op string) func() {
 	if c.lock == nil {
 		return func() {}
 	}
 	g := goid.Current()
-	c.lock.LockRecursive(context.Background(), g)
+	switch err := c.lock.LockRecursive(context.Background(), g); {
+	case errors.Is(err, errs.ErrOwnerDead):
+		return func() {
+			c.lock.MarkConsistent()
+			c.lock.UnlockRecursive(g)
+		}
+	case err != nil:
+		panic(op + ": " + err.Error())
+	}
 	return func() { c.lock.UnlockRecursive(g) }
 }
 
@@ -343,7 +359,10 @@ func (s *shared[T]) Unlock() {
 // returns ErrOwnerDead, with the lock held, if the previous holder died:
 // the value is intact as far as memory goes (it is still readable), but
 // whatever invariant the holder was maintaining may be half-done; call
-// MarkConsistent once it is repaired.
+// MarkConsistent once it is repaired. It returns ErrNotRecoverable for a
+// lock released after ErrOwnerDead without MarkConsistent. Get and Set
+// inside Acquire only count a recursion, so they never hide a dead
+// holder from the caller.
 func (s *shared[T]) Acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -127,11 +127,19 @@ func (b *Barrier) SetAction(action func() error) {
 
 // lock takes the barrier's internal lock; a holder that died broke the
 // barrier's bookkeeping, so the barrier is broken and the lock repaired.
-func (b *Barrier) lock() {
-	if err := b.l.Lock(context.Background()); errors.Is(err, ErrOwnerDead) {
+// It fails, not holding the lock, only for a lock that is not recoverable
+// (something other than mpsync wrote into it): the barrier can never work
+// again, and the error matches ErrBroken too.
+func (b *Barrier) lock(op string) error {
+	err := b.l.Lock(context.Background())
+	switch {
+	case errors.Is(err, ErrOwnerDead):
 		b.breakLocked()
 		b.l.MarkConsistent()
+	case err != nil:
+		return fmt.Errorf("%s %s: internal lock: %w: %w", op, b.Name(), ErrBroken, err)
 	}
+	return nil
 }
 
 // breakLocked breaks the barrier and releases its waiters; the caller
@@ -154,7 +162,10 @@ func (b *Barrier) nextGen() {
 // arrival index, from 0 for the first to Parties()-1 for the last. It
 // returns ErrBroken if the barrier is or becomes broken, and ctx's error
 // (within a few milliseconds, breaking the barrier for everyone, as a
-// timeout does in Python) if ctx ends first.
+// timeout does in Python) if ctx ends first. Shared state that another
+// process corrupted (an arrival count of Parties() or more) breaks the
+// barrier too: the error matches both ErrBroken and ErrCorrupt, and Reset
+// repairs it.
 func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	race.Release(unsafe.Pointer(b.gen))
 	i, err := b.wait(ctx)
@@ -163,10 +174,13 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 }
 
 func (b *Barrier) wait(ctx context.Context) (int, error) {
+	const op = "semaphore.Barrier.Wait"
 	if err := b.check(); err != nil {
 		return 0, err
 	}
-	b.lock()
+	if err := b.lock(op); err != nil {
+		return 0, err
+	}
 	if b.broken.Load() != 0 {
 		b.l.Unlock()
 		return 0, ErrBroken
@@ -177,7 +191,17 @@ func (b *Barrier) wait(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	gen := b.gen.Load()
-	index := int(b.count.Add(1)) - 1
+	// The count is shared memory that a buggy process may have scribbled
+	// on: read it once and check it before it indexes anything.
+	count := b.count.Load()
+	if count >= uint32(b.parties) {
+		b.breakLocked()
+		b.l.Unlock()
+		return 0, fmt.Errorf("%s %s: %d parties already waiting, of %d: %w: %w",
+			op, b.Name(), count, b.parties, ErrBroken, ErrCorrupt)
+	}
+	index := int(count)
+	b.count.Store(count + 1)
 	b.waiters[index].Store(proc.MustSelf())
 	if index == b.parties-1 {
 		return index, b.release(gen)
@@ -208,7 +232,9 @@ func (b *Barrier) wait(ctx context.Context) (int, error) {
 			err = context.DeadlineExceeded
 		}
 		if err != nil {
-			b.lock()
+			if lerr := b.lock(op); lerr != nil {
+				return index, lerr
+			}
 			if b.gen.Load() == gen {
 				b.breakLocked()
 			}
@@ -220,7 +246,9 @@ func (b *Barrier) wait(ctx context.Context) (int, error) {
 			return index, err
 		}
 		if futex.Wait(b.gen, gen, wait) != nil && b.gen.Load() == gen && b.partyDied(gen) {
-			b.lock()
+			if err := b.lock(op); err != nil {
+				return index, err
+			}
 			if b.gen.Load() == gen {
 				b.breakLocked()
 			}
@@ -230,7 +258,9 @@ func (b *Barrier) wait(ctx context.Context) (int, error) {
 			return index, ErrClosed
 		}
 	}
-	b.lock()
+	if err := b.lock(op); err != nil {
+		return index, err
+	}
 	ok := b.completed(gen)
 	b.l.Unlock()
 	if !ok {
@@ -291,7 +321,9 @@ func (b *Barrier) Abort() error {
 	if err := b.check(); err != nil {
 		return err
 	}
-	b.lock()
+	if err := b.lock("semaphore.Barrier.Abort"); err != nil {
+		return err
+	}
 	b.breakLocked()
 	b.l.Unlock()
 	return nil
@@ -303,7 +335,9 @@ func (b *Barrier) Reset() error {
 	if err := b.check(); err != nil {
 		return err
 	}
-	b.lock()
+	if err := b.lock("semaphore.Barrier.Reset"); err != nil {
+		return err
+	}
 	b.broken.Store(0)
 	b.count.Store(0)
 	b.nextGen()
@@ -314,12 +348,13 @@ func (b *Barrier) Reset() error {
 // Parties returns the number of parties the barrier waits for.
 func (b *Barrier) Parties() int { return b.parties }
 
-// NWaiting returns the number of parties waiting now.
+// NWaiting returns the number of parties waiting now, at most Parties()
+// (a count that another process corrupted is reported as Parties()).
 func (b *Barrier) NWaiting() int {
 	if b.closed.Load() {
 		return 0
 	}
-	return int(b.count.Load())
+	return int(min(b.count.Load(), uint32(b.parties)))
 }
 
 // Broken reports whether the barrier is broken.

@@ -25,7 +25,9 @@ import (
 // its state word is also the futex its waiter sleeps on.
 const (
 	condSlots       = 128
-	condSlotSize    = 24
+	condSlotSize    = 24 // uint64 owner, uint32 state, uint32 ticket, 8 spare
+	offSlotState    = 8
+	offSlotTicket   = 12
 	offCondKind     = 0
 	offCondSlots    = 4
 	offCondTicket   = 8
@@ -90,6 +92,7 @@ type condSlot struct {
 	owner  *atomic.Uint64 // pid|tag word of the waiter
 	state  *atomic.Uint32 // slotFree, slotWaiting, slotNotified; futex
 	ticket *atomic.Uint32 // arrival order
+	index  int            // the slot's place in the payload, for messages
 }
 
 // NewCondition creates a condition variable using lock, a *Lock or an
@@ -167,7 +170,7 @@ func newCondition(obj *object.Object, lock CondLock, own, implicit bool) *Condit
 	c.ticket = (*atomic.Uint32)(unsafe.Add(base, offCondTicket))
 	for i := range c.slots {
 		s := unsafe.Add(base, offCondSlot0+i*condSlotSize)
-		c.slots[i] = condSlot{owner: (*atomic.Uint64)(s), state: (*atomic.Uint32)(unsafe.Add(s, 8)), ticket: (*atomic.Uint32)(unsafe.Add(s, 12))}
+		c.slots[i] = condSlot{owner: (*atomic.Uint64)(s), state: (*atomic.Uint32)(unsafe.Add(s, offSlotState)), ticket: (*atomic.Uint32)(unsafe.Add(s, offSlotTicket)), index: i}
 	}
 	return c
 }
@@ -197,6 +200,8 @@ func (c *Condition) held() (uint64, bool) {
 // when notified, ctx's error otherwise (within a few milliseconds of its
 // end), ErrNotOwner if the caller does not hold the lock, or ErrOwnerDead
 // if, while it waited, another holder of the lock died (the lock is held).
+// If another process wrote garbage into its waiter slot, it returns an
+// error matching ErrCorrupt, also with the lock held.
 func (c *Condition) Wait(ctx context.Context) error {
 	if err := c.check(); err != nil {
 		return err
@@ -245,14 +250,20 @@ func (c *Condition) Wait(ctx context.Context) error {
 	} else {
 		lockErr = c.rl.Lock(context.Background())
 	}
-	notified := slot.state.Load() == slotNotified
+	state := slot.state.Load()
 	slot.owner.Store(0)
 	slot.state.Store(slotFree)
 	switch {
 	case lockErr != nil:
 		return lockErr
-	case notified:
+	case state == slotNotified:
 		return nil
+	case state != slotWaiting && state != slotFree:
+		// Only the waiter and Notify write the slot, Notify only
+		// slotNotified, or slotFree for a waiter it took for dead (then
+		// this is a spurious wake-up): anything else is garbage.
+		return fmt.Errorf("semaphore.Condition.Wait %s: waiter slot %d holds state %d: %w",
+			c.Name(), slot.index, state, ErrCorrupt)
 	}
 	return waitErr
 }

@@ -38,6 +38,10 @@
 //     see package resourcetracker).
 //   - Self-describing: each object records its kind; opening a name as the
 //     wrong kind is ErrTypeMismatch, naming both kinds.
+//   - Hardened: counts and states read from shared memory are checked
+//     before use. Garbage written there by a buggy process gives an error
+//     matching ErrCorrupt (for a Barrier, ErrBroken too), never a panic
+//     or a lock left held.
 //
 // # Sharing with Python
 //

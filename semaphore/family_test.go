@@ -126,6 +126,21 @@ func init() {
 		_, err = b.Wait(ctx)
 		h.Printf("barrier %s", errName(err))
 	})
+	// sem-release opens semaphore args[0], releases it once, and says its
+	// maximum and how Release ended.
+	proctest.Register("sem-release", func(h *proctest.Helper) {
+		s, err := semaphore.OpenSemaphore(h.Args[0])
+		if err != nil {
+			h.Fatalf("OpenSemaphore: %v", err)
+		}
+		h.Ready()
+		switch err := s.Release(); {
+		case errors.Is(err, semaphore.ErrTooManyReleases):
+			h.Printf("max %d release too many", s.MaxValue())
+		default:
+			h.Printf("max %d release %v", s.MaxValue(), err)
+		}
+	})
 	// rlock-hold takes RLock args[0] twice and holds it until told.
 	proctest.Register("rlock-hold", func(h *proctest.Helper) {
 		r, err := semaphore.OpenRLock(h.Args[0])
@@ -259,8 +274,8 @@ func TestSemaphore(t *testing.T) {
 			t.Errorf("NewSemaphore(%d): %v, want fs.ErrInvalid", bad, err)
 		}
 	}
-	if _, err := semaphore.NewBoundedSemaphore(0); !errors.Is(err, fs.ErrInvalid) {
-		t.Errorf("NewBoundedSemaphore(0): %v, want fs.ErrInvalid", err)
+	if _, err := semaphore.NewBoundedSemaphore(-1); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("NewBoundedSemaphore(-1): %v, want fs.ErrInvalid", err)
 	}
 	b, err := semaphore.NewBoundedSemaphore(2)
 	if err != nil {
@@ -297,6 +312,31 @@ func TestSemaphore(t *testing.T) {
 	again.Release()
 	if err := b.Release(); !errors.Is(err, semaphore.ErrTooManyReleases) {
 		t.Errorf("over-release after use: %v", err)
+	}
+}
+
+// TestBoundedSemaphoreZero: as in Python, BoundedSemaphore(0) exists; it
+// can never be acquired, and every release, in this process or another,
+// is ErrTooManyReleases.
+func TestBoundedSemaphoreZero(t *testing.T) {
+	b, err := semaphore.NewBoundedSemaphore(0)
+	if err != nil {
+		t.Fatalf("NewBoundedSemaphore(0): %v", err)
+	}
+	defer b.Unlink()
+	defer b.Close()
+	if b.MaxValue() != 0 {
+		t.Errorf("MaxValue = %d, want 0", b.MaxValue())
+	}
+	if ok, err := b.TryAcquire(); ok || err != nil {
+		t.Errorf("TryAcquire = %v, %v; want false, nil", ok, err)
+	}
+	if err := b.Release(); !errors.Is(err, semaphore.ErrTooManyReleases) {
+		t.Errorf("Release: %v, want ErrTooManyReleases", err)
+	}
+	proctest.Start(t, "sem-release", b.Name()).Expect("max 0 release too many")
+	if v, err := b.Value(); v != 0 || err != nil {
+		t.Errorf("Value = %d, %v after refused releases, want 0", v, err)
 	}
 }
 

@@ -50,6 +50,8 @@ func NewSemaphore(value int, opts ...Option) (*Semaphore, error) {
 
 // NewBoundedSemaphore creates a semaphore with initial value value that
 // refuses (ErrTooManyReleases) a Release that would take it above value.
+// As in Python, value may be 0: such a semaphore can never be acquired,
+// and every Release returns ErrTooManyReleases.
 func NewBoundedSemaphore(value int, opts ...Option) (*Semaphore, error) {
 	return newSemaphore("semaphore.NewBoundedSemaphore", csrc.KindBoundedSemaphore, value, value, opts)
 }
@@ -57,9 +59,6 @@ func NewBoundedSemaphore(value int, opts ...Option) (*Semaphore, error) {
 func newSemaphore(op string, kind, value, max int, opts []Option) (*Semaphore, error) {
 	if value < 0 || value > ValueMax {
 		return nil, errs.Invalid(op, "value", "%d: must be between 0 and %d", value, ValueMax)
-	}
-	if kind == csrc.KindBoundedSemaphore && value == 0 {
-		return nil, errs.Invalid(op, "value", "0: a bounded semaphore of 0 could never be released")
 	}
 	obj, err := create(op, kind, semPayload, false, opts, func(o *object.Object) error {
 		p := o.Payload()
@@ -85,7 +84,7 @@ func OpenSemaphore(name string) (*Semaphore, error) {
 func openedSemaphore(obj *object.Object) (*Semaphore, error) {
 	p := obj.Payload()
 	max := binary.NativeEndian.Uint32(p[offSemMax:])
-	if max == 0 || max > ValueMax {
+	if max == 0 && obj.Info.Kind != csrc.KindBoundedSemaphore || max > ValueMax {
 		obj.Close()
 		return nil, fmt.Errorf("semaphore %s: maximum value %d: %w", obj.Name(), max, errs.ErrCorrupt)
 	}

@@ -67,8 +67,8 @@ func NewSemLock(kind, value, maxvalue int, name string) (*SemLock, error) {
 	if kind != RecursiveMutex && kind != SemaphoreKind {
 		return nil, errs.Invalid(op, "kind", "%d: must be RecursiveMutex (0) or SemaphoreKind (1)", kind)
 	}
-	if maxvalue < 1 || maxvalue > ValueMax {
-		return nil, errs.Invalid(op, "maxvalue", "%d: must be between 1 and %d", maxvalue, ValueMax)
+	if err := checkMaxvalue(op, kind, maxvalue); err != nil {
+		return nil, err
 	}
 	if value < 0 || value > maxvalue {
 		return nil, errs.Invalid(op, "value", "%d: must be between 0 and maxvalue %d", value, maxvalue)
@@ -104,8 +104,8 @@ func OpenSemLock(name string, kind, maxvalue int) (*SemLock, error) {
 	if kind != RecursiveMutex && kind != SemaphoreKind {
 		return nil, errs.Invalid(op, "kind", "%d: must be RecursiveMutex (0) or SemaphoreKind (1)", kind)
 	}
-	if maxvalue < 1 || maxvalue > ValueMax {
-		return nil, errs.Invalid(op, "maxvalue", "%d: must be between 1 and %d", maxvalue, ValueMax)
+	if err := checkMaxvalue(op, kind, maxvalue); err != nil {
+		return nil, err
 	}
 	clean, err := names.Check(op, name)
 	if err != nil {
@@ -120,6 +120,20 @@ func OpenSemLock(name string, kind, maxvalue int) (*SemLock, error) {
 		return nil, fmt.Errorf("%s %s: %d bytes, not a named semaphore (%d): %w", op, clean, seg.Size(), semword.Size, errs.ErrCorrupt)
 	}
 	return newSemLock(seg, clean, kind, maxvalue), nil
+}
+
+// checkMaxvalue checks a SemLock's maxvalue: at most ValueMax, and at
+// least 1 for a RecursiveMutex (Python's RLock has 1) or 0 for a
+// SemaphoreKind (Python's BoundedSemaphore(0), never releasable).
+func checkMaxvalue(op string, kind, maxvalue int) error {
+	least := 1
+	if kind == SemaphoreKind {
+		least = 0
+	}
+	if maxvalue < least || maxvalue > ValueMax {
+		return errs.Invalid(op, "maxvalue", "%d: must be between %d and %d", maxvalue, least, ValueMax)
+	}
+	return nil
 }
 
 // renameErr reports shm's error under the semaphore's own name.

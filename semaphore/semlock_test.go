@@ -40,7 +40,7 @@ func init() {
 func TestSemLockSemantics(t *testing.T) {
 	for _, tc := range []struct {
 		kind, value, max int
-	}{{2, 1, 1}, {1, 2, 1}, {1, -1, 1}, {1, 0, 0}} {
+	}{{2, 1, 1}, {1, 2, 1}, {1, -1, 1}, {1, 1, 0}, {1, 0, -1}, {0, 0, 0}} {
 		if _, err := semaphore.NewSemLock(tc.kind, tc.value, tc.max, ""); !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("NewSemLock(%d, %d, %d): %v, want fs.ErrInvalid", tc.kind, tc.value, tc.max, err)
 		}
@@ -130,8 +130,8 @@ func python(t *testing.T) string {
 	return p
 }
 
-// TestSemLockWithPython shares multiprocessing's own Lock and Semaphore
-// with Go, in both directions.
+// TestSemLockWithPython shares multiprocessing's own Lock, Semaphore and
+// BoundedSemaphore(0) with Go, in both directions.
 func TestSemLockWithPython(t *testing.T) {
 	const each = 2000
 	ctx := t.Context()
@@ -141,7 +141,7 @@ func TestSemLockWithPython(t *testing.T) {
 	py := proctest.Exec(t, python(t), "testdata/peer_semlock.py", "create")
 	py.Start()
 	f := strings.Fields(py.Recv())
-	if len(f) != 3 || f[0] != "names" {
+	if len(f) != 4 || f[0] != "names" {
 		t.Fatalf("python said %q", f)
 	}
 	lock, err := semaphore.OpenSemLock(f[1], semaphore.SemaphoreKind, 1)
@@ -154,6 +154,21 @@ func TestSemLockWithPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sem.Close()
+	// Python's BoundedSemaphore(0) has maxvalue 0: never acquirable, and
+	// every release fails, in Python (ValueError) as in Go.
+	zero, err := semaphore.OpenSemLock(f[3], semaphore.SemaphoreKind, 0)
+	if err != nil {
+		t.Fatalf("OpenSemLock of Python's BoundedSemaphore(0): %v", err)
+	}
+	defer zero.Close()
+	if ok, _ := zero.TryAcquire(); ok {
+		t.Errorf("Go acquired Python's BoundedSemaphore(0)")
+	}
+	if err := zero.Release(); !errors.Is(err, semaphore.ErrTooManyReleases) {
+		t.Errorf("Go release of Python's BoundedSemaphore(0): %v, want ErrTooManyReleases", err)
+	}
+	py.Send("release-zero")
+	py.Expect("ValueError")
 	py.Send("acquire-sem")
 	py.Expect("ok")
 	py.Send("acquire-sem")

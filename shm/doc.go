@@ -44,6 +44,10 @@
 //     may still be in use, so the mapping stays.
 //   - Views from Bytes are valid until Close. After Close they read zeros
 //     and lose writes, but never crash the process.
+//   - A segment's file can be shrunk by any process that may write it
+//     (ftruncate). ReadAt and WriteAt of the pages that lost their memory
+//     then return ErrTruncated; touching them through a view from Bytes
+//     raises SIGBUS, which kills the process.
 //   - Create refuses a size larger than the room left in /dev/shm; that
 //     check cannot reserve the room, so filling /dev/shm from elsewhere
 //     can still make a later first touch of a page fail with SIGBUS, as

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -334,7 +335,14 @@ func (s *Segment) Size() int { return s.size }
 // taken earlier no longer reach the segment: they read zeros and their
 // writes are lost, but they never crash the process. (The address range
 // then stays reserved, without memory behind it, for the life of the
-// process.) Prefer ReadAt and WriteAt where a copy will do.
+// process.)
+//
+// The view trusts the file to keep its size. If another process truncates
+// the segment's file (ftruncate to a smaller size), touching a page of the
+// view beyond the new end raises SIGBUS, which kills the process: Go
+// cannot turn it into an error there. ReadAt and WriteAt can: prefer them
+// where a copy will do and other processes are not trusted to keep the
+// size.
 func (s *Segment) Bytes() []byte {
 	s.m.viewTaken.Store(true)
 	if s.closed.Load() {
@@ -344,36 +352,66 @@ func (s *Segment) Bytes() []byte {
 }
 
 // ReadAt copies len(p) bytes from offset off of the segment into p,
-// implementing io.ReaderAt. After Close it returns [ErrClosed].
+// implementing io.ReaderAt. After Close it returns [ErrClosed]. If another
+// process truncated the segment's file below the range, it returns an
+// error matching [ErrTruncated] (and [io.ErrUnexpectedEOF]) instead of
+// crashing; p may then hold part of the range.
 func (s *Segment) ReadAt(p []byte, off int64) (int, error) {
+	const op = "shm.Segment.ReadAt"
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
 	if off < 0 || off > int64(s.size) {
-		return 0, errs.Invalid("shm.Segment.ReadAt", "offset", "%d is outside the segment's %d bytes", off, s.size)
+		return 0, errs.Invalid(op, "offset", "%d is outside the segment's %d bytes", off, s.size)
 	}
-	n := copy(p, unsafe.Slice((*byte)(s.m.addr), s.size)[off:])
-	if n < len(p) {
-		return n, io.EOF
+	n, err := s.copyGuarded(op, p, unsafe.Slice((*byte)(s.m.addr), s.size)[off:], off)
+	if err == nil && n < len(p) {
+		err = io.EOF
 	}
-	return n, nil
+	return n, err
 }
 
 // WriteAt copies p into the segment at offset off, implementing
 // io.WriterAt. Writing past the end is an error matching [fs.ErrInvalid]
-// and writes nothing. After Close it returns [ErrClosed].
+// and writes nothing. After Close it returns [ErrClosed]. If another
+// process truncated the segment's file below the range, it returns an
+// error matching [ErrTruncated] instead of crashing; part of p may have
+// been written.
 func (s *Segment) WriteAt(p []byte, off int64) (int, error) {
+	const op = "shm.Segment.WriteAt"
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
 	if off < 0 || off > int64(s.size) || int64(len(p)) > int64(s.size)-off {
-		return 0, errs.Invalid("shm.Segment.WriteAt", "offset", "%d bytes at %d do not fit in the segment's %d bytes", len(p), off, s.size)
+		return 0, errs.Invalid(op, "offset", "%d bytes at %d do not fit in the segment's %d bytes", len(p), off, s.size)
 	}
-	return copy(unsafe.Slice((*byte)(s.m.addr), s.size)[off:], p), nil
+	return s.copyGuarded(op, unsafe.Slice((*byte)(s.m.addr), s.size)[off:], p, off)
+}
+
+// copyGuarded copies src to dst, one of which is the mapping from offset
+// off, for ReadAt and WriteAt. A page past the end of a file that another
+// process truncated faults with SIGBUS; with the runtime's panic-on-fault
+// set for this goroutine that is a panic, turned here into ErrTruncated,
+// instead of the death of the process. Faults elsewhere panic on.
+func (s *Segment) copyGuarded(op string, dst, src []byte, off int64) (n int, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		f, ok := r.(interface{ Addr() uintptr })
+		if _, isRuntime := r.(runtime.Error); !ok || !isRuntime ||
+			f.Addr()-uintptr(s.m.addr) >= uintptr(s.size) {
+			panic(r)
+		}
+		n, err = 0, fmt.Errorf("%s: %v: %d bytes at offset %d: %w", op, s, min(len(dst), len(src)), off, ErrTruncated)
+	}()
+	return copy(dst, src), nil
 }
 
 // Close unmaps the segment from this process. The segment itself remains

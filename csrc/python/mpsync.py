@@ -16,6 +16,13 @@ with `make -C csrc` (it lands in csrc/build) or install it with
 Locks are mpsync's robust locks: if the previous holder died holding one,
 acquire() raises OwnerDeadError with the lock HELD; repair the state it
 protects and call mark_consistent(), or release() makes it unusable.
+
+close() unmaps an object; it is idempotent. Afterwards every accessor
+(.value, indexing, len(), .raw, get_lock(), and the methods of its lock)
+raises ValueError, as a closed mmap does. Struct elements and struct
+values are ctypes views into the shared memory, valid until close(): like
+any ctypes object made with from_address, a view kept past close() must
+not be used.
 """
 import ctypes
 import errno
@@ -108,23 +115,31 @@ def _parse(s):
 
 class Lock:
     """A robust mpsync lock: a named Lock object, or the lock embedded in a
-    Value or Array (get_lock())."""
+    Value or Array (get_lock()). Once the named Lock, or the object whose
+    lock it is, is closed, its methods raise ValueError."""
 
-    def __init__(self, name=None, _area=None, _owner=None):
+    def __init__(self, name=None, _area=None):
         self._lib = load_library()
         self._obj = None
+        self._what = "lock"
         if name is not None:
             obj = ctypes.c_void_p()
             _check(self._lib.mps_object_open(name.encode(), KIND_LOCK, ctypes.byref(obj)), "open " + name)
-            self._obj, _area = obj, self._lib.mps_object_lock(obj)
-        self._area, self._owner = _area, _owner
+            self._obj, _area, self._what = obj, self._lib.mps_object_lock(obj), "lock " + name
+        self._area = _area
+
+    def _live(self):
+        """The lock area, or ValueError once it is unmapped."""
+        if self._area is None:
+            raise ValueError("mpsync: %s is closed" % self._what)
+        return self._area
 
     def acquire(self, block=True, timeout=None):
         """Acquire the lock; return False if it was not free in time (or at
         once, with block=False). Raises OwnerDeadError, holding the lock,
         if its previous holder died."""
         ns = -1 if block and timeout is None else (0 if not block else max(1, int(timeout * 1e9)))
-        rc = self._lib.mps_lock_acquire(self._area, ns)
+        rc = self._lib.mps_lock_acquire(self._live(), ns)
         if rc == -errno.EOWNERDEAD:
             raise OwnerDeadError("previous holder of the lock died; the lock is held")
         if rc in (-errno.EBUSY, -errno.ETIMEDOUT):
@@ -133,10 +148,10 @@ class Lock:
         return True
 
     def release(self):
-        _check(self._lib.mps_lock_release(self._area), "release")
+        _check(self._lib.mps_lock_release(self._live()), "release")
 
     def mark_consistent(self):
-        _check(self._lib.mps_lock_consistent(self._area), "mark_consistent")
+        _check(self._lib.mps_lock_consistent(self._live()), "mark_consistent")
 
     def __enter__(self):
         self.acquire()
@@ -146,7 +161,10 @@ class Lock:
         self.release()
 
     def close(self):
+        """Unmap a named Lock (idempotent). The lock of a Value or Array is
+        closed with its object; closing it alone does nothing."""
         if self._obj is not None:
+            self._area = None
             self._lib.mps_object_close(self._obj)
             self._obj = None
 
@@ -167,13 +185,23 @@ class _Object:
         self._payload = self._lib.mps_object_payload(obj)
         area = self._lib.mps_object_lock(obj)
         self._lock = Lock(_area=area) if area else None
+        if self._lock is not None:
+            self._lock._what = "lock of " + name
+
+    def _check_open(self):
+        if self._obj is None:
+            raise ValueError("mpsync: %s is closed" % self.name)
 
     def get_lock(self):
         """The object's embedded lock (None for a raw object)."""
+        self._check_open()
         return self._lock
 
     def close(self):
+        """Unmap the object and its lock (idempotent)."""
         if self._obj is not None:
+            if self._lock is not None:
+                self._lock._area = None
             self._lib.mps_object_close(self._obj)
             self._obj = None
 
@@ -187,11 +215,13 @@ class Value(_Object):
 
     @property
     def value(self):
+        self._check_open()
         v = self._cell
         return v.value if hasattr(v, "value") else v
 
     @value.setter
     def value(self, x):
+        self._check_open()
         if hasattr(self._cell, "value"):
             self._cell.value = x
         else:
@@ -207,22 +237,28 @@ class Array(_Object):
         self._arr = (self._type * self._count).from_address(self._payload)
 
     def __len__(self):
+        self._check_open()
         return self._count
 
     def __getitem__(self, i):
+        self._check_open()
         return self._arr[i]
 
     def __setitem__(self, i, x):
+        self._check_open()
         self._arr[i] = x
 
     @property
     def value(self):
+        self._check_open()
         return self._arr.value
 
     @value.setter
     def value(self, x):
+        self._check_open()
         self._arr.value = x
 
     @property
     def raw(self):
+        self._check_open()
         return self._arr.raw

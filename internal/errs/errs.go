@@ -7,6 +7,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"syscall"
 )
@@ -31,6 +32,11 @@ var (
 	// mpsync object does not hold a valid one (bad magic, sizes or
 	// offsets out of range). It matches fs.ErrInvalid.
 	ErrCorrupt error = &sentinel{"mpsync: not an mpsync object, or a corrupt header", fs.ErrInvalid}
+
+	// ErrTruncated is returned when a segment's file was made smaller
+	// than its mapping (by another process's ftruncate), so that part of
+	// the mapping has no memory behind it. It matches io.ErrUnexpectedEOF.
+	ErrTruncated error = &sentinel{"mpsync: segment was truncated by another process", io.ErrUnexpectedEOF}
 
 	// ErrVersion is returned when an object was written with a layout
 	// version this build does not know.

@@ -1,9 +1,11 @@
 """The Python side of the SemLock tests, with multiprocessing's own locks.
 It speaks the test harness's line protocol.
 
-  peer_semlock.py create       make a spawn-context Lock and Semaphore(2),
-                               print "names LOCK SEM", then obey orders:
-                               "acquire-sem", "release-sem" (answer "ok"),
+  peer_semlock.py create       make a spawn-context Lock, Semaphore(2) and
+                               BoundedSemaphore(0), print "names LOCK SEM
+                               ZERO", then obey orders: "acquire-sem",
+                               "release-sem" (answer "ok"), "release-zero"
+                               (answer the exception's class name),
                                "count SEGMENT N" (add 1 N times to the int64
                                at offset 0 of SEGMENT under the Lock; answer
                                "counted"), "exit"
@@ -35,9 +37,9 @@ def count(lock, segname, n):
 def main():
     if sys.argv[1] == "create":
         ctx = multiprocessing.get_context("spawn")
-        lock, sem = ctx.Lock(), ctx.Semaphore(2)
+        lock, sem, zero = ctx.Lock(), ctx.Semaphore(2), ctx.BoundedSemaphore(0)
         print("proctest: ready", flush=True)
-        print("names", lock._semlock.name, sem._semlock.name, flush=True)
+        print("names", lock._semlock.name, sem._semlock.name, zero._semlock.name, flush=True)
     else:
         lock = _multiprocessing.SemLock._rebuild(0, 1, 1, "/" + sys.argv[2])
         sem = None
@@ -50,6 +52,12 @@ def main():
         elif order[0] == "release-sem":
             sem.release()
             print("ok", flush=True)
+        elif order[0] == "release-zero":
+            try:
+                zero.release()
+                print("released", flush=True)
+            except Exception as e:
+                print(type(e).__name__, flush=True)
         elif order[0] == "count":
             count(lock, order[1], int(order[2]))
             print("counted", flush=True)
