@@ -122,8 +122,11 @@ func OpenSemLock(name string, kind, maxvalue int) (*SemLock, error) {
 	return newSemLock(seg, clean, kind, maxvalue), nil
 }
 
-// renameErr reports shm's error under the semaphore's own name.
+// renameErr reports shm's error under op and the semaphore's own name.
 func renameErr(op string, err error, name string) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		err = pe.Err // shm's call and the file name, "sem." + name
+	}
 	return fmt.Errorf("%s %s: %w", op, name, err)
 }
 
