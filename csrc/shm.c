@@ -1,5 +1,6 @@
 /* shm.c - shared memory segments in /dev/shm. */
 #ifndef MPS_USE_SYSTEM_LIB
+#define _GNU_SOURCE /* fallocate */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,15 @@
 #include <unistd.h>
 
 #include "mpsync_impl.h"
+
+/* Sizes above this are checked with mps__check_room before mps__allocate
+ * takes the room: fallocate would take all the room there is before
+ * failing and giving it back, and other processes could fail meanwhile. */
+#define MPS_CHECK_ROOM_ABOVE ((size_t)1 << 20)
+
+/* A signal makes tmpfs give back what an interrupted fallocate allocated;
+ * allocating in chunks, a retry repeats at most one. */
+#define MPS_ALLOCATE_CHUNK ((size_t)64 << 20)
 
 struct mps_shm {
     void *data;
@@ -45,6 +55,25 @@ MPS_HIDDEN int mps__check_room(int fd, size_t size)
     return size > room ? -ENOSPC : 0;
 }
 
+MPS_HIDDEN int mps__allocate(int fd, size_t size)
+{
+    if (size > MPS_CHECK_ROOM_ABOVE) {
+        int err = mps__check_room(fd, size);
+        if (err != 0)
+            return err;
+    }
+    for (size_t off = 0; off < size;) {
+        size_t n = size - off < MPS_ALLOCATE_CHUNK ? size - off : MPS_ALLOCATE_CHUNK;
+        if (fallocate(fd, 0, (off_t)off, (off_t)n) != 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        off += n;
+    }
+    return 0;
+}
+
 MPS_HIDDEN int mps__map_fd(int fd, size_t size, void **data)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -54,8 +83,9 @@ MPS_HIDDEN int mps__map_fd(int fd, size_t size, void **data)
     return 0;
 }
 
-MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
-                           mps_shm **out)
+/* shm_create is mps_shm_create, and with reserve mps_shm_create_reserved. */
+static int shm_create(const char *name, size_t size, unsigned int mode, int reserve,
+                      mps_shm **out)
 {
     if (out == NULL || size == 0 || size > (size_t)INT64_MAX || (mode & ~07777u) != 0)
         return -EINVAL;
@@ -81,14 +111,19 @@ MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
         free(s);
         return fd;
     }
-    int err = mps__check_room(fd, size);
-    if (err == 0 && ftruncate(fd, (off_t)size) != 0)
-        err = -errno;
+    int err;
+    if (reserve) {
+        err = mps__allocate(fd, size);
+    } else {
+        err = mps__check_room(fd, size);
+        if (err == 0 && ftruncate(fd, (off_t)size) != 0)
+            err = -errno;
+    }
     if (err == 0)
         err = mps__map_fd(fd, size, &s->data);
     close(fd);
     if (err != 0) {
-        unlink(path);
+        unlink(path); /* and so free what a failed reservation took */
         free(s);
         return err;
     }
@@ -96,6 +131,18 @@ MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
     mps__track(s->name, 0);
     *out = s;
     return 0;
+}
+
+MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
+                           mps_shm **out)
+{
+    return shm_create(name, size, mode, 0, out);
+}
+
+MPS_API int mps_shm_create_reserved(const char *name, size_t size, unsigned int mode,
+                                    mps_shm **out)
+{
+    return shm_create(name, size, mode, 1, out);
 }
 
 MPS_API int mps_shm_open(const char *name, mps_shm **out)
