@@ -52,7 +52,7 @@ extern "C" {
 /* ABI version of this header.  MAJOR is the soname (libmpsync.so.MAJOR);
  * MINOR grows when functions are added. */
 #define MPS_VERSION_MAJOR 0
-#define MPS_VERSION_MINOR 1
+#define MPS_VERSION_MINOR 2
 
 /* mps_version returns the library's version as MAJOR * 1000 + MINOR, so a
  * program can check at run time that the library it loaded is at least the
@@ -100,12 +100,29 @@ typedef struct mps_shm mps_shm;
  * mode: permission bits for the new file; 0 means 0600.
  * out:  receives the handle; free it with mps_shm_close.
  *
- * Creation is exclusive (O_CREAT|O_EXCL|O_NOFOLLOW).
+ * Creation is exclusive (O_CREAT|O_EXCL|O_NOFOLLOW).  The segment is
+ * sparse: /dev/shm gives it memory page by page, as each page is first
+ * written, by any process.  Should /dev/shm be full by then (Docker's
+ * default is 64 MB), the write kills the process with SIGBUS.
+ * mps_shm_create checks that /dev/shm has room for size bytes (-ENOSPC if
+ * not), but others may take the room afterwards; mps_shm_create_reserved
+ * allocates every page at once instead.  A failed create leaves nothing in
+ * /dev/shm.
  * Returns 0, or -EINVAL (bad name, size or mode), -ENAMETOOLONG, -EEXIST
  * (the name exists), -EACCES, -ENOSPC or -ENOMEM (the system cannot provide
  * size bytes), -EMFILE, or another errno of open/ftruncate/mmap. */
 int mps_shm_create(const char *name, size_t size, unsigned int mode,
                    mps_shm **out);
+
+/* mps_shm_create_reserved is mps_shm_create, except that the segment's
+ * memory is allocated in /dev/shm (fallocate) before it returns, rather
+ * than page by page as it is first written: a /dev/shm without room for it
+ * is -ENOSPC here, with nothing left behind, and no write to the segment,
+ * in any process, can ever fault for want of room.  The memory is taken,
+ * and zeroed, up front.  Since version 0.2.
+ * Returns what mps_shm_create returns, and the errnos of fallocate. */
+int mps_shm_create_reserved(const char *name, size_t size, unsigned int mode,
+                            mps_shm **out);
 
 /* mps_shm_open opens and maps an existing segment by name.  Its size is the
  * size it was created with (not rounded to pages).
@@ -291,9 +308,11 @@ typedef struct mps_object mps_object;
  * (NULL or "" for a random one), with a zeroed lock area and payload.  If
  * init is not NULL it is called with the object and arg before the object
  * gets its name; a nonzero (negative errno) result aborts the creation and
- * is returned.  Creation is exclusive.
- * Returns 0, or the errors of mps_object_size and mps_shm_create, or -EEXIST,
- * or init's result. */
+ * is returned.  Creation is exclusive.  The whole object is allocated in
+ * /dev/shm (as by mps_shm_create_reserved) before anything is written to
+ * it: a full /dev/shm is -ENOSPC, never SIGBUS, and leaves nothing behind.
+ * Returns 0, or the errors of mps_object_size and mps_shm_create_reserved,
+ * or -EEXIST, or init's result. */
 int mps_object_create(const char *name, const struct mps_object_spec *spec,
                       int (*init)(mps_object *obj, void *arg), void *arg,
                       mps_object **out);

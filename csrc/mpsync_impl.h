@@ -44,6 +44,14 @@ MPS_HIDDEN int mps__open_retry(const char *path, int flags, mode_t mode);
  * size more bytes. */
 MPS_HIDDEN int mps__check_room(int fd, size_t size);
 
+/* mps__allocate gives the new, empty file fd size bytes allocated in its
+ * file system now (fallocate(2) mode 0, which also sets the file's size),
+ * so that writing to them can never fault with SIGBUS for want of room.
+ * Sizes above 1 MiB are first checked with mps__check_room.  EINTR is
+ * retried.  Returns 0, -ENOSPC, or another -errno of fstatfs or fallocate;
+ * on failure the file may hold part of the range: the caller discards it. */
+MPS_HIDDEN int mps__allocate(int fd, size_t size);
+
 /* mps__map_fd maps size bytes of fd shared, read-write. */
 MPS_HIDDEN int mps__map_fd(int fd, size_t size, void **data);
 

@@ -69,9 +69,9 @@ MPS_API int mps_object_create(const char *name, const struct mps_object_spec *sp
         free(o);
         return fd;
     }
-    err = mps__check_room(fd, size);
-    if (err == 0 && ftruncate(fd, (off_t)size) != 0)
-        err = -errno;
+    /* Every byte is allocated before the header, lock area and payload
+     * are written: a full /dev/shm is -ENOSPC, never SIGBUS. */
+    err = mps__allocate(fd, size);
     if (err == 0)
         err = mps__map_fd(fd, size, &o->data);
     if (err == 0) {

@@ -295,14 +295,21 @@ static int32_t lookup(const char *name, int32_t **link)
     return *p;
 }
 
-/* open_index sets up the registry for registering, once: is tracking on,
- * and this process's registry. Called with reg_mu held. */
-static int open_index(void)
+/* decide_tracking reads, once, whether this process tracks: not when
+ * MPSYNC_NO_TRACKER is set, nor in the tracker itself. */
+static void decide_tracking(void)
 {
     if (tracking < 0) {
         const char *off = getenv("MPSYNC_NO_TRACKER");
         tracking = (off == NULL || off[0] == '\0') && getenv("MPSYNC_TRACKER_ROLE") == NULL;
     }
+}
+
+/* open_index sets up the registry for registering, once: is tracking on,
+ * and this process's registry. Called with reg_mu held. */
+static int open_index(void)
+{
+    decide_tracking();
     if (!tracking || idx != NULL)
         return 0;
     idx = calloc(1, sizeof *idx);
@@ -329,6 +336,12 @@ MPS_HIDDEN int mps__track(const char *name, uint64_t ino)
 {
     pthread_once(&reg_once, init_once);
     if (strlen(name) >= MPS_REG_NAME_MAX || strncmp(name, MPS_REG_PREFIX, strlen(MPS_REG_PREFIX)) == 0)
+        return 0;
+    pthread_mutex_lock(&reg_mu);
+    decide_tracking();
+    int on = tracking;
+    pthread_mutex_unlock(&reg_mu);
+    if (!on)
         return 0;
     uint64_t id;
     int err = mps__self(&id); /* before reg_mu: making it joins the tracker */

@@ -1,5 +1,6 @@
 /* shm.c - shared memory segments in /dev/shm. */
 #ifndef MPS_USE_SYSTEM_LIB
+#define _GNU_SOURCE /* fallocate */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,15 @@
 #include <unistd.h>
 
 #include "mpsync_impl.h"
+
+/* Sizes above this are checked with mps__check_room before mps__allocate
+ * takes the room: fallocate would take all the room there is before
+ * failing and giving it back, and other processes could fail meanwhile. */
+#define MPS_CHECK_ROOM_ABOVE ((size_t)1 << 20)
+
+/* A signal makes tmpfs give back what an interrupted fallocate allocated;
+ * allocating in chunks, a retry repeats at most one. */
+#define MPS_ALLOCATE_CHUNK ((size_t)64 << 20)
 
 struct mps_shm {
     void *data;
@@ -44,10 +54,10 @@ MPS_HIDDEN int mps__check_room(int fd, size_t size)
 
 MPS_HIDDEN int mps__reserve(int fd, size_t off, size_t len)
 {
-    int err;
-    while ((err = posix_fallocate(fd, (off_t)off, (off_t)len)) == EINTR)
-        ;
-    return -err;
+    while (fallocate(fd, 0, (off_t)off, (off_t)len) != 0)
+        if (errno != EINTR)
+            return -errno;
+    return 0;
 }
 
 /* mps__track_fd registers a segment or object this process made or opened, unless
@@ -63,6 +73,23 @@ MPS_HIDDEN int mps__track_fd(int fd, const char *name)
     return mps__track(name, (uint64_t)st.st_ino);
 }
 
+MPS_HIDDEN int mps__allocate(int fd, size_t size)
+{
+    if (size > MPS_CHECK_ROOM_ABOVE) {
+        int err = mps__check_room(fd, size);
+        if (err != 0)
+            return err;
+    }
+    for (size_t off = 0; off < size;) {
+        size_t n = size - off < MPS_ALLOCATE_CHUNK ? size - off : MPS_ALLOCATE_CHUNK;
+        int err = mps__reserve(fd, off, n);
+        if (err != 0)
+            return err;
+        off += n;
+    }
+    return 0;
+}
+
 MPS_HIDDEN int mps__map_fd(int fd, size_t size, void **data)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -72,8 +99,9 @@ MPS_HIDDEN int mps__map_fd(int fd, size_t size, void **data)
     return 0;
 }
 
-MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
-                           mps_shm **out)
+/* shm_create is mps_shm_create, and with reserve mps_shm_create_reserved. */
+static int shm_create(const char *name, size_t size, unsigned int mode, int reserve,
+                      mps_shm **out)
 {
     if (out == NULL || size == 0 || size > (size_t)INT64_MAX || (mode & ~07777u) != 0)
         return -EINVAL;
@@ -99,9 +127,14 @@ MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
         free(s);
         return fd;
     }
-    int err = mps__check_room(fd, size);
-    if (err == 0 && ftruncate(fd, (off_t)size) != 0)
-        err = -errno;
+    int err;
+    if (reserve) {
+        err = mps__allocate(fd, size);
+    } else {
+        err = mps__check_room(fd, size);
+        if (err == 0 && ftruncate(fd, (off_t)size) != 0)
+            err = -errno;
+    }
     if (err == 0)
         err = mps__map_fd(fd, size, &s->data);
     if (err == 0 && (err = mps__track_fd(fd, s->name)) < 0)
@@ -109,13 +142,25 @@ MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
     err = err < 0 ? err : 0;
     close(fd);
     if (err != 0) {
-        unlink(path);
+        unlink(path); /* and so free what a failed reservation took */
         free(s);
         return err;
     }
     s->size = size;
     *out = s;
     return 0;
+}
+
+MPS_API int mps_shm_create(const char *name, size_t size, unsigned int mode,
+                           mps_shm **out)
+{
+    return shm_create(name, size, mode, 0, out);
+}
+
+MPS_API int mps_shm_create_reserved(const char *name, size_t size, unsigned int mode,
+                                    mps_shm **out)
+{
+    return shm_create(name, size, mode, 1, out);
 }
 
 MPS_API int mps_shm_open(const char *name, mps_shm **out)

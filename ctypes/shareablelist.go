@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"math"
 	"strconv"
 	"strings"
@@ -108,6 +109,9 @@ func NewShareableList(items []any, name string) (*ShareableList, error) {
 		}
 		return nil
 	}))
+	if pe, ok := err.(*fs.PathError); ok {
+		err = &fs.PathError{Op: op, Path: pe.Path, Err: pe.Err}
+	}
 	if err != nil {
 		return nil, err
 	}

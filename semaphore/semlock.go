@@ -136,8 +136,11 @@ func checkMaxvalue(op string, kind, maxvalue int) error {
 	return nil
 }
 
-// renameErr reports shm's error under the semaphore's own name.
+// renameErr reports shm's error under op and the semaphore's own name.
 func renameErr(op string, err error, name string) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		err = pe.Err // shm's call and the file name, "sem." + name
+	}
 	return fmt.Errorf("%s %s: %w", op, name, err)
 }
 

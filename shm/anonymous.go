@@ -23,10 +23,10 @@ func NewAnonymous(size int) (*Segment, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "memfd_create", Path: "mpsync", Err: err}
 	}
-	addr, err := sizeAndMap(fd, size)
+	addr, err := sizeAndMap(fd, size, false)
 	if err != nil {
 		unix.Close(fd)
-		return nil, &fs.PathError{Op: "create", Path: "anonymous segment", Err: err}
+		return nil, &fs.PathError{Op: op, Path: "anonymous segment", Err: err}
 	}
 	return newSegment("", size, addr, fd), nil
 }

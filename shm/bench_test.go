@@ -23,6 +23,20 @@ func BenchmarkLifecycle(b *testing.B) {
 			}
 		}
 	})
+	// The same with Reserve: the page is allocated (fallocate) at create.
+	b.Run("op=create_reserved_close_unlink/impl=mpsync/size=4KiB", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			seg, err := shm.Create("", 4096, shm.Reserve())
+			if err != nil {
+				b.Fatal(err)
+			}
+			seg.Close()
+			if err := seg.Unlink(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	// Attaching to an existing segment by name: open, map, close.
 	b.Run("op=attach/impl=mpsync/size=4KiB", func(b *testing.B) {
 		owner, err := shm.Create("", 4096)

@@ -48,10 +48,13 @@
 //     (ftruncate). ReadAt and WriteAt of the pages that lost their memory
 //     then return ErrTruncated; touching them through a view from Bytes
 //     raises SIGBUS, which kills the process.
-//   - Create refuses a size larger than the room left in /dev/shm; that
-//     check cannot reserve the room, so filling /dev/shm from elsewhere
-//     can still make a later first touch of a page fail with SIGBUS, as
-//     with any tmpfs mapping.
+//   - A segment is sparse unless created with Reserve (or WithInit): its
+//     pages are taken from /dev/shm when first written. Create refuses a
+//     size larger than the room left in /dev/shm, but that check cannot
+//     keep the room, so filling /dev/shm from elsewhere can still make a
+//     later first touch of a page fail with SIGBUS, as with any tmpfs
+//     mapping. With Reserve, a full /dev/shm is an error from Create
+//     matching [syscall.ENOSPC] instead.
 //   - Mappings use golang.org/x/sys/unix directly rather than mmap-go,
 //     which needs an *os.File per mapping (an extra fcntl and epoll
 //     registration attempt on every Create and Open) and cannot replace a

@@ -8,6 +8,7 @@ type Option func(*options)
 type options struct {
 	mode      fs.FileMode
 	init      func([]byte) error
+	reserve   bool
 	untracked bool
 }
 
@@ -23,9 +24,21 @@ func WithMode(perm fs.FileMode) Option {
 // linked under its name in one atomic step, so no other process can ever
 // open it half-initialised. If init returns an error, Create returns it
 // and nothing is left behind. init's slice is the segment's memory, the
-// same as Bytes returns.
+// same as Bytes returns. WithInit implies [Reserve]: init may write
+// anywhere in the segment, and must never fault for want of room.
 func WithInit(init func(mem []byte) error) Option {
 	return func(o *options) { o.init = init }
+}
+
+// Reserve makes Create allocate the segment's memory in /dev/shm at once
+// (fallocate), instead of page by page as the segment is first written.
+// A /dev/shm without room for it is then an error from Create matching
+// [syscall.ENOSPC], leaving nothing behind, and no write to the segment,
+// in any process, can ever fault for want of room. The price is paid up
+// front: the memory is taken, and zeroed, by Create (one system call for
+// a 4 KiB segment). The default is a sparse segment (see [Create]).
+func Reserve() Option {
+	return func(o *options) { o.reserve = true }
 }
 
 // Untracked keeps a new segment out of the resource tracker, so that it

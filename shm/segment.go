@@ -78,8 +78,17 @@ func (m *mapping) release() {
 // Creation is exclusive: an existing name is an error matching
 // [fs.ErrExist]. The file's mode is 0600 unless [WithMode] says otherwise.
 // Bad arguments give errors matching [fs.ErrInvalid] that say which
-// argument and why; a size larger than /dev/shm has room for matches
-// [syscall.ENOSPC].
+// argument and why.
+//
+// A segment is sparse unless [Reserve] (or [WithInit]) is given: /dev/shm
+// gives it memory page by page, as each page is first written, by any
+// process. Should /dev/shm be full by then (Docker's default is 64 MB),
+// the write kills the process with SIGBUS. Create checks that /dev/shm has
+// room for size bytes (an error matching [syscall.ENOSPC] if not), but
+// that check is no promise: other processes may take the room afterwards.
+// With Reserve, Create allocates every page before it returns, and a full
+// /dev/shm is an error matching [syscall.ENOSPC] from Create, never a
+// SIGBUS later. Either way a failed Create leaves nothing in /dev/shm.
 func Create(name string, size int, opts ...Option) (*Segment, error) {
 	const op = "shm.Create"
 	o := options{mode: 0o600}
@@ -112,9 +121,9 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 		}
 	}
 	if err != nil {
-		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
-	addr, err := sizeAndMap(fd, size)
+	addr, err := sizeAndMap(fd, size, o.reserve)
 	if err == nil {
 		if _, err = track(fd, name, o.untracked); err != nil {
 			fastsys.Munmap(addr, size, fastsys.Small(size))
@@ -122,31 +131,32 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 	}
 	fastsys.Close(fd, true) // the mapping, or the name, keeps the file
 	if err != nil {
-		fastsys.Unlink(names.Dir+name, true) // never grown: nothing to free
-		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
+		// Unlinking frees what a failed reservation may have allocated.
+		fastsys.Unlink(names.Dir+name, !o.reserve || fastsys.Small(size))
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	return newSegment(name, size, addr, -1), nil
 }
 
 // createPublished is Create for WithInit: the file is made with O_TMPFILE,
-// sized, mapped and initialised, then linked under its name (linkat fails
-// with EEXIST if the name is taken, exactly like O_EXCL).
+// allocated in full, mapped and initialised, then linked under its name
+// (linkat fails with EEXIST if the name is taken, exactly like O_EXCL).
 func createPublished(op, name string, size int, o options) (*Segment, error) {
 	random := name == ""
-	if !random {
-		var err error
-		if name, err = names.Check(op, name); err != nil {
-			return nil, err
-		}
+	var err error
+	if random {
+		name = names.Random(names.ShmPrefix) // changed if linkat finds it taken
+	} else if name, err = names.Check(op, name); err != nil {
+		return nil, err
 	}
 	fd, err := fastsys.Open(names.Dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, uint32(o.mode))
 	if err != nil {
-		return nil, &fs.PathError{Op: "create", Path: names.Dir, Err: err}
+		return nil, &fs.PathError{Op: op, Path: names.Dir, Err: err}
 	}
-	defer fastsys.Close(fd, false)
-	addr, err := sizeAndMap(fd, size)
+	defer fastsys.Close(fd, false) // frees the file if it never got a name
+	addr, err := sizeAndMap(fd, size, true)
 	if err != nil {
-		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	s := newSegment(name, size, addr, -1)
 	if err := o.init(s.Bytes()); err != nil {
@@ -160,9 +170,6 @@ func createPublished(op, name string, size int, o options) (*Segment, error) {
 	// tracker checks the inode), never a name no registry lists.
 	src := "/proc/self/fd/" + strconv.Itoa(fd)
 	for try := 0; ; try++ {
-		if random {
-			name = names.Random(names.ShmPrefix)
-		}
 		var added bool
 		if added, err = track(fd, name, o.untracked); err != nil {
 			break
@@ -174,10 +181,11 @@ func createPublished(op, name string, size int, o options) (*Segment, error) {
 		if err != unix.EEXIST || !random || try == names.RandomTries {
 			break
 		}
+		name = names.Random(names.ShmPrefix)
 	}
 	if err != nil {
 		s.Close()
-		return nil, &fs.PathError{Op: "create", Path: name, Err: err}
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	s.name = name
 	return s, nil
@@ -234,13 +242,26 @@ func newSegment(name string, size int, addr unsafe.Pointer, fd int) *Segment {
 	return s
 }
 
-// sizeAndMap gives the new file fd size bytes and maps it.
-func sizeAndMap(fd, size int) (unsafe.Pointer, error) {
-	if err := checkRoom(fd, size); err != nil {
-		return nil, err
+// sizeAndMap gives the new, empty file fd size bytes and maps it. With
+// reserve the bytes are allocated now (see Reserve); without, the file is
+// sparse, and only checkRoom's best effort stands between a full /dev/shm
+// and a SIGBUS when it is written. On failure the caller discards the
+// file.
+func sizeAndMap(fd, size int, reserve bool) (unsafe.Pointer, error) {
+	// checkRoom stays in front of large reservations: fallocate would take
+	// all the room there is before failing and giving it back, and other
+	// processes could fail meanwhile.
+	if !reserve || !fastsys.Small(size) {
+		if err := checkRoom(fd, size); err != nil {
+			return nil, err
+		}
 	}
-	if err := fastsys.Ftruncate(fd, int64(size)); err != nil {
-		return nil, err
+	if reserve {
+		if err := fastsys.Fallocate(fd, size); err != nil {
+			return nil, fmt.Errorf("fallocate %d bytes: %w", size, err)
+		}
+	} else if err := fastsys.Ftruncate(fd, int64(size)); err != nil {
+		return nil, fmt.Errorf("ftruncate %d bytes: %w", size, err)
 	}
 	return fastsys.MapShared(fd, size)
 }
@@ -256,10 +277,10 @@ var room struct {
 const roomTTL = int64(time.Second)
 
 // checkRoom refuses sizes that the file system behind fd cannot hold, so
-// that touching the mapping cannot fault with SIGBUS for want of room.
-// It is best effort: another process may take the room in between, so a
-// segment smaller than a sixteenth of the room seen within the last
-// second is not checked again.
+// that touching a sparse mapping is unlikely to fault with SIGBUS for want
+// of room. It is best effort: another process may take the room in
+// between, so a segment smaller than a sixteenth of the room seen within
+// the last second is not checked again.
 func checkRoom(fd, size int) error {
 	now := time.Now().UnixNano()
 	if uint64(size) <= room.avail.Load()/16 && now-room.at.Load() < roomTTL {
@@ -276,7 +297,7 @@ func checkRoom(fd, size int) error {
 	room.avail.Store(avail)
 	room.at.Store(now)
 	if uint64(size) > avail {
-		return unix.ENOSPC
+		return fmt.Errorf("statfs: %d bytes wanted, %d free: %w", size, avail, unix.ENOSPC)
 	}
 	return nil
 }

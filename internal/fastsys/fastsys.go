@@ -10,11 +10,11 @@
 //
 // That is only right for calls that cannot block for long. On tmpfs (which
 // /dev/shm is) open, fstat, ftruncate, mmap and close of a mapped file
-// never wait for I/O; but unmapping or dropping the last reference to a
-// file frees its pages, which for a large segment takes milliseconds. So
-// the calls that can free memory take a small flag: callers pass
-// Small(size), and anything larger, or of unknown size, takes the
-// ordinary path.
+// never wait for I/O; but allocating a file's pages (fallocate), unmapping
+// it or dropping its last reference zeroes or frees them, which for a
+// large segment takes milliseconds. So those calls take the size into
+// account: Small(size) ones are raw, anything larger, or of unknown size,
+// takes the ordinary path.
 package fastsys
 
 import (
@@ -87,6 +87,40 @@ func Fstatfs(fd int, st *unix.Statfs_t) error {
 func Ftruncate(fd int, size int64) error {
 	_, _, e := unix.RawSyscall(unix.SYS_FTRUNCATE, uintptr(fd), uintptr(size), 0)
 	return errnoErr(e)
+}
+
+// fallocateChunk is how much of a large file Fallocate allocates per
+// call: a signal makes tmpfs give back what the interrupted call had
+// allocated, so a retry repeats at most one chunk.
+const fallocateChunk = 64 << 20
+
+// Fallocate allocates the first size bytes of the new, empty file fd
+// (fallocate(2) with mode 0, which also sets the file's size to size): on
+// tmpfs the pages are taken from the file system's room now, so that
+// writing to them later cannot fault with SIGBUS for want of it. EINTR is
+// retried. A Small size is one raw call, which allocates all of it or,
+// failing with ENOSPC, none; a larger one goes through the ordinary path
+// in chunks, and on failure the file may hold part of it: the caller
+// discards the file, which frees that part.
+func Fallocate(fd, size int) error {
+	if Small(size) {
+		for {
+			_, _, e := unix.RawSyscall6(unix.SYS_FALLOCATE, uintptr(fd), 0, 0, uintptr(size), 0, 0)
+			if e != unix.EINTR {
+				return errnoErr(e)
+			}
+		}
+	}
+	for off := 0; off < size; {
+		n := min(size-off, fallocateChunk)
+		if err := unix.Fallocate(fd, 0, int64(off), int64(n)); err == unix.EINTR {
+			continue
+		} else if err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
 }
 
 // MapShared maps size bytes of fd read-write and shared.

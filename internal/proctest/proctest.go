@@ -29,6 +29,11 @@
 // Kill sends SIGKILL. Every helper is killed, if still running, when its
 // test ends.
 //
+// PrivateShm runs a helper on a /dev/shm of its own (a small tmpfs in a
+// private mount namespace; root only), which FillShm fills to the last
+// page: RunSpaceCases and ServeSpaceCases check, on it, that calls fail
+// with ENOSPC instead of SIGBUS and leave nothing behind.
+//
 // Main also checks for leaks: after the tests it lists the entries in
 // /dev/shm that look like mpsync's (see names.Ours) and were not there
 // before, and fails the run naming them. Registered helpers that no test
@@ -170,6 +175,10 @@ func runHelper(name string) int {
 	mu.Unlock()
 	if fn == nil {
 		fmt.Fprintf(os.Stderr, "proctest: no helper named %q\n", name)
+		return 2
+	}
+	if err := mountPrivateShm(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
 	fn(&Helper{Args: os.Args[1:], in: bufio.NewReader(os.Stdin)})
