@@ -43,8 +43,10 @@ static int refuse_init(mps_object *o, void *arg)
     return -ECANCELED;
 }
 
-/* hold_and_die forks a child that takes the lock and is then killed. */
-static void hold_and_die(const char *name)
+/* hold_and_die forks a child that takes the lock and is then killed.  The
+ * child has an identity of its own (fork without exec): the parent does
+ * not own the lock it holds, and sees its pid as the holder. */
+static void hold_and_die(const char *name, void *l)
 {
     int ready[2];
     CHECK(pipe(ready) == 0);
@@ -60,6 +62,8 @@ static void hold_and_die(const char *name)
     }
     char c;
     CHECK(read(ready[0], &c, 1) == 1);
+    CHECK_RC(mps_lock_release(l), -EPERM);
+    CHECK(mps_lock_owner(l) == (int)pid);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     close(ready[0]);
@@ -101,11 +105,11 @@ int main(void)
     CHECK(mps_lock_owner(l) == 0);
 
     /* The owner dies: the next acquirer recovers the lock. */
-    hold_and_die(name);
+    hold_and_die(name, l);
     CHECK_RC(mps_lock_acquire(l, -1), -EOWNERDEAD);
     CHECK_RC(mps_lock_consistent(l), 0);
     CHECK_RC(mps_lock_release(l), 0);
-    hold_and_die(name);
+    hold_and_die(name, l);
     CHECK_RC(mps_lock_acquire(l, 0), -EOWNERDEAD);
     CHECK_RC(mps_lock_release(l), -ENOTRECOVERABLE);
     CHECK_RC(mps_lock_acquire(l, -1), -ENOTRECOVERABLE);

@@ -88,6 +88,13 @@ func (h *Helper) FillShm(leave int64) {
 	}
 }
 
+// FreeShm removes what FillShm wrote.
+func (h *Helper) FreeShm() {
+	if err := os.Remove(names.Dir + fillName); err != nil {
+		h.Fatalf("FreeShm: %v", err)
+	}
+}
+
 // TakeShmRoom takes size bytes of the helper's private /dev/shm (see
 // PrivateShm) with a file, as another process might, and returns the
 // function that gives them back.

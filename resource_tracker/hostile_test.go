@@ -1,0 +1,273 @@
+package resourcetracker_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/names"
+	"github.com/mpsync/mpsync/internal/proc"
+	"github.com/mpsync/mpsync/internal/proctest"
+	resourcetracker "github.com/mpsync/mpsync/resource_tracker"
+	"github.com/mpsync/mpsync/shm"
+)
+
+const nobody = 65534
+
+func init() {
+	// squat, run as another user, lays traps for our processes: a tracker
+	// file that looks alive (its lock held) under the smallest possible
+	// name, listening on the abstract socket of that name and on the
+	// fixed name older trackers used, counting who connects; and a dead
+	// registry listing args[0] (with its inode), a file no live process
+	// of ours lists. It answers "count" with the number of connections.
+	proctest.Register("squat", func(h *proctest.Helper) {
+		trk := csrc.TrkPrefix + "0000000000000000"
+		reg := csrc.RegPrefix + "0000000000000001"
+		f, err := os.OpenFile(names.Dir+trk, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		lock := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: csrc.RegAliveByte, Len: 1}
+		if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lock); err != nil {
+			h.Fatalf("%v", err)
+		}
+		f.WriteString("MPSTRK1\x00")
+		var count atomic.Int64
+		for _, sock := range []string{"@" + trk, "@mpsync-tracker-0"} {
+			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+			if err != nil {
+				h.Fatalf("listen %s: %v", sock, err)
+			}
+			go func() {
+				for {
+					if c, err := ln.Accept(); err == nil {
+						count.Add(1)
+						c.Close()
+					}
+				}
+			}()
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(names.Dir+h.Args[0], &st); err != nil {
+			h.Fatalf("%v", err)
+		}
+		data := make([]byte, csrc.RegHeaderSize+2*csrc.RegSlotSize)
+		copy(data, csrc.RegMagic)
+		binary.NativeEndian.PutUint64(data[csrc.RegOffID:], 1)
+		binary.NativeEndian.PutUint32(data[csrc.RegOffHigh:], 2)
+		slot := data[csrc.RegHeaderSize+csrc.RegSlotSize:]
+		binary.NativeEndian.PutUint32(slot, 1)
+		binary.NativeEndian.PutUint64(slot[csrc.RegSlotOffIno:], st.Ino)
+		copy(slot[csrc.RegSlotOffName:], h.Args[0])
+		if err := os.WriteFile(names.Dir+reg, data, 0o644); err != nil {
+			h.Fatalf("%v", err)
+		}
+		h.Ready()
+		for h.ReadLine() == "count" {
+			h.Printf("%d", count.Load())
+		}
+	})
+}
+
+// TestOtherUserCannotTakeOurTracker: another user squats the names a
+// tracker could use and plants a registry; our processes neither connect
+// to the squatter nor obey its registry, and our own tracker still cleans
+// up after a killed process.
+func TestOtherUserCannotTakeOurTracker(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test runs a helper as another user (nobody): run the tests as root")
+	}
+	// A file that no live process of ours lists: only the planted
+	// registry names it.
+	bait := names.TestPrefix + "bait-" + strconv.Itoa(os.Getpid())
+	if err := os.WriteFile(names.Dir+bait, []byte("ours"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(names.Dir + bait)
+	sq := proctest.Command(t, "squat", bait)
+	sq.RunAs(nobody, nobody)
+	sq.Start()
+	defer os.Remove(names.Dir + csrc.TrkPrefix + "0000000000000000")
+	defer os.Remove(names.Dir + csrc.RegPrefix + "0000000000000001")
+
+	p := proctest.Start(t, "make")
+	entries := strings.Fields(p.Recv())
+	if pid := waitTracker(t); pid == sq.Pid() {
+		t.Fatalf("our tracker is the squatter")
+	}
+	p.Kill()
+	if left := gone(entries); len(left) > 0 {
+		t.Errorf("left after a kill, with a squatter about: %v", left)
+	}
+	if !exists(bait) {
+		t.Errorf("the tracker obeyed another user's registry and unlinked %s", bait)
+	}
+	sq.Send("count")
+	if n := sq.Recv(); n != "0" {
+		t.Errorf("%s of our connections went to the squatter", n)
+	}
+}
+
+func init() {
+	// identity prints this process's registry entry and waits to be
+	// killed.
+	proctest.Register("identity", func(h *proctest.Helper) {
+		id, err := proc.Self()
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		h.Ready()
+		h.Printf("%s%016x", csrc.RegPrefix, id)
+		select {}
+	})
+}
+
+// TestBrokenRegistries: registries that are garbage, empty, cut short,
+// or claim impossible sizes — dead ones, and a live one truncated under
+// the tracker — never crash the tracker; the dead ones are removed
+// whether or not they ever had a header, and the live one once its owner
+// dies.
+func TestBrokenRegistries(t *testing.T) {
+	live := proctest.Start(t, "identity")
+	liveReg := live.Recv()
+	tracker := waitTracker(t)
+	header := make([]byte, csrc.RegHeaderSize)
+	copy(header, csrc.RegMagic)
+	binary.NativeEndian.PutUint32(header[csrc.RegOffHigh:], csrc.RegSlots)
+	broken := map[string][]byte{
+		"garbage":           []byte(strings.Repeat("not a registry ", 500)),
+		"empty":             nil,
+		"header cut short":  header[:20],
+		"high beyond slots": append(header[:csrc.RegOffHigh:csrc.RegOffHigh], 0xff, 0xff, 0xff, 0xff),
+		"high, no slots":    header,
+	}
+	var files []string
+	i := 0
+	for what, data := range broken {
+		i++
+		name := fmt.Sprintf("%s%016x", csrc.RegPrefix, 0xdead0000+i)
+		if err := os.WriteFile(names.Dir+name, data, 0o600); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		defer os.Remove(names.Dir + name)
+		files = append(files, name)
+	}
+	if err := os.Truncate(names.Dir+liveReg, 10); err != nil {
+		t.Fatal(err)
+	}
+	// A death makes the tracker look at every registry.
+	p := proctest.Start(t, "make")
+	entries := strings.Fields(p.Recv())
+	p.Kill()
+	if left := gone(append(entries, files...)); len(left) > 0 {
+		t.Errorf("left: %v", left)
+	}
+	if !exists(liveReg) {
+		t.Errorf("the live owner's truncated registry was removed")
+	}
+	if syscall.Kill(tracker, 0) != nil || resourcetracker.Running() != tracker {
+		t.Fatalf("the tracker %d died reading broken registries", tracker)
+	}
+	live.Kill()
+	if left := gone([]string{liveReg}); len(left) > 0 {
+		t.Errorf("the dead owner's truncated registry is left: %v", left)
+	}
+}
+
+func init() {
+	// full-shm runs in a private /dev/shm of 1 MiB with tracking on. It
+	// answers orders: "identity" makes this process's identity, "fill"
+	// fills /dev/shm to the last page, "free" gives the room back, "open
+	// NAME" opens a segment, answering "ok" or the error.
+	proctest.Register("full-shm", func(h *proctest.Helper) {
+		h.Ready()
+		for {
+			order := strings.Fields(h.ReadLine())
+			var err error
+			switch order[0] {
+			case "identity":
+				_, err = proc.Self()
+			case "fill":
+				h.FillShm(0)
+			case "free":
+				h.FreeShm()
+			case "plant":
+				err = os.WriteFile(names.Dir+order[1], make([]byte, 4096), 0o600)
+			case "open":
+				var seg *shm.Segment
+				if seg, err = shm.Open(order[1]); err == nil {
+					seg.Close()
+				}
+			case "ls":
+				ents, _ := os.ReadDir(names.Dir)
+				var all []string
+				for _, e := range ents {
+					all = append(all, e.Name())
+				}
+				h.Printf("%s", strings.Join(all, " "))
+				continue
+			}
+			switch {
+			case err == nil:
+				h.Printf("ok")
+			case errors.Is(err, syscall.ENOSPC):
+				h.Printf("ENOSPC %v", err)
+			default:
+				h.Printf("error %v", err)
+			}
+		}
+	})
+}
+
+// TestFullShmRegistry: with /dev/shm full, a process's first open (which
+// needs its identity's registry) and a later one (which needs the
+// registry's next page) fail with ENOSPC: no SIGBUS, nothing left behind.
+func TestFullShmRegistry(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test mounts a small tmpfs on a private /dev/shm: run the tests as root")
+	}
+	for _, identityFirst := range []bool{false, true} {
+		p := proctest.Command(t, "full-shm")
+		p.PrivateShm(1 << 20)
+		p.Cmd.Env = append(p.Cmd.Env, "MPSYNC_NO_TRACKER=") // tracked, as programs are
+		p.Start()
+		p.Send("plant seg")
+		p.Expect("ok")
+		if identityFirst {
+			p.Send("identity")
+			p.Expect("ok")
+		}
+		p.Send("fill")
+		p.Expect("ok")
+		p.Send("ls")
+		before := p.Recv()
+		p.Send("open seg")
+		if got := p.Recv(); !strings.HasPrefix(got, "ENOSPC ") {
+			t.Errorf("identity made first %v: open in a full /dev/shm: %s, want ENOSPC", identityFirst, got)
+		}
+		p.Send("ls")
+		if after := p.Recv(); after != before {
+			t.Errorf("identity made first %v: /dev/shm held %q, then %q", identityFirst, before, after)
+		}
+		p.Send("free")
+		p.Expect("ok")
+		p.Send("open seg")
+		p.Expect("ok")
+		p.CloseStdin()
+		if err := p.Wait(); err != nil {
+			t.Errorf("identity made first %v: the helper died: %v\n%s", identityFirst, err, p.Stderr())
+		}
+	}
+}
