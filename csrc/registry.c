@@ -60,6 +60,7 @@ static void child_after_fork(void)
         close(tracker_fd);
     tracker_fd = -1;
     tracker_checked = 0;
+    tracking = -1; /* a new process: it reads its environment anew */
     pthread_mutex_init(&reg_mu, NULL);
 }
 

@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FILL "/dev/shm/test-space-fill"
@@ -129,6 +130,30 @@ static void test_last_pages(void)
     CHECK(room() == 2 * page);
 }
 
+/* test_tracked_open: a forked child, tracked (it must make an identity of
+ * its own, a registry), opens a segment in a full /dev/shm: -ENOSPC, no
+ * crash, no registry left. */
+static void test_tracked_open(void)
+{
+    mps_shm *s = NULL;
+    CHECK_RC(mps_shm_create("mps-test-c-open", page, 0, &s), 0);
+    CHECK_RC(mps_shm_close(s), 0);
+    fill(0);
+    int n = entries();
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        unsetenv("MPSYNC_NO_TRACKER");
+        _exit(mps_shm_open("mps-test-c-open", &s) == -ENOSPC ? 0 : 1);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(entries() == n);
+    CHECK(unlink(FILL) == 0);
+    CHECK_RC(mps_shm_unlink("mps-test-c-open"), 0);
+}
+
 int main(void)
 {
     /* The cases measure the room the objects' own pages take: no registry
@@ -143,5 +168,6 @@ int main(void)
     test_full();
     test_last_pages();
     CHECK(unlink(FILL) == 0);
+    test_tracked_open();
     return 0;
 }
