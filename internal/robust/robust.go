@@ -171,15 +171,23 @@ func (l *Lock) tryLock() (bool, error) {
 // held). It does not check ctx before trying: callers that must fail on a
 // done context even when the lock is free check first.
 func (l *Lock) Lock(ctx context.Context) error {
+	if self := proc.Cached(); self != 0 && l.word.CompareAndSwap(0, self) {
+		race.Acquire(unsafe.Pointer(l.word))
+		return nil
+	}
+	return l.lockMiss(ctx)
+}
+
+// lockMiss is Lock when the lock is taken, or this process has no
+// identity yet.
+func (l *Lock) lockMiss(ctx context.Context) error {
 	self, err := proc.Self()
 	if err != nil {
 		return err
 	}
-	if l.word.CompareAndSwap(0, self) {
-		race.Acquire(unsafe.Pointer(l.word))
-		return nil
+	if !l.word.CompareAndSwap(0, self) {
+		err = l.lockSlow(ctx, self)
 	}
-	err = l.lockSlow(ctx, self)
 	if err == nil || err == errs.ErrOwnerDead {
 		race.Acquire(unsafe.Pointer(l.word))
 	}
@@ -270,7 +278,7 @@ func (l *Lock) takeOver(w, self uint64) (bool, error) {
 // unusable, and Unlock returns ErrNotRecoverable.
 func (l *Lock) Unlock() error {
 	race.Release(unsafe.Pointer(l.word))
-	if self, _ := proc.Self(); self != 0 && l.word.CompareAndSwap(self, 0) {
+	if self := proc.Cached(); self != 0 && l.word.CompareAndSwap(self, 0) {
 		return nil
 	}
 	return l.unlockSlow()
