@@ -16,27 +16,55 @@
 //
 // # How it works
 //
-// Each process lists the names it uses in a registry of its own, a sparse
-// segment "mps-reg-<pid>-<start>" in /dev/shm: registering is a write to
-// memory (no message, nothing lost to a SIGKILL a moment later), and
-// unlinking an object removes its entry. The tracker, one per user, finds
-// the registries, notices when their owners are gone (pid and start time:
-// a reused pid is not mistaken for the owner; a zombie is gone), and for
-// each name still listed unlinks it unless another live registry lists it
-// or a live process has it open or mapped. It logs each name it unlinks
-// (LogPath). It accepts connections only from its own user; clients stay
-// connected, and when the tracker dies the next of them starts another,
-// which finds every registry again.
+// Each process has a random identity and a registry file
+// "mps-reg-<16 hex digits>" in /dev/shm, on which it holds a file lock
+// (F_OFD_SETLK) that the kernel drops when it dies: whether a process
+// lives is asked of the kernel, so it is right across pid namespaces
+// (containers sharing /dev/shm), pid reuse, exec and fork. The registry
+// lists the names the process created or opened, with their inodes:
+// registering is a write to memory, nothing lost to a SIGKILL a moment
+// later, and unlinking an object removes its entry.
+//
+// The tracker, one per user (per network namespace), is reached through
+// a file "mps-trk-<random>" of its user's in /dev/shm and the abstract
+// socket of the same name; clients accept it only if both are their
+// user's, and it accepts only its user. Each client stays connected. The
+// tracker sleeps until a connection ends, then, for each dead registry,
+// unlinks every name it lists unless a live registry lists it, the name
+// now holds another file (another inode), the file is untracked, or a
+// process it can see in /proc has it open or mapped (programs that use it
+// without mpsync; retried later). Then it removes the registry, however
+// broken: registries are read with pread as untrusted input. A sweep
+// every few seconds catches what connections cannot tell. When the
+// tracker dies, a Go client starts another at once (a C client at its
+// next registration); the new one finds every registry again.
+//
+// # The tracker role
+//
+// A Go program using mpsync is its own tracker: it re-runs its own binary
+// with MPSYNC_TRACKER_ROLE=1, and mpsync's package init then serves as
+// the tracker instead of running main (in a session of its own, stdio on
+// /dev/null, SIGINT, SIGTERM and SIGHUP ignored). C programs start the
+// mpsync-tracker command instead. Environment:
+//
+//   - MPSYNC_TRACKER_ROLE=1: be the tracker (set by the client that starts it).
+//   - MPSYNC_TRACKER_LOG: the tracker's log file, one line per name it
+//     unlinks; default $TMPDIR/mpsync-tracker-<uid>.log (LogPath).
+//   - MPSYNC_TRACKER: the tracker command a C program starts.
+//   - MPSYNC_NO_TRACKER=1: this process tracks nothing and contacts no
+//     tracker. Its identity still exists (locks need it): a C process
+//     removes its registry at a normal exit; otherwise a later tracker,
+//     or RemoveStale, does.
 //
 // # Caveats
 //
-//   - C programs linking libmpsync list their objects in registries of
-//     their own ("-c" suffix) and start the mpsync-tracker command
-//     ($MPSYNC_TRACKER, or found in PATH) when no tracker runs; without it
-//     their registries wait for the next tracker. At a normal exit with no
-//     tracker around, a C program removes its registry.
 //   - A process that closes an object but never unlinks it keeps it
 //     registered until it exits; then, if no one else uses it, it goes.
+//   - A process that uses an object without mpsync is seen only if the
+//     tracker's /proc shows it (same pid namespace).
+//   - Between the tracker's inode check and its unlink, another process
+//     could replace the name: a window of microseconds, for user-chosen
+//     names reused at that instant.
 package resourcetracker
 
 import "github.com/mpsync/mpsync/internal/tracker/server"

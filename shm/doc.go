@@ -25,7 +25,17 @@
 // Segments are tracked: once every process that created or opened one is
 // gone — even killed with SIGKILL — and no one unlinked it, mpsync's
 // resource tracker unlinks it (see package resourcetracker). Untracked
-// opts a segment out, to outlive its creator.
+// opts a segment out, to outlive its creator: it marks the file, so no
+// one who opens it later registers it either.
+//
+// The first Create or Open of a process gives it an identity, a registry
+// file "mps-reg-…" in /dev/shm (see package resourcetracker), and makes
+// sure the user's tracker runs: a Go program re-runs its own binary with
+// MPSYNC_TRACKER_ROLE=1, in which role this package's init serves as the
+// tracker instead of running main. It logs to $MPSYNC_TRACKER_LOG
+// (default $TMPDIR/mpsync-tracker-<uid>.log); MPSYNC_NO_TRACKER=1 turns
+// tracking off. With /dev/shm full, that first call fails with an error
+// matching [syscall.ENOSPC].
 //
 // # Errors
 //
