@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -269,5 +270,49 @@ func TestFullShmRegistry(t *testing.T) {
 		if err := p.Wait(); err != nil {
 			t.Errorf("identity made first %v: the helper died: %v\n%s", identityFirst, err, p.Stderr())
 		}
+	}
+}
+
+// TestTrackersInTwoNetworkNamespaces: processes in another network
+// namespace (where our tracker's socket is out of reach) share our
+// /dev/shm and start a tracker of their own. The two trackers are
+// harmless to each other: each process's objects stay while it lives,
+// and go when it dies, whichever tracker sees it first.
+func TestTrackersInTwoNetworkNamespaces(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test makes a network namespace: run the tests as root")
+	}
+	outer := proctest.Start(t, "make")
+	outerEntries := strings.Fields(outer.Recv())
+	inner := proctest.StartIn(t, []string{"unshare", "--net"}, "make")
+	innerEntries := strings.Fields(inner.Recv())
+	trackers := func() int {
+		n := 0
+		ents, _ := os.ReadDir(names.Dir)
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), csrc.TrkPrefix) {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(10 * time.Second); trackers() < 2 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := trackers(); n < 2 {
+		t.Fatalf("%d trackers published; want one per network namespace", n)
+	}
+	outer.Kill()
+	if left := gone(outerEntries); len(left) > 0 {
+		t.Errorf("the outer process's objects are left: %v", left)
+	}
+	for _, e := range innerEntries {
+		if !exists(e) {
+			t.Errorf("the live inner process's %s was unlinked", e)
+		}
+	}
+	inner.Kill()
+	if left := gone(innerEntries); len(left) > 0 {
+		t.Errorf("the inner process's objects are left: %v", left)
 	}
 }
