@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mpsync/mpsync/csrc"
 )
 
 func main() {
@@ -155,12 +157,13 @@ func shmEntries() map[string]bool {
 }
 
 // newEntries lists the entries of after that before lacks, leaving out
-// mpsync's per-process tracker registries (this process's own is there
-// until it exits; the tracker removes it then).
+// mpsync's per-process registries (this process's own is there until it
+// exits; the tracker removes it then) and the tracker's own file (there
+// until it retires, a few seconds after its last client).
 func newEntries(before, after map[string]bool) []string {
 	var out []string
 	for e := range after {
-		if !before[e] && !strings.HasPrefix(e, "mps-reg-") {
+		if !before[e] && !strings.HasPrefix(e, csrc.RegPrefix) && !strings.HasPrefix(e, csrc.TrkPrefix) {
 			out = append(out, e)
 		}
 	}
