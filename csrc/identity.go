@@ -3,6 +3,10 @@
 package csrc
 
 /*
+#cgo noescape mps__track
+#cgo nocallback mps__track
+#cgo noescape mps__forget
+#cgo nocallback mps__forget
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -68,9 +72,11 @@ func Track(name string, ino uint64, untracked bool) (bool, error) {
 	if untracked {
 		return false, nil
 	}
-	cname := C.CString(name)
-	defer C.free(unsafe.Pointer(cname))
-	rc := C.mps__track(cname, C.uint64_t(ino))
+	var cname cName
+	if !cname.set(name) {
+		return false, nil // longer than any registry slot: not a name of ours
+	}
+	rc := C.mps__track(&cname[0], C.uint64_t(ino))
 	if rc < 0 {
 		return false, syscall.Errno(-rc)
 	}
@@ -80,9 +86,26 @@ func Track(name string, ino uint64, untracked bool) (bool, error) {
 
 // Forget removes name from this process's registry.
 func Forget(name string) {
-	cname := C.CString(name)
-	defer C.free(unsafe.Pointer(cname))
-	C.mps__forget(cname)
+	var cname cName
+	if cname.set(name) {
+		C.mps__forget(&cname[0])
+	}
+}
+
+// cName is a NUL-terminated copy of a registry name on the caller's
+// stack, sparing a C.CString allocation on every create, open and
+// unlink.
+type cName [RegNameMax]C.char
+
+func (c *cName) set(name string) bool {
+	if len(name) >= len(c) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c[i] = C.char(name[i])
+	}
+	c[len(name)] = 0
+	return true
 }
 
 // SetTrackerExe makes exe, run with MPSYNC_TRACKER_ROLE=1, the tracker
