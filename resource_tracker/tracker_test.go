@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/ctypes"
 	"github.com/mpsync/mpsync/internal/cbuild"
 	"github.com/mpsync/mpsync/internal/names"
@@ -357,6 +358,12 @@ func TestRemoveStale(t *testing.T) {
 	}
 	defer live.Unlink()
 	defer live.Close()
+	// A dead process's registry that never got its header.
+	headless := csrc.RegPrefix + "00000000dead0001"
+	if err := os.WriteFile(names.Dir+headless, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(names.Dir + headless)
 	removed, err := resourcetracker.RemoveStale()
 	if err != nil {
 		t.Fatal(err)
@@ -368,6 +375,9 @@ func TestRemoveStale(t *testing.T) {
 	}
 	if !exists(live.Name()) {
 		t.Errorf("live segment gone")
+	}
+	if exists(headless) {
+		t.Errorf("RemoveStale left the dead registry %s, which has no header", headless)
 	}
 }
 
