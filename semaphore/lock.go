@@ -133,11 +133,12 @@ func (l *Lock) Unlock() {
 	}
 }
 
-// Locked reports whether some process holds l, and which one (0 if none).
-// The answer may be stale as soon as it is returned.
+// Locked reports whether some process holds l, and which one: its pid as
+// it recorded it, in its own pid namespace (a process in another
+// container may have a pid that names nothing, or someone else, here), or
+// 0 if that is unknown. The answer may be stale as soon as it is returned.
 func (l *Lock) Locked() (bool, int) {
-	pid := l.l.Owner()
-	return pid != 0, pid
+	return l.l.Taken(), l.l.Owner()
 }
 
 // lockFailed handles an error of a sync.Locker-style Lock.

@@ -331,6 +331,12 @@ func (l *Lock) HeldByProcess() bool {
 	return w != notRecoverable && proc.Is(w)
 }
 
+// Taken reports whether some process holds the lock.
+func (l *Lock) Taken() bool {
+	w := l.word.Load()
+	return w != 0 && w != notRecoverable
+}
+
 // Owner returns the pid of the process holding the lock, as recorded in
 // its registry (in its own pid namespace), or 0 if the lock is free or
 // the holder's registry is gone. For display.
