@@ -48,10 +48,6 @@ func selfSlow() (uint64, error) {
 	return id, nil
 }
 
-// Cached returns this process's identity if it is known already, else 0:
-// the check of the uncontended lock paths, which must cost a load.
-func Cached() uint64 { return self.Load() }
-
 // Is reports whether the lock word w names this process as its owner.
 func Is(w uint64) bool {
 	id := self.Load()

@@ -109,12 +109,21 @@ type Lock struct {
 	since *atomic.Int64
 	wait  *atomic.Int64
 	gate  chan struct{} // process-local queue in front of the futex
+	self  uint64        // this process's identity when the handle was made; 0 none yet
 }
 
 // New returns the lock living in area, which must be at least AreaSize
 // bytes of shared memory, 8-byte aligned; fresh zeroed memory is a free
-// lock.
+// lock. It makes this process's identity if there is none yet (a failure
+// then is reported by the first acquisition).
 func New(area []byte) *Lock {
+	l := view(area)
+	l.self, _ = proc.Self()
+	return l
+}
+
+// view maps the fields of the lock area, without an identity.
+func view(area []byte) *Lock {
 	if len(area) < AreaSize || uintptr(unsafe.Pointer(&area[0]))%8 != 0 {
 		panic("robust: lock area too small or misaligned")
 	}
@@ -171,7 +180,7 @@ func (l *Lock) tryLock() (bool, error) {
 // held). It does not check ctx before trying: callers that must fail on a
 // done context even when the lock is free check first.
 func (l *Lock) Lock(ctx context.Context) error {
-	if self := proc.Cached(); self != 0 && l.word.CompareAndSwap(0, self) {
+	if l.self != 0 && l.word.CompareAndSwap(0, l.self) {
 		race.Acquire(unsafe.Pointer(l.word))
 		return nil
 	}
@@ -278,7 +287,7 @@ func (l *Lock) takeOver(w, self uint64) (bool, error) {
 // unusable, and Unlock returns ErrNotRecoverable.
 func (l *Lock) Unlock() error {
 	race.Release(unsafe.Pointer(l.word))
-	if self := proc.Cached(); self != 0 && l.word.CompareAndSwap(self, 0) {
+	if l.self != 0 && l.word.CompareAndSwap(l.self, 0) {
 		return nil
 	}
 	return l.unlockSlow()
@@ -362,7 +371,7 @@ type State struct {
 // Inspect reads the lock area at the start of area (AreaSize bytes,
 // 8-byte aligned) without changing it.
 func Inspect(area []byte) State {
-	l := New(area)
+	l := view(area)
 	w := l.word.Load()
 	if w == notRecoverable {
 		return State{Unusable: true}
