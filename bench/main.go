@@ -156,11 +156,13 @@ func shmEntries() map[string]bool {
 
 // newEntries lists the entries of after that before lacks, leaving out
 // mpsync's per-process tracker registries (this process's own is there
-// until it exits; the tracker removes it then).
+// until it exits; the tracker removes it then) and the tracker's own file
+// (there while it runs: it removes it when it exits, a few seconds after
+// its last client).
 func newEntries(before, after map[string]bool) []string {
 	var out []string
 	for e := range after {
-		if !before[e] && !strings.HasPrefix(e, "mps-reg-") {
+		if !before[e] && !strings.HasPrefix(e, "mps-reg-") && !strings.HasPrefix(e, "mps-trk-") {
 			out = append(out, e)
 		}
 	}
