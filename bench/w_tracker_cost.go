@@ -276,17 +276,48 @@ func trackerClients(pid int) int {
 }
 
 // describeClients names the tracker's clients during W14's idle window:
-// the helper, this bench process if it has a registry (an earlier
-// workload made it a client), and others.
+// the helper, this bench process if it is a client (an earlier workload
+// gave it an identity, whose registry it holds open), and others.
 func describeClients(n int) string {
 	names := []string{"helper"}
-	if regs, _ := filepath.Glob(fmt.Sprintf("/dev/shm/mps-reg-%d-*", os.Getpid())); len(regs) > 0 {
+	if holdsRegistry() {
 		names = append(names, "bench")
 	}
 	if others := n - len(names); others != 0 {
 		names = append(names, fmt.Sprintf("%d others", others))
 	}
 	return strings.Join(names, "+")
+}
+
+// holdsRegistry reports whether this process holds an mpsync registry
+// open (it has an identity, and so a connection to the tracker): whether
+// one of its files is one of /dev/shm's mps-reg-… entries. Compared by
+// inode: a registry is made unnamed and linked later, so its descriptor's
+// link in /proc does not show the name.
+func holdsRegistry() bool {
+	regs, _ := filepath.Glob("/dev/shm/mps-reg-*")
+	inodes := map[uint64]bool{}
+	for _, r := range regs {
+		var st unix.Stat_t
+		if unix.Stat(r, &st) == nil {
+			inodes[st.Ino] = true
+		}
+	}
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		var st unix.Stat_t
+		if unix.Stat("/proc/self/fd/"+e.Name(), &st) == nil && inodes[st.Ino] && st.Dev == devShm() {
+			return true
+		}
+	}
+	return false
+}
+
+// devShm returns the device of /dev/shm.
+func devShm() uint64 {
+	var st unix.Stat_t
+	unix.Stat("/dev/shm", &st)
+	return st.Dev
 }
 
 // childRunning finds the child of process ppid whose command line
