@@ -72,13 +72,14 @@ func w14(p *peers) *Workload {
 			}
 			cmd := exec.Command(exe, "0")
 			cmd.Env = append(os.Environ(), envRole+"=leak")
-			return killAndTime(cmd, true)
+			return killAndTime(cmd, true, nil)
 		}},
 		{Name: "Python multiprocessing", Run: func(cfg *Config) (Measurement, error) {
 			if p.python == "" {
 				return Measurement{}, &missingError{"python3 not found"}
 			}
-			return killAndTime(exec.Command(p.python, filepath.Join(p.dir, "peers", "python", "tracker_cost.py"), "kill"), false)
+			cmd := exec.Command(p.python, filepath.Join(p.dir, "peers", "python", "tracker_cost.py"), "kill")
+			return killAndTime(cmd, false, pythonTrackerCaughtUp)
 		}},
 	}
 	w.Cases = []*Case{idle, gone}
@@ -350,12 +351,18 @@ func childRunning(ppid int, word string, limit time.Duration) (int, error) {
 	return 0, fmt.Errorf("no child of process %d running %s after %v", ppid, word, limit)
 }
 
+// killSettle is how long a creator and its tracker are left alone
+// before the kill, once the tracker has caught up.
+const killSettle = 100 * time.Millisecond
+
 // killAndTime starts cmd in a process group of its own, reads the
-// /dev/shm entries it made (after a "ready" line if ready), kills it with
-// SIGKILL and returns the time, in ms, until the last of those entries was
-// deleted. It then kills what is left of the group (CPython's tracker, if
-// still there) and removes entries left behind, touching nothing else.
-func killAndTime(cmd *exec.Cmd, ready bool) (Measurement, error) {
+// /dev/shm entries it made (after a "ready" line if ready), waits for its
+// tracker to have caught up (caughtUp, if not nil) and killSettle more,
+// kills it with SIGKILL and returns the time, in ms, until the last of
+// those entries was deleted. It then kills what is left of the group
+// (CPython's tracker, if still there) and removes entries left behind,
+// touching nothing else.
+func killAndTime(cmd *exec.Cmd, ready bool, caughtUp func(creator int) error) (Measurement, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A file, not a pipe: CPython's tracker inherits the creator's stderr,
 	// and Wait must not wait for it to close. It holds what went wrong.
@@ -403,6 +410,14 @@ func killAndTime(cmd *exec.Cmd, ready bool) (Measurement, error) {
 			return Measurement{}, fmt.Errorf("%s is not there before the kill: %v", e, err)
 		}
 	}
+	if caughtUp != nil {
+		if err := caughtUp(cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return Measurement{}, err
+		}
+	}
+	time.Sleep(killSettle)
 	killed := time.Now()
 	cmd.Process.Kill()
 	last, left := dw.waitGone(entries, killed.Add(goneLimit))
@@ -417,6 +432,32 @@ func killAndTime(cmd *exec.Cmd, ready bool) (Measurement, error) {
 		Value:  fromNs(float64(last.Sub(killed).Nanoseconds()), "ms"),
 		Checks: map[string]string{"removed": fmt.Sprintf("%d of %d", len(entries), len(entries))},
 	}, nil
+}
+
+// pythonTrackerCaughtUp waits until the resource tracker that CPython
+// process creator started has read every registration written so far:
+// until it sleeps reading its (then empty) pipe. Killed earlier, the
+// creator would be timed together with its tracker's start-up (some
+// 50 ms of imports), which mpsync's creator never is: it says it is ready
+// once its tracker has accepted it.
+func pythonTrackerCaughtUp(creator int) error {
+	pid, err := childRunning(creator, "resource_tracker", 5*time.Second)
+	if err != nil {
+		return err
+	}
+	wchan := fmt.Sprintf("/proc/%d/wchan", pid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(wchan)
+		switch {
+		case err != nil || string(b) == "0" || string(b) == "":
+			// The kernel does not say (no permission): give it time.
+			time.Sleep(500 * time.Millisecond)
+			return nil
+		case string(b) == "pipe_read":
+			return nil
+		}
+	}
+	return fmt.Errorf("resource tracker %d never waited on its pipe", pid)
 }
 
 // deleteWatch reports deletions in a folder, through inotify.
