@@ -29,7 +29,7 @@ import (
 // and waits. The tracker's context switches, voluntary and involuntary,
 // summed over all its threads (/proc/<pid>/task/*/status), are counted
 // over 10 s (5 s scaled to 10 s with -quick), both trackers side by
-// side in the same seconds. Threads are looked at every half second:
+// side in the same seconds, once, half a second after the client started. Threads are looked at every half second:
 // one born in the window counts from 0, one that ends in it counts up
 // to its last look (the switches of its last half second are lost; the
 // "threads" check shows how many there were at the start and the end).
@@ -48,9 +48,11 @@ import (
 // SIGKILL → gone: a creator makes 4 tracked objects (mpsync: a segment, a
 // Lock, a Value and a named SemLock; Python: three SharedMemory segments
 // and a spawn-context Lock, its named semaphore — the same mix of three
-// segment files and one semaphore), is killed with SIGKILL, and the time
-// until the last of its /dev/shm entries is deleted is taken from
-// inotify (IN_DELETE on /dev/shm), from just before kill(2). CPython's
+// segment files and one semaphore) and, once its tracker is at rest (has
+// accepted it, or read its registrations) and 100 ms more, is killed with
+// SIGKILL; the time until the last of its /dev/shm entries is deleted is
+// taken from inotify (IN_DELETE on /dev/shm), from just before kill(2).
+// 7 repetitions (3 with -quick), after a warm-up. CPython's
 // tracker cleans up when its pipe reaches end-of-file, that is when every
 // process holding the write end is gone: here the creator alone holds it
 // (the tracker is its child), so the kill closes it. Entries still there
