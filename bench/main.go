@@ -1,4 +1,4 @@
-// Command bench runs mpsync's workload suite (W1–W11 of the design) for
+// Command bench runs mpsync's workload suite (W1–W11 and W14 of the design) for
 // mpsync and its peers — raw C on glibc, Python's multiprocessing, Go's
 // sync package — in one run, and reports medians and ratios.
 //
@@ -86,7 +86,7 @@ func main() {
 
 // allWorkloads lists the suite in report order.
 func allWorkloads(p *peers, cfg *Config) []*Workload {
-	return []*Workload{w1(p), w2(p), w3(p, cfg.Procs), w4(p), w5(p), w6(p), w7(p), w8(p), w9(p), w10(p, cfg.Threads), w11(p)}
+	return []*Workload{w1(p), w2(p), w3(p, cfg.Procs), w4(p), w5(p), w6(p), w7(p), w8(p), w9(p), w10(p, cfg.Threads), w11(p), w14(p)}
 }
 
 // counts parses a comma-separated list of positive numbers.

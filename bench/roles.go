@@ -23,7 +23,7 @@ const envRole = "MPSYNC_BENCH_ROLE"
 // arguments, says "ready" on stdout, and reads orders from stdin.
 var roles = map[string]func(args []string, in *bufio.Reader){
 	"pong": rolePong, "count": roleCount, "event-pong": roleEventPong, "barrier": roleBarrier,
-	"leak": roleLeak,
+	"leak": roleLeak, "hold": roleHold,
 }
 
 // runRole runs this process's role, if it has one, and exits.
@@ -196,4 +196,23 @@ func roleLeak(args []string, in *bufio.Reader) {
 	fmt.Println("ready")
 	fmt.Println(strings.Join(all, " "))
 	select {}
+}
+
+// roleHold creates one tracked object — a 4 KiB segment, or a Lock with
+// args[0] = "lock" — says "ready", and waits for stdin to end; then it
+// unlinks the object and exits: the client of W14's idle tracker.
+func roleHold(args []string, in *bufio.Reader) {
+	var obj interface{ Unlink() error }
+	if len(args) > 0 && args[0] == "lock" {
+		l, err := semaphore.NewLock()
+		must(err)
+		obj = l
+	} else {
+		seg, err := shm.Create("", 4096)
+		must(err)
+		obj = seg
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, in)
+	must(obj.Unlink())
 }

@@ -5,10 +5,11 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
-// A Workload is one row group of the report (W1 … W11): cases measured for
+// A Workload is one row group of the report (W1 … W14): cases measured for
 // mpsync and its peers.
 type Workload struct {
 	ID    string // "W6"
@@ -26,6 +27,17 @@ type Case struct {
 	// (e.g. "≤ 1.2× C"); empty if none.
 	Target string
 	Impls  []*Impl
+
+	// Count marks a quantity counted rather than timed (leftovers,
+	// wake-ups), for which 0 is a measurement like any other.
+	Count bool
+	// Window marks a case measured over a fixed span of time (W14's idle
+	// wake-ups): no warm-up, one repetition, and the implementations run
+	// side by side, over the same seconds of the machine's life.
+	Window bool
+	// Reps, if set, chooses the number of repetitions instead of
+	// Config.Reps.
+	Reps func(cfg *Config) int
 }
 
 // An Impl runs one repetition of a case and returns the measured value in
@@ -82,32 +94,70 @@ func (e *missingError) Error() string { return "missing: " + e.why }
 // machine affects all of them alike.
 func (w *Workload) run(cfg *Config, progress func(string)) {
 	for _, c := range w.Cases {
-		for rep := -1; rep < cfg.Reps; rep++ {
+		if c.Window {
+			progress(fmt.Sprintf("%s %s · %s · all side by side", w.ID, w.Name, c.Name))
+			c.runTogether(cfg)
+			continue
+		}
+		reps := cfg.Reps
+		if c.Reps != nil {
+			reps = c.Reps(cfg)
+		}
+		for rep := -1; rep < reps; rep++ {
 			for _, im := range c.Impls {
 				if im.Missing != "" || im.Failed != "" {
 					continue
 				}
 				label := "warm-up"
 				if rep >= 0 {
-					label = fmt.Sprintf("rep %d/%d", rep+1, cfg.Reps)
+					label = fmt.Sprintf("rep %d/%d", rep+1, reps)
 				}
 				progress(fmt.Sprintf("%s %s · %s · %s · %s", w.ID, w.Name, c.Name, im.Name, label))
 				m, err := im.Run(cfg)
-				if err != nil {
-					if me, ok := err.(*missingError); ok {
-						im.Missing = me.why
-					} else {
-						im.Failed = err.Error()
-					}
-					continue
-				}
-				if rep < 0 {
-					continue
-				}
-				im.Values = append(im.Values, m.Value)
-				im.addChecks(m.Checks)
+				im.record(m, err, rep >= 0)
 			}
 		}
+	}
+}
+
+// runTogether runs every implementation of a Window case once, at the
+// same time.
+func (c *Case) runTogether(cfg *Config) {
+	var wg sync.WaitGroup
+	ms := make([]Measurement, len(c.Impls))
+	errs := make([]error, len(c.Impls))
+	for i, im := range c.Impls {
+		if im.Missing != "" || im.Failed != "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ms[i], errs[i] = im.Run(cfg)
+		}()
+	}
+	wg.Wait()
+	for i, im := range c.Impls {
+		if im.Missing == "" && im.Failed == "" {
+			im.record(ms[i], errs[i], true)
+		}
+	}
+}
+
+// record keeps one run's result: its value if measured (not a warm-up),
+// or the implementation's failure.
+func (im *Impl) record(m Measurement, err error, measured bool) {
+	if err != nil {
+		if me, ok := err.(*missingError); ok {
+			im.Missing = me.why
+		} else {
+			im.Failed = err.Error()
+		}
+		return
+	}
+	if measured {
+		im.Values = append(im.Values, m.Value)
+		im.addChecks(m.Checks)
 	}
 }
 
@@ -152,14 +202,18 @@ func median(sorted []float64) float64 {
 
 // ratio returns the median over repetitions of mpsync's value divided by
 // the peer's in the same repetition, or NaN if either has no values.
+// Repetitions in which the peer measured 0 (a count, such as W11's
+// leftovers or W14's wake-ups) have no ratio and are left out.
 func ratio(mpsync, peer *Impl) float64 {
 	n := min(len(mpsync.Values), len(peer.Values))
-	if n == 0 {
-		return math.NaN()
-	}
-	rs := make([]float64, n)
+	var rs []float64
 	for i := range n {
-		rs[i] = mpsync.Values[i] / peer.Values[i]
+		if peer.Values[i] != 0 {
+			rs = append(rs, mpsync.Values[i]/peer.Values[i])
+		}
+	}
+	if len(rs) == 0 {
+		return math.NaN()
 	}
 	slices.Sort(rs)
 	return median(rs)
