@@ -35,7 +35,8 @@
 // process it can see in /proc has it open or mapped (programs that use it
 // without mpsync; retried later). Then it removes the registry, however
 // broken: registries are read with pread as untrusted input. A sweep
-// every few seconds catches what connections cannot tell. When the
+// catches what connections cannot tell: every 5 s while a live registry's
+// owner is not connected or a name is still held, every 60 s otherwise. When the
 // tracker dies, a Go client starts another at once (a C client at its
 // next registration); the new one finds every registry again.
 //

@@ -26,7 +26,11 @@ const envRole = "MPSYNC_TRACKER_ROLE"
 
 func init() {
 	if os.Getenv(envRole) == "1" {
-		os.Exit(server.Serve())
+		// Serve on a goroutine of its own: during init the main goroutine
+		// is locked to the main thread, and every wake-up of it would be
+		// a hand-off between threads.
+		go func() { os.Exit(server.Serve()) }()
+		select {}
 	}
 	if exe, err := os.Executable(); err == nil {
 		csrc.SetTrackerExe(exe)

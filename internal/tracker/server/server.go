@@ -25,9 +25,11 @@
 // It then removes the registry. A registry whose lock is free is dead
 // whatever its contents, so one never completed or filled with garbage
 // goes too. Registries are read with pread, never mapped, so a truncated
-// one cannot fault the tracker. A slow sweep (every few seconds) catches
-// clients that lost their connection, such as C programs whose tracker
-// died.
+// one cannot fault the tracker. A sweep catches what connections cannot
+// tell: every 5 s while some live registry's owner is not connected here
+// (a C program whose tracker died, a process of another network
+// namespace) or a name is still held, every 60 s otherwise — asleep in
+// between.
 //
 // The tracker publishes itself as /dev/shm/mps-trk-<16 hex digits>, a file
 // of its user's that it holds the same kind of lock on, and listens on
@@ -58,6 +60,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -72,8 +75,9 @@ import (
 const (
 	envLog = "MPSYNC_TRACKER_LOG"
 
-	trkMagic   = "MPSTRK1\x00" // a tracker file: magic, pid uint32 at 8
-	sweepEvery = 5 * time.Second
+	trkMagic   = "MPSTRK1\x00"    // a tracker file: magic, pid uint32 at 8
+	sweepEvery = 5 * time.Second  // while some live registry has no connection here
+	backstop   = 60 * time.Second // otherwise: connections tell every death
 	idleExit   = 3 * time.Second
 	reaperByte = 1 // a registry byte locked by the tracker reaping it
 )
@@ -123,17 +127,25 @@ func Serve() int {
 		logger.Printf("cannot start: %v", err)
 		return 1
 	}
-	t := &tracker{self: self, log: logger, suspects: map[uint64]*suspect{}, pending: map[string]Entry{}}
-	deaths := make(chan uint64, 64)
-	go t.accept(ln, deaths)
+	t := &tracker{self: self, log: logger, suspects: map[uint64]*suspect{}, pending: map[string]Entry{}, connected: map[uint64]int{}}
+	deaths, hellos := make(chan uint64, 64), make(chan uint64, 64)
+	go t.accept(ln, hellos, deaths)
 	t.sweep()
-	nextSweep := time.Now().Add(sweepEvery)
+	nextSweep := t.nextSweep(time.Now())
 	var idleSince time.Time
 	timer := time.NewTimer(sweepEvery)
 	for {
 		select {
 		case id := <-deaths:
 			t.suspects[id] = &suspect{at: time.Now(), wait: time.Millisecond}
+		case id := <-hellos:
+			// A registry the last sweep saw unwatched may be watched now.
+			if t.unwatched[id] {
+				delete(t.unwatched, id)
+				if len(t.unwatched) == 0 && len(t.pending) == 0 {
+					nextSweep = time.Now().Add(backstop)
+				}
+			}
 		case <-timer.C:
 		}
 		now := time.Now()
@@ -141,12 +153,11 @@ func Serve() int {
 			t.reap()
 		}
 		if !now.Before(nextSweep) {
-			if t.retire() {
+			if t.sweep() && t.retire() {
 				unix.Unlink(names.Dir + t.self)
 				return 0
 			}
-			t.sweep()
-			nextSweep = now.Add(sweepEvery)
+			nextSweep = t.nextSweep(now)
 		}
 		if t.clients.Load() == 0 && t.registries == 0 && len(t.pending) == 0 && len(t.suspects) == 0 {
 			if idleSince.IsZero() {
@@ -220,7 +231,10 @@ type tracker struct {
 	self       string // this tracker's file name
 	log        *log.Logger
 	clients    atomic.Int64
-	registries int                 // registries seen at the last look
+	registries int                 // live registries seen at the last look
+	unwatched  map[uint64]bool     // live ones among them whose owner is not connected here
+	mu         sync.Mutex          // guards connected
+	connected  map[uint64]int      // identities of the connected clients, with their connections
 	suspects   map[uint64]*suspect // clients whose connection ended
 	pending    map[string]Entry    // names whose users are gone but that a process holds
 }
@@ -236,7 +250,7 @@ type suspect struct {
 
 // accept takes connections from processes of this user, learns their
 // identities, and reports each connection's end on deaths.
-func (t *tracker) accept(ln *net.UnixListener, deaths chan<- uint64) {
+func (t *tracker) accept(ln *net.UnixListener, hellos, deaths chan<- uint64) {
 	uid := uint32(os.Getuid())
 	for {
 		c, err := ln.AcceptUnix()
@@ -252,13 +266,44 @@ func (t *tracker) accept(ln *net.UnixListener, deaths chan<- uint64) {
 		go func() {
 			var b [8]byte
 			_, err := io.ReadFull(c, b[:])
+			id := binary.NativeEndian.Uint64(b[:])
+			if err != nil {
+				id = 0
+			}
+			t.connect(id, 1)
+			if id != 0 {
+				hellos <- id
+			}
 			io.Copy(io.Discard, c) // clients never write more: this waits for the end
 			c.Close()
+			t.connect(id, -1)
 			t.clients.Add(-1)
-			if id := binary.NativeEndian.Uint64(b[:]); err == nil && id != 0 {
+			if id != 0 {
 				deaths <- id
 			}
 		}()
+	}
+}
+
+// nextSweep returns when to sweep after now: asleep until a connection
+// ends, unless something only a sweep can see is about — a live registry
+// whose owner is not connected here, or names still held.
+func (t *tracker) nextSweep(now time.Time) time.Time {
+	if len(t.unwatched) > 0 || len(t.pending) > 0 {
+		return now.Add(sweepEvery)
+	}
+	return now.Add(backstop)
+}
+
+// connect counts a connection of the client id (0: a probe) in or out.
+func (t *tracker) connect(id uint64, n int) {
+	if id == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.connected[id] += n; t.connected[id] <= 0 {
+		delete(t.connected, id)
 	}
 }
 
@@ -299,22 +344,26 @@ func (t *tracker) checkSuspects(now time.Time) bool {
 	return died
 }
 
-// sweep is the slow look at everything: dead registries, names still
-// held, dead trackers' files.
-func (t *tracker) sweep() {
-	t.reap()
+// sweep is the slow look at everything: dead trackers' files, dead
+// registries, names still held. It reports whether another live tracker
+// has a smaller name: one this tracker may have to retire for.
+func (t *tracker) sweep() (smaller bool) {
 	ents, _ := os.ReadDir(names.Dir)
 	for _, e := range ents {
 		if _, ok := hexSuffix(e.Name(), csrc.TrkPrefix); !ok || e.Name() == t.self {
 			continue
 		}
 		if fd, _ := ownFile(e.Name()); fd >= 0 {
-			if held, err := csrc.AliveLock(fd); err == nil && !held {
+			held, err := csrc.AliveLock(fd)
+			if err == nil && !held {
 				unix.Unlink(names.Dir + e.Name())
 			}
+			smaller = smaller || held && e.Name() < t.self
 			unix.Close(fd)
 		}
 	}
+	t.reap()
+	return smaller
 }
 
 // retire reports whether another tracker that this one's clients can
@@ -329,9 +378,20 @@ func (t *tracker) retire() bool {
 // the registries, and retries the names that were still held.
 func (t *tracker) reap() {
 	regs := Registries()
-	t.registries = len(regs)
 	live := map[string]bool{}
 	var dead []Registry
+	t.registries = 0
+	t.unwatched = map[uint64]bool{}
+	t.mu.Lock()
+	for _, r := range regs {
+		if r.Alive {
+			t.registries++
+			if t.connected[r.ID] == 0 {
+				t.unwatched[r.ID] = true
+			}
+		}
+	}
+	t.mu.Unlock()
 	for _, r := range regs {
 		if r.Alive {
 			for _, e := range r.Entries {
