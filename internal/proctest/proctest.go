@@ -224,6 +224,7 @@ type Proc struct {
 	stderr  syncBuffer
 	done    chan struct{}
 	waitErr error
+	wrapped bool // started by StartIn: the helper may be the wrapper's child
 }
 
 // Command prepares helper name with args, without starting it.
@@ -272,6 +273,7 @@ func StartIn(t testing.TB, wrapper []string, name string, args ...string) *Proc 
 	}
 	p.Cmd.Args = append(append(append([]string{}, wrapper...), p.Cmd.Path), args...)
 	p.Cmd.Path = path
+	p.wrapped = true
 	p.Start()
 	return p
 }
@@ -354,10 +356,63 @@ func (p *Proc) Expect(want string) {
 // CloseStdin ends the conversation: the helper's ReadLine sees EOF.
 func (p *Proc) CloseStdin() { p.stdin.Close() }
 
-// Kill sends SIGKILL and waits until the helper is gone.
+// Kill sends SIGKILL and waits until the helper is gone. A helper started
+// by StartIn may be its wrapper's child (unshare --fork), which the
+// wrapper's death only kills a moment later: Kill sends SIGKILL to the
+// helper itself, then to the wrapper, and waits until each is gone, its
+// files closed and its file locks released.
 func (p *Proc) Kill() {
+	if !p.wrapped {
+		p.Cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+		return
+	}
+	pids := wrapperChain(p.Pid())
+	var fds []int
+	for _, pid := range pids {
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			fds = append(fds, fd)
+		}
+	}
+	for i := len(fds) - 1; i >= 0; i-- { // the helper first, at the moment chosen
+		unix.PidfdSendSignal(fds[i], unix.SIGKILL, nil, 0)
+	}
 	p.Cmd.Process.Signal(syscall.SIGKILL)
+	for _, fd := range fds {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for deadline := time.Now().Add(recvTimeout); time.Now().Before(deadline); {
+			if n, err := unix.Poll(pfd, 1000); n > 0 || err != nil && err != unix.EINTR {
+				break
+			}
+		}
+		unix.Close(fd)
+	}
 	<-p.done
+}
+
+// wrapperChain returns pid and its descendants in its session: a wrapper
+// and the helper it runs, not the trackers they start (those run in
+// sessions of their own).
+func wrapperChain(pid int) []int {
+	sid, err := unix.Getsid(pid)
+	if err != nil {
+		return []int{pid}
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(out[i]) + "/task")
+		for _, task := range tasks {
+			b, _ := os.ReadFile("/proc/" + strconv.Itoa(out[i]) + "/task/" + task.Name() + "/children")
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					if s, err := unix.Getsid(c); err == nil && s == sid {
+						out = append(out, c)
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Wait waits for the helper to exit (for at most two minutes) and returns
