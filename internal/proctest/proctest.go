@@ -345,6 +345,27 @@ func (p *Proc) Recv() string {
 	return ""
 }
 
+// Rest waits for the helper to exit (for at most two minutes) and returns
+// the lines it sent that were not received yet: after Kill, everything it
+// managed to say before it died.
+func (p *Proc) Rest() []string {
+	p.t.Helper()
+	var out []string
+	timeout := time.After(recvTimeout)
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				return out
+			}
+			out = append(out, line)
+		case <-timeout:
+			p.t.Fatalf("proctest: helper %s did not exit within %v\nstderr:\n%s", p.name, recvTimeout, p.Stderr())
+			return out
+		}
+	}
+}
+
 // Expect fails the test unless the helper's next line is want.
 func (p *Proc) Expect(want string) {
 	p.t.Helper()
