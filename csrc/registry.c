@@ -357,8 +357,15 @@ MPS_HIDDEN int mps__track(const char *name, uint64_t ino)
         ensure_tracker(id);
     }
     int32_t *link;
-    if (lookup(name, &link) != 0)
-        goto out; /* one entry per name is enough: Close keeps it */
+    int32_t listed = lookup(name, &link);
+    if (listed != 0) {
+        /* One entry per name is enough (Close keeps it), but it must name
+         * the file this process uses now: if the name was unlinked and
+         * made anew, that is another inode, and an entry naming the old
+         * one would leave the new file to no one. */
+        __atomic_store_n((uint64_t *)(slot(listed) + MPS_REG_SLOT_OFF_INO), ino, __ATOMIC_RELEASE);
+        goto out;
+    }
     int32_t i = idx->free_head;
     if (i != 0) {
         idx->free_head = idx->next[i];

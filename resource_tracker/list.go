@@ -82,11 +82,15 @@ func List() ([]Object, error) {
 		return nil, err
 	}
 	ourNS := pidNamespace()
-	owners := map[string][]User{}
+	type owner struct {
+		u   User
+		ino uint64 // the inode it registered; 0 unknown
+	}
+	owners := map[string][]owner{}
 	for _, r := range server.Registries() {
 		u := User{Pid: r.Pid, Alive: r.Alive, OtherNamespace: r.PidNS != ourNS}
 		for _, e := range r.Entries {
-			owners[e.Name] = append(owners[e.Name], u)
+			owners[e.Name] = append(owners[e.Name], owner{u, e.Ino})
 		}
 	}
 	held := proc.HeldInodes(names.Dir)
@@ -101,7 +105,13 @@ func List() ([]Object, error) {
 			continue // not ours
 		}
 		o.Name = name
-		o.Users = owners[name]
+		for _, w := range owners[name] {
+			// A process that used another file under this name (since
+			// unlinked and made anew) is no user of this one.
+			if w.ino == 0 || ino == 0 || w.ino == ino {
+				o.Users = append(o.Users, w.u)
+			}
+		}
 		o.Held = ino != 0 && held[ino]
 		out = append(out, o)
 	}

@@ -14,7 +14,9 @@
 // across pid namespaces, since no pid is involved — and for each dead
 // registry unlinks every name it lists unless
 //
-//   - a live registry lists it too,
+//   - a live registry lists it too, with the inode of the file now under
+//     that name (a live process that used a file since replaced under the
+//     same name does not keep the new one),
 //   - the file under that name is not the one registered (another inode:
 //     it was replaced),
 //   - the file is marked untracked (csrc.UntrackedMode), or
@@ -378,7 +380,7 @@ func (t *tracker) retire() bool {
 // the registries, and retries the names that were still held.
 func (t *tracker) reap() {
 	regs := Registries()
-	live := map[string]bool{}
+	live := map[string][]uint64{} // name: the inodes live registries list for it
 	var dead []Registry
 	t.registries = 0
 	t.unwatched = map[uint64]bool{}
@@ -395,7 +397,7 @@ func (t *tracker) reap() {
 	for _, r := range regs {
 		if r.Alive {
 			for _, e := range r.Entries {
-				live[e.Name] = true
+				live[e.Name] = append(live[e.Name], e.Ino)
 			}
 		} else {
 			dead = append(dead, r)
@@ -416,7 +418,7 @@ func (t *tracker) reap() {
 
 // reapRegistry releases every name of the dead registry r and removes it,
 // under the reaper lock, so that of several trackers only one does it.
-func (t *tracker) reapRegistry(r Registry, live map[string]bool, held map[uint64]bool) {
+func (t *tracker) reapRegistry(r Registry, live map[string][]uint64, held map[uint64]bool) {
 	fd, st := ownFile(r.File)
 	if fd < 0 {
 		return
@@ -443,15 +445,17 @@ func (t *tracker) reapRegistry(r Registry, live map[string]bool, held map[uint64
 // release unlinks a name a dead process registered, unless something
 // still uses it (see the package doc); a name some process holds open or
 // mapped goes on the pending list.
-func (t *tracker) release(e Entry, owner string, live map[string]bool, held map[uint64]bool) {
-	if live[e.Name] {
-		return
-	}
+func (t *tracker) release(e Entry, owner string, live map[string][]uint64, held map[uint64]bool) {
 	path := names.Dir + e.Name
 	var st unix.Stat_t
 	if unix.Lstat(path, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG ||
 		e.Ino != 0 && st.Ino != e.Ino || st.Mode&csrc.UntrackedMode != 0 {
 		return // gone, replaced, or untracked
+	}
+	for _, ino := range live[e.Name] {
+		if ino == 0 || ino == st.Ino {
+			return // a live process uses this very file
+		}
 	}
 	if held[st.Ino] {
 		t.pending[e.Name] = e
