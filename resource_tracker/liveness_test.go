@@ -605,3 +605,108 @@ func TestListAcrossPidNamespaces(t *testing.T) {
 		t.Errorf("left after both users died: %v", left)
 	}
 }
+
+func init() {
+	// lv-create-loop makes, closes and unlinks objects of kind args[0] in
+	// a loop until it is killed.
+	proctest.Register("lv-create-loop", func(h *proctest.Helper) {
+		selfID(h)
+		var closeUnlink func() error
+		make := map[string]func() error{
+			"segment": func() error {
+				s, err := shm.Create("", 4096)
+				if err == nil {
+					closeUnlink = func() error { s.Close(); return s.Unlink() }
+				}
+				return err
+			},
+			"segment-reserved": func() error {
+				s, err := shm.Create("", 4096, shm.Reserve())
+				if err == nil {
+					closeUnlink = func() error { s.Close(); return s.Unlink() }
+				}
+				return err
+			},
+			"lock": func() error {
+				l, err := semaphore.NewLock()
+				if err == nil {
+					closeUnlink = func() error { l.Close(); return l.Unlink() }
+				}
+				return err
+			},
+			"semlock": func() error {
+				l, err := semaphore.NewSemLock(semaphore.SemaphoreKind, 1, 1, "")
+				if err == nil {
+					closeUnlink = func() error { l.Close(); return l.Unlink() }
+				}
+				return err
+			},
+		}[h.Args[0]]
+		h.Ready()
+		for {
+			if err := make(); err != nil {
+				h.Fatalf("%v", err)
+			}
+			if err := closeUnlink(); err != nil {
+				h.Fatalf("%v", err)
+			}
+		}
+	})
+}
+
+// TestKilledWhileCreating kills, 20 times for each sort of object, a
+// process that does nothing but create, close and unlink objects, at a
+// random moment: whatever it was creating when it died must not be left
+// in /dev/shm. A create that makes the name visible before the process
+// has registered it leaves the name for ever when killed in between:
+// shm.Create without WithInit opens the name with O_CREAT|O_EXCL, then
+// sizes, maps and registers it, and FAILS here (about half the kills
+// leave a segment, empty or sized). Objects and named semaphores are made
+// unnamed (O_TMPFILE), registered, then linked, and pass.
+func TestKilledWhileCreating(t *testing.T) {
+	for _, kind := range []string{"segment", "segment-reserved", "lock", "semlock"} {
+		t.Run(kind, func(t *testing.T) {
+			before := shmEntries()
+			var ids []uint64
+			for range 20 {
+				p := proctest.Start(t, "lv-create-loop", kind)
+				time.Sleep(time.Duration(500+rand.IntN(3000)) * time.Microsecond)
+				p.Kill()
+				// The identity is the registry the helper made first.
+				for _, r := range server.Registries() {
+					if r.Pid == p.Pid() && !r.Alive {
+						ids = append(ids, r.ID)
+					}
+				}
+			}
+			waitFor(10*time.Second, func() bool {
+				for _, id := range ids {
+					if proctest.RegistryExists(id) {
+						return false
+					}
+				}
+				return true
+			})
+			var left []string
+			if !waitFor(3*time.Second, func() bool {
+				left = left[:0]
+				for e := range shmEntries() {
+					if !before[e] {
+						left = append(left, e)
+					}
+				}
+				return len(left) == 0
+			}) {
+				for _, e := range left {
+					fi, _ := os.Stat(names.Dir + e)
+					size := int64(-1)
+					if fi != nil {
+						size = fi.Size()
+					}
+					t.Errorf("left in /dev/shm by a process killed while creating it: %s (%d bytes)", e, size)
+					os.Remove(names.Dir + e)
+				}
+			}
+		})
+	}
+}
