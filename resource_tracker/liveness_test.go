@@ -271,9 +271,12 @@ func TestTrackerInOtherPidNamespace(t *testing.T) {
 				t.Fatalf("the tracker did not publish itself in the box: %v", trackers())
 			}
 
-			creatorW, openerW := outside, nested
+			// The opener runs outside: nested, it would be pid 1 like
+			// a nested tracker, which would make a tracker that went by
+			// pids take it for alive — and keep the names it lists.
+			creatorW, openerW := outside, outside
 			if c.creatorNested {
-				creatorW, openerW = nested, outside
+				creatorW = nested
 			}
 			creator, creatorID, entries := startLV(t, creatorW, "lv-make")
 			if len(entries) != 4 {
