@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,7 +110,20 @@ func init() {
 
 		counter, done := stWord(mem, stCounter), stWord(mem, stDone+8*k)
 		for i := 0; !stop.Load(); i++ {
-			err := l.Acquire(context.Background())
+			// Two ways in, which look at the holder's liveness in two
+			// places: Acquire, whose sleeping waiters look when a sleep
+			// slice ends with the lock unchanged, and TryAcquire, which
+			// looks at every failed try.
+			var err error
+			if i%4 == 3 {
+				for ok := false; !ok && err == nil; {
+					if ok, err = l.TryAcquire(); !ok && err == nil {
+						runtime.Gosched()
+					}
+				}
+			} else {
+				err = l.Acquire(context.Background())
+			}
 			if errors.Is(err, semaphore.ErrOwnerDead) {
 				h.Printf("r %d", stRecover(mem))
 				if err := l.MarkConsistent(); err != nil {
@@ -122,7 +136,15 @@ func init() {
 			stWord(mem, stLogCounter).Store(c)
 			stWord(mem, stLogDone).Store(d)
 			stWord(mem, stLogWho).Store(int64(k + 1))
-			for end := time.Now().Add(time.Duration(rand.IntN(20)) * time.Microsecond); time.Now().Before(end); {
+			// A little while between read and write, so that two holders
+			// at once would lose an update; now and then long enough
+			// (longer than a waiter's sleep slice) for the waiters to
+			// ask whether the holder lives.
+			pause := time.Duration(rand.IntN(20)) * time.Microsecond
+			if rand.IntN(300) == 0 {
+				pause = time.Duration(22+rand.IntN(8)) * time.Millisecond
+			}
+			for end := time.Now().Add(pause); time.Now().Before(end); {
 			}
 			counter.Store(c + 1)
 			done.Store(d + 1)
@@ -265,14 +287,14 @@ func TestStressPidNamespaces(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("left in /dev/shm after %d rounds: %v", rounds, left)
 	}
-	t.Logf("%d rounds in %v (%v a round; cleanup checked in %v more): %d workers killed, %d increments committed, %d dead holders' updates undone, %d committed but unacknowledged",
+	t.Logf("%d rounds in %v (%v a round; cleanup checked in %v more): %d workers killed, %d increments committed, %d locks taken from dead holders, %d half-done updates undone, %d committed but unacknowledged",
 		rounds, elapsed.Round(time.Millisecond), (elapsed / time.Duration(rounds)).Round(time.Microsecond),
-		time.Since(start.Add(elapsed)).Round(time.Millisecond), st.kills, st.increments, st.recoveries, st.inFlight)
+		time.Since(start.Add(elapsed)).Round(time.Millisecond), st.kills, st.increments, st.ownerDead, st.recoveries, st.inFlight)
 }
 
 // stressStats counts what happened over the rounds.
 type stressStats struct {
-	kills, increments, recoveries, inFlight int
+	kills, increments, ownerDead, recoveries, inFlight int
 }
 
 // shmEntries lists the entries of /dev/shm that look like mpsync's.
@@ -379,10 +401,11 @@ func stressRound(t *testing.T, r int, l *semaphore.Lock, segName string, mem []b
 				}
 				acks[i] = n
 			case "r":
-				st.recoveries++
+				st.ownerDead++
 				if n == 0 {
 					break // the dead holder had finished its update
 				}
+				st.recoveries++
 				who := int(n-1) - r*workers
 				if who < 0 || who >= workers || !killed[who] || who == i {
 					t.Errorf("round %d: worker %d undid an update of worker %d, which was alive", r, i, who)
@@ -394,6 +417,7 @@ func stressRound(t *testing.T, r int, l *semaphore.Lock, segName string, mem []b
 	// The lock as the last holder left it: take it, undo a half-done
 	// update if its holder died, and check the books.
 	if err := l.Acquire(context.Background()); errors.Is(err, semaphore.ErrOwnerDead) {
+		st.ownerDead++
 		if who := stRecover(mem); who != 0 {
 			st.recoveries++
 			if w := int(who-1) - r*workers; w < 0 || w >= workers || !killed[w] {
