@@ -129,16 +129,6 @@ func init() {
 		h.Printf("%x", id)
 		select {}
 	})
-	// lv-box holds a mount namespace with a /dev/shm of its own and a
-	// network namespace of its own (so that no tracker outside can be
-	// reached from it) for others to enter (nsenter), until its stdin
-	// closes. It never uses mpsync itself.
-	proctest.Register("lv-box", func(h *proctest.Helper) {
-		h.Ready()
-		for {
-			h.ReadLine()
-		}
-	})
 }
 
 // selfID makes the helper's identity first, so that it is there to print.
@@ -225,13 +215,8 @@ func TestTrackerInOtherPidNamespace(t *testing.T) {
 		{"tracker outside, creator nested", false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			box := proctest.Command(t, "lv-box")
-			box.PrivateShm(64 << 20)
-			box.Cmd.SysProcAttr.Unshareflags |= syscall.CLONE_NEWNET
-			box.Start()
-			dir := fmt.Sprintf("/proc/%d/root/dev/shm/", box.Pid())
-			outside := []string{"nsenter", "-t", strconv.Itoa(box.Pid()), "-m", "-n"}
-			nested := append(append([]string{}, outside...), proctest.NestedPidNamespace...)
+			box := startBox(t, 64<<20)
+			dir, outside, nested := box.dir, box.outside, box.nested
 
 			// The tracker: this test binary in the tracker role.
 			exe, err := os.Executable()
@@ -257,16 +242,7 @@ func TestTrackerInOtherPidNamespace(t *testing.T) {
 			if c.trackerNested {
 				trkPid = 1 // the first process of its namespace
 			}
-			trackers := func() []string {
-				ents, _ := os.ReadDir(dir)
-				var out []string
-				for _, e := range ents {
-					if strings.HasPrefix(e.Name(), csrc.TrkPrefix) {
-						out = append(out, e.Name())
-					}
-				}
-				return out
-			}
+			trackers := func() []string { return box.entries(csrc.TrkPrefix) }
 			if !waitFor(10*time.Second, func() bool { return len(trackers()) == 1 }) {
 				t.Fatalf("the tracker did not publish itself in the box: %v", trackers())
 			}
@@ -613,7 +589,7 @@ func init() {
 	// lv-create-loop makes, closes and unlinks objects of kind args[0] in
 	// a loop until it is killed.
 	proctest.Register("lv-create-loop", func(h *proctest.Helper) {
-		selfID(h)
+		id := selfID(h)
 		var closeUnlink func() error
 		make := map[string]func() error{
 			"segment": func() error {
@@ -646,6 +622,7 @@ func init() {
 			},
 		}[h.Args[0]]
 		h.Ready()
+		h.Printf("%x", id)
 		for {
 			if err := make(); err != nil {
 				h.Fatalf("%v", err)
@@ -669,45 +646,30 @@ func init() {
 func TestKilledWhileCreating(t *testing.T) {
 	for _, kind := range []string{"segment", "segment-reserved", "lock", "semlock"} {
 		t.Run(kind, func(t *testing.T) {
-			before := shmEntries()
+			// In a box: what is left is this test's alone, and leaks
+			// no other test package's leak check can trip over.
+			box := startBox(t, 64<<20)
 			var ids []uint64
 			for range 20 {
-				p := proctest.Start(t, "lv-create-loop", kind)
+				p, id, _ := startLV(t, box.outside, "lv-create-loop", kind)
+				ids = append(ids, id)
 				time.Sleep(time.Duration(500+rand.IntN(3000)) * time.Microsecond)
 				p.Kill()
-				// The identity is the registry the helper made first.
-				for _, r := range server.Registries() {
-					if r.Pid == p.Pid() && !r.Alive {
-						ids = append(ids, r.ID)
-					}
-				}
 			}
-			waitFor(10*time.Second, func() bool {
+			if !waitFor(10*time.Second, func() bool {
 				for _, id := range ids {
-					if proctest.RegistryExists(id) {
+					if box.exists(proctest.RegistryFile(id)) {
 						return false
 					}
 				}
 				return true
-			})
-			var left []string
-			if !waitFor(3*time.Second, func() bool {
-				left = left[:0]
-				for e := range shmEntries() {
-					if !before[e] {
-						left = append(left, e)
-					}
-				}
-				return len(left) == 0
 			}) {
+				t.Fatalf("the tracker did not reap the killed processes' registries")
+			}
+			var left []string
+			if !waitFor(3*time.Second, func() bool { left = box.entries(""); return len(left) == 0 }) {
 				for _, e := range left {
-					fi, _ := os.Stat(names.Dir + e)
-					size := int64(-1)
-					if fi != nil {
-						size = fi.Size()
-					}
-					t.Errorf("left in /dev/shm by a process killed while creating it: %s (%d bytes)", e, size)
-					os.Remove(names.Dir + e)
+					t.Errorf("left in /dev/shm by a process killed while creating it: %s", box.describe(e))
 				}
 			}
 		})

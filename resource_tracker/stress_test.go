@@ -3,6 +3,7 @@ package resourcetracker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -213,6 +214,60 @@ func init() {
 		}
 		h.Printf("stopped")
 	})
+	// stress-books keeps the stress test's shared state, in the box:
+	// it makes the shared Lock and the segment (for args[0] workers) and
+	// prints their names. On "books R" it takes the lock (undoing a dead
+	// holder's half-done update, if any), and answers "<owner died 0|1>
+	// <undone: 1 + worker, or 0> <counter> <increments committed by
+	// workers 0 to 4R+3> <those of workers 4R to 4R+3...>"; on "bye" it
+	// unlinks both and exits.
+	proctest.Register("stress-books", func(h *proctest.Helper) {
+		n, _ := strconv.Atoi(h.Args[0])
+		l, err := semaphore.NewLock()
+		if err != nil {
+			h.Fatalf("NewLock: %v", err)
+		}
+		seg, err := shm.Create("", stDone+8*n)
+		if err != nil {
+			h.Fatalf("shm.Create: %v", err)
+		}
+		mem := seg.Bytes()
+		h.Ready()
+		h.Printf("%s %s", l.Name(), seg.Name())
+		for {
+			f := strings.Fields(h.ReadLine())
+			if len(f) == 1 && f[0] == "bye" {
+				if err := l.Unlink(); err != nil {
+					h.Fatalf("unlink the Lock: %v", err)
+				}
+				if err := seg.Unlink(); err != nil {
+					h.Fatalf("unlink the segment: %v", err)
+				}
+				h.Printf("bye")
+				return
+			}
+			r, _ := strconv.Atoi(f[1])
+			died, who := 0, int64(0)
+			if err := l.Acquire(context.Background()); errors.Is(err, semaphore.ErrOwnerDead) {
+				died, who = 1, stRecover(mem)
+				l.MarkConsistent()
+			} else if err != nil {
+				h.Fatalf("Acquire: %v", err)
+			}
+			var sum int64
+			for k := 0; k < 4*(r+1); k++ {
+				sum += stWord(mem, stDone+8*k).Load()
+			}
+			line := fmt.Sprintf("%d %d %d %d", died, who, stWord(mem, stCounter).Load(), sum)
+			for k := 4 * r; k < 4*(r+1); k++ {
+				line += fmt.Sprintf(" %d", stWord(mem, stDone+8*k).Load())
+			}
+			if err := l.Release(); err != nil {
+				h.Fatalf("Release: %v", err)
+			}
+			h.Printf("%s", line)
+		}
+	})
 }
 
 // stressRounds is how many rounds TestStressPidNamespaces runs:
@@ -232,7 +287,7 @@ func stressRounds(t *testing.T) int {
 }
 
 // TestStressPidNamespaces runs rounds of 4 workers sharing one /dev/shm,
-// 2 in this pid namespace and 2 in nested ones, which increment a shared
+// 2 in one pid namespace and 2 in nested ones, which increment a shared
 // counter under a shared Lock and make, open, lock and unlink objects;
 // in each round 2 of them, chosen at random, are killed with SIGKILL at
 // random moments. Checked, every round: the counter equals the
@@ -243,28 +298,23 @@ func stressRounds(t *testing.T) int {
 // ErrOwnerDead) and was a killed worker's, and no worker found an object
 // of its own or of its peer unlinked while it lived. At the end: nothing
 // is left in /dev/shm.
+//
+// It all runs in a box (its own /dev/shm and network namespace, with a
+// tracker of its own), so that other test packages running meanwhile
+// neither disturb its count of what is left nor see its objects come and
+// go in their leak checks.
 func TestStressPidNamespaces(t *testing.T) {
 	rounds := stressRounds(t)
 	const workers = 4
 	start := time.Now()
-	before := shmEntries()
-	l, err := semaphore.NewLock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Unlink()
-	defer l.Close()
-	seg, err := shm.Create("", stDone+8*workers*rounds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seg.Unlink()
-	defer seg.Close()
-	mem := seg.Bytes()
+	box := startBox(t, 256<<20)
+	books := proctest.StartIn(t, box.outside, "stress-books", strconv.Itoa(workers*rounds))
+	f := strings.Fields(books.Recv())
+	lockName, segName := f[0], f[1]
 
 	var st stressStats
 	for r := range rounds {
-		if !stressRound(t, r, l, seg.Name(), mem, &st) {
+		if !stressRound(t, box, r, books, lockName, segName, &st) {
 			t.Fatalf("round %d failed", r)
 		}
 	}
@@ -273,19 +323,25 @@ func TestStressPidNamespaces(t *testing.T) {
 	// Nothing of the workers is left: every name they made is gone once
 	// the tracker has reaped the last of them.
 	var left []string
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	waitFor(30*time.Second, func() bool {
 		left = left[:0]
-		for e := range shmEntries() {
-			if !before[e] && e != l.Name() && e != seg.Name() {
+		for _, e := range box.entries("") {
+			if e != lockName && e != segName {
 				left = append(left, e)
 			}
 		}
-		if len(left) == 0 || time.Now().After(deadline) {
-			break
-		}
+		return len(left) == 0
+	})
+	for _, e := range left {
+		t.Errorf("left in /dev/shm after %d rounds: %s", rounds, box.describe(e))
 	}
-	if len(left) > 0 {
-		t.Errorf("left in /dev/shm after %d rounds: %v", rounds, left)
+	books.Send("bye")
+	books.Expect("bye")
+	if err := books.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if left := box.entries(""); len(left) > 0 {
+		t.Errorf("left in /dev/shm at the end: %v", left)
 	}
 	t.Logf("%d rounds in %v (%v a round; cleanup checked in %v more): %d workers killed, %d increments committed, %d locks taken from dead holders, %d half-done updates undone, %d committed but unacknowledged",
 		rounds, elapsed.Round(time.Millisecond), (elapsed / time.Duration(rounds)).Round(time.Microsecond),
@@ -297,19 +353,7 @@ type stressStats struct {
 	kills, increments, ownerDead, recoveries, inFlight int
 }
 
-// shmEntries lists the entries of /dev/shm that look like mpsync's.
-func shmEntries() map[string]bool {
-	ents, _ := os.ReadDir(names.Dir)
-	out := map[string]bool{}
-	for _, e := range ents {
-		if names.Ours(e.Name()) {
-			out[e.Name()] = true
-		}
-	}
-	return out
-}
-
-func stressRound(t *testing.T, r int, l *semaphore.Lock, segName string, mem []byte, st *stressStats) bool {
+func stressRound(t *testing.T, box *shmBox, r int, books *proctest.Proc, lockName, segName string, st *stressStats) bool {
 	t.Helper()
 	const workers = 4
 	ps := make([]*proctest.Proc, workers)
@@ -319,12 +363,12 @@ func stressRound(t *testing.T, r int, l *semaphore.Lock, segName string, mem []b
 		wg.Add(1)
 		go func() { // started in parallel; a failure ends only this goroutine
 			defer wg.Done()
-			args := []string{l.Name(), segName, strconv.Itoa(r*workers + i)}
+			args := []string{lockName, segName, strconv.Itoa(r*workers + i)}
+			wrapper := box.outside
 			if i%2 == 1 {
-				ps[i] = proctest.StartIn(t, proctest.NestedPidNamespace, "stress-worker", args...)
-			} else {
-				ps[i] = proctest.Start(t, "stress-worker", args...)
+				wrapper = box.nested
 			}
+			ps[i] = proctest.StartIn(t, wrapper, "stress-worker", args...)
 			objs[i] = strings.Fields(ps[i].Recv())
 		}()
 	}
@@ -414,32 +458,33 @@ func stressRound(t *testing.T, r int, l *semaphore.Lock, segName string, mem []b
 			}
 		}
 	}
-	// The lock as the last holder left it: take it, undo a half-done
-	// update if its holder died, and check the books.
-	if err := l.Acquire(context.Background()); errors.Is(err, semaphore.ErrOwnerDead) {
+	// The books, as the coordinator finds them once it holds the lock
+	// (undoing a half-done update if its holder died).
+	books.Send("books %d", r)
+	b := strings.Fields(books.Recv())
+	num := make([]int64, len(b))
+	for j := range b {
+		num[j], _ = strconv.ParseInt(b[j], 10, 64)
+	}
+	if len(num) != 4+workers {
+		t.Fatalf("round %d: books %q", r, b)
+	}
+	if num[0] == 1 {
 		st.ownerDead++
-		if who := stRecover(mem); who != 0 {
-			st.recoveries++
-			if w := int(who-1) - r*workers; w < 0 || w >= workers || !killed[w] {
-				t.Errorf("round %d: a half-done update of worker %d, which was not killed", r, w)
-				ok = false
-			}
+	}
+	if who := num[1]; who != 0 {
+		st.recoveries++
+		if w := int(who-1) - r*workers; w < 0 || w >= workers || !killed[w] {
+			t.Errorf("round %d: a half-done update of worker %d, which was not killed", r, w)
+			ok = false
 		}
-		l.MarkConsistent()
-	} else if err != nil {
-		t.Fatalf("round %d: Acquire: %v", r, err)
 	}
-	defer l.Release()
-	var sum int64
-	for k := 0; k < (r+1)*workers; k++ {
-		sum += stWord(mem, stDone+8*k).Load()
-	}
-	if c := stWord(mem, stCounter).Load(); c != sum {
+	if c, sum := num[2], num[3]; c != sum {
 		t.Errorf("round %d: counter %d, but %d increments were committed: the lock was held twice at once", r, c, sum)
 		ok = false
 	}
 	for i := range workers {
-		done := stWord(mem, stDone+8*(r*workers+i)).Load()
+		done := num[4+i]
 		st.increments += int(done)
 		switch {
 		case killed[i] && (done < acks[i] || done > acks[i]+1):
