@@ -50,16 +50,16 @@ func stRecover(mem []byte) int64 {
 func init() {
 	// stress-worker is worker args[2] of TestStressPidNamespaces, on Lock
 	// args[0] and segment args[1]. It makes a segment and a Lock of its
-	// own and prints "<segment> <lock>"; on "go <segment> <lock>" it
-	// opens a peer's, then until "stop" it adds 1 to the shared counter
-	// under the shared Lock — read, wait a little, write, so that two
-	// holders at once would lose updates — printing "a <n>" after its
-	// n'th committed increment (and "r <who>" after undoing a dead
-	// holder's half-done one), and in between creates, locks, checks and
-	// unlinks objects of its own. On "stop" it checks that its own and
-	// its peer's objects are still there (the tracker must not unlink what
-	// a live process uses) and says "checked"; on "unlink" it unlinks its
-	// own and says "stopped".
+	// own and prints "<segment> <lock>"; on "peer <segment> <lock>" it
+	// opens a peer's and says "opened". On "go", until "stop", it adds 1
+	// to the shared counter under the shared Lock — read, wait a little,
+	// write, so that two holders at once would lose updates — printing
+	// "a <n>" after its n'th committed increment (and "r <who>" after
+	// undoing a dead holder's half-done one), and in between creates,
+	// locks, checks and unlinks objects of its own. On "stop" it checks
+	// that its own and its peer's objects are still there (the tracker
+	// must not unlink what a live process uses) and says "checked"; on
+	// "unlink" it unlinks its own and says "stopped".
 	proctest.Register("stress-worker", func(h *proctest.Helper) {
 		l, err := semaphore.OpenLock(h.Args[0])
 		if err != nil {
@@ -84,8 +84,8 @@ func init() {
 		h.Printf("%s %s", mine.Name(), mineLock.Name())
 
 		f := strings.Fields(h.ReadLine())
-		if len(f) != 3 || f[0] != "go" {
-			h.Fatalf("want go, got %q", f)
+		if len(f) != 3 || f[0] != "peer" {
+			h.Fatalf("want peer, got %q", f)
 		}
 		peer := map[string]uint64{}
 		if _, err := shm.Open(f[1]); err != nil {
@@ -96,6 +96,10 @@ func init() {
 			h.Fatalf("open the peer's Lock: %v", err)
 		}
 		peer[f[1]], peer[f[2]] = inode(names.Dir, f[1]), inode(names.Dir, f[2])
+		h.Printf("opened")
+		if cmd := h.ReadLine(); cmd != "go" {
+			h.Fatalf("want go, got %q", cmd)
+		}
 		var stop atomic.Bool
 		unlink := make(chan struct{})
 		go func() {
@@ -378,7 +382,15 @@ func stressRound(t *testing.T, box *shmBox, r int, books *proctest.Proc, lockNam
 	}
 	for i, p := range ps {
 		peer := objs[(i+1)%workers]
-		p.Send("go %s %s", peer[0], peer[1])
+		p.Send("peer %s %s", peer[0], peer[1])
+	}
+	// Each has its peer's objects open, so none can be gone by the time
+	// it opens them; then they start, and the killing with them.
+	for _, p := range ps {
+		p.Expect("opened")
+	}
+	for _, p := range ps {
+		p.Send("go")
 	}
 	// Two of the four die, at random moments within 40 ms; the others
 	// are stopped after 50 ms.
