@@ -317,7 +317,8 @@ func TestTrackerInOtherPidNamespace(t *testing.T) {
 
 // TestUntrackedNeverUnlinked: untracked objects (a Lock, a Value, a
 // segment) stay when other processes that opened them exit, normally or
-// by SIGKILL, while their creator lives, and after it dies too. Both
+// by SIGKILL, while their creator lives, and after it dies too (and a
+// reader that came later is gone as well). Both
 // defences are checked: openers do not list untracked objects in their
 // registries, and the tracker leaves a file with the untracked mark alone
 // even when a dead registry lists it (as one would that opened the
@@ -374,6 +375,15 @@ func TestUntrackedNeverUnlinked(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	stay("after their creator died")
+
+	// With the creator gone, a last reader comes and goes.
+	reader, readerID, _ := startLV(t, nil, "lv-open", entries...)
+	reader.Kill()
+	if !waitFor(10*time.Second, func() bool { return !proctest.RegistryExists(readerID) }) {
+		t.Fatalf("the tracker did not reap the registry of the last reader")
+	}
+	time.Sleep(300 * time.Millisecond)
+	stay("after a reader that came after their creator's death died too")
 	objs, err := resourcetracker.List()
 	if err != nil {
 		t.Fatal(err)
