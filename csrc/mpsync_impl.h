@@ -83,6 +83,14 @@ MPS_HIDDEN int mps__reserve(int fd, size_t off, size_t len);
  * result of mps__track, or the error of fstat. */
 MPS_HIDDEN int mps__track_fd(int fd, const char *name);
 
+/* mps__publish gives the anonymous file fd (made with O_TMPFILE and
+ * complete) its name: a random one, prefix + 16 hex digits, if random,
+ * else name.  It registers the name with the tracker first, so that a
+ * process killed at any instant leaves no name its registry does not
+ * list, then links it, failing with -EEXIST if the name is taken (a random
+ * one is drawn again, a few times).  Returns 0 or -errno. */
+MPS_HIDDEN int mps__publish(int fd, int random, const char *prefix, char *name);
+
 /* ---- process identity (proc.c; see mpsync.h) ---- */
 
 /* mps__self returns this process's identity, making it (and its

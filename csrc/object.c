@@ -37,16 +37,6 @@ MPS_HIDDEN const char *mps__kind_tag(int kind)
     return "obj";
 }
 
-/* link_name gives the anonymous file fd the name, failing with -EEXIST if
- * it is taken.  /proc/self/fd/N names the file without privileges. */
-static int link_name(int fd, const char *name)
-{
-    char src[64], dst[MPS_PATH_MAX];
-    snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
-    mps__shm_path(name, dst);
-    return linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) != 0 ? -errno : 0;
-}
-
 MPS_API int mps_object_create(const char *name, const struct mps_object_spec *spec,
                               int (*init)(mps_object *obj, void *arg), void *arg, mps_object **out)
 {
@@ -82,27 +72,10 @@ MPS_API int mps_object_create(const char *name, const struct mps_object_spec *sp
         if (err == 0)
             err = mps_header_publish(o->data);
     }
-    /* Registered before it gets its name: a process killed in between
-     * leaves an entry for a name that never appeared, never a name that
-     * no registry lists. */
-    for (int try = 0; err == 0; try++) {
-        if (random) {
-            char prefix[32];
-            snprintf(prefix, sizeof prefix, "mps_%s_", mps__kind_tag(spec->kind));
-            if ((err = mps__random_name(prefix, o->name)) != 0)
-                break;
-        }
-        int added = mps__track_fd(fd, o->name);
-        if (added < 0) {
-            err = added;
-            break;
-        }
-        err = link_name(fd, o->name);
-        if (err != 0 && added == 1)
-            mps__forget(o->name);
-        if (err != -EEXIST || !random || try == MPS_RANDOM_NAME_TRIES)
-            break;
-        err = 0;
+    if (err == 0) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "mps_%s_", mps__kind_tag(spec->kind));
+        err = mps__publish(fd, random, prefix, o->name);
     }
     close(fd);
     if (err != 0) {

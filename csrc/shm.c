@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -73,6 +74,32 @@ MPS_HIDDEN int mps__track_fd(int fd, const char *name)
     return mps__track(name, (uint64_t)st.st_ino);
 }
 
+MPS_HIDDEN int mps__publish(int fd, int random, const char *prefix, char *name)
+{
+    for (int try = 0;; try++) {
+        int err = random ? mps__random_name(prefix, name) : 0;
+        if (err != 0)
+            return err;
+        int added = mps__track_fd(fd, name);
+        if (added < 0)
+            return added;
+        char dst[MPS_PATH_MAX];
+        mps__shm_path(name, dst);
+        /* In one step where the kernel allows it (CAP_DAC_READ_SEARCH);
+         * else through /proc/self/fd/N, which needs no privilege. */
+        err = linkat(fd, "", AT_FDCWD, dst, AT_EMPTY_PATH) == 0 ? 0 : -errno;
+        if (err == -ENOENT || err == -EPERM) {
+            char src[32];
+            snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
+            err = linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+        }
+        if (err != 0 && added == 1)
+            mps__forget(name);
+        if (err != -EEXIST || !random || try == MPS_RANDOM_NAME_TRIES)
+            return err;
+    }
+}
+
 MPS_HIDDEN int mps__allocate(int fd, size_t size)
 {
     if (size > MPS_CHECK_ROOM_ABOVE) {
@@ -111,23 +138,12 @@ static int shm_create(const char *name, size_t size, unsigned int mode, int rese
     if (s == NULL)
         return -ENOMEM;
     int random = name == NULL || name[0] == '\0';
-    char path[MPS_PATH_MAX];
-    int fd = -EEXIST;
-    for (int try = 0; fd == -EEXIST && try < (random ? MPS_RANDOM_NAME_TRIES : 1); try++) {
-        int err = random ? mps__random_name(MPS_SHM_RANDOM_PREFIX, s->name)
-                         : mps__check_name(name, s->name);
-        if (err != 0) {
-            free(s);
-            return err;
-        }
-        mps__shm_path(s->name, path);
-        fd = mps__open_retry(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
-    }
+    int err = random ? 0 : mps__check_name(name, s->name);
+    int fd = err != 0 ? err : mps__open_retry(MPS_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, (mode_t)mode);
     if (fd < 0) {
         free(s);
         return fd;
     }
-    int err;
     if (reserve) {
         err = mps__allocate(fd, size);
     } else {
@@ -137,12 +153,10 @@ static int shm_create(const char *name, size_t size, unsigned int mode, int rese
     }
     if (err == 0)
         err = mps__map_fd(fd, size, &s->data);
-    if (err == 0 && (err = mps__track_fd(fd, s->name)) < 0)
+    if (err == 0 && (err = mps__publish(fd, random, MPS_SHM_RANDOM_PREFIX, s->name)) != 0)
         munmap(s->data, size);
-    err = err < 0 ? err : 0;
-    close(fd);
+    close(fd); /* frees the file, and what a reservation took, if it got no name */
     if (err != 0) {
-        unlink(path); /* and so free what a failed reservation took */
         free(s);
         return err;
     }

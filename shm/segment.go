@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -101,46 +100,16 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 	if o.mode&^fs.ModePerm != 0 {
 		return nil, errs.Invalid(op, "mode", "%v: only permission bits are allowed", o.mode)
 	}
-	random := name == ""
-	if o.init != nil {
-		return createPublished(op, name, size, o)
-	}
-	var fd int
-	var err error
-	for try := 0; ; try++ {
-		if random {
-			name = names.Random(names.ShmPrefix)
-		} else if name, err = names.Check(op, name); err != nil {
-			return nil, err
-		}
-		fd, err = fastsys.Open(names.Dir+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.mode))
-		// Random names collide with probability 2^-64 per pair; a few
-		// retries make that practically impossible.
-		if err != unix.EEXIST || !random || try == names.RandomTries {
-			break
-		}
-	}
-	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: name, Err: err}
-	}
-	addr, err := sizeAndMap(fd, size, o.reserve)
-	if err == nil {
-		if _, err = track(fd, name, o.untracked); err != nil {
-			fastsys.Munmap(addr, size, fastsys.Small(size))
-		}
-	}
-	fastsys.Close(fd, true) // the mapping, or the name, keeps the file
-	if err != nil {
-		// Unlinking frees what a failed reservation may have allocated.
-		fastsys.Unlink(names.Dir+name, !o.reserve || fastsys.Small(size))
-		return nil, &fs.PathError{Op: op, Path: name, Err: err}
-	}
-	return newSegment(name, size, addr, -1), nil
+	return createPublished(op, name, size, o)
 }
 
-// createPublished is Create for WithInit: the file is made with O_TMPFILE,
-// allocated in full, mapped and initialised, then linked under its name
-// (linkat fails with EEXIST if the name is taken, exactly like O_EXCL).
+// createPublished makes every named segment: the file is made with
+// O_TMPFILE, sized (allocated in full for Reserve and WithInit), mapped,
+// initialised, registered with the tracker, and only then linked under
+// its name (linkat fails with EEXIST if the name is taken, exactly like
+// O_EXCL). So no one sees a half-made segment, and a process killed at any
+// instant leaves no name that its registry does not list: before the link
+// the file has no name, and it is freed with its last descriptor.
 func createPublished(op, name string, size int, o options) (*Segment, error) {
 	random := name == ""
 	var err error
@@ -153,28 +122,28 @@ func createPublished(op, name string, size int, o options) (*Segment, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: names.Dir, Err: err}
 	}
-	defer fastsys.Close(fd, false) // frees the file if it never got a name
-	addr, err := sizeAndMap(fd, size, true)
+	reserve := o.reserve || o.init != nil
+	defer fastsys.Close(fd, !reserve || fastsys.Small(size)) // frees the file if it never got a name
+	addr, err := sizeAndMap(fd, size, reserve)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	s := newSegment(name, size, addr, -1)
-	if err := o.init(s.Bytes()); err != nil {
-		s.Close()
-		return nil, err
+	if o.init != nil {
+		if err := o.init(s.Bytes()); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
-	// The file is anonymous until linked: a name for it is
-	// /proc/self/fd/N, which linkat follows without privileges.
 	// Registered before it gets its name: a process killed in between
 	// leaves an entry for a name that never appeared (harmless: the
 	// tracker checks the inode), never a name no registry lists.
-	src := "/proc/self/fd/" + strconv.Itoa(fd)
 	for try := 0; ; try++ {
 		var added bool
 		if added, err = track(fd, name, o.untracked); err != nil {
 			break
 		}
-		err = unix.Linkat(unix.AT_FDCWD, src, unix.AT_FDCWD, names.Dir+name, unix.AT_SYMLINK_FOLLOW)
+		err = fastsys.Link(fd, names.Dir+name)
 		if err != nil && added {
 			tracker.Forget(name)
 		}

@@ -18,6 +18,7 @@
 package fastsys
 
 import (
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -68,6 +69,23 @@ func Open(path string, flags int, mode uint32) (int, error) {
 			return int(fd), errnoErr(e)
 		}
 	}
+}
+
+// Link gives the file fd, made with O_TMPFILE, the name path, failing
+// with EEXIST if it is taken. linkat(AT_EMPTY_PATH) does it in one step
+// where the kernel allows it (CAP_DAC_READ_SEARCH); otherwise the file is
+// named through /proc/self/fd/N, which linkat follows without privileges.
+func Link(fd int, path string) error {
+	var p cPath
+	if err := p.set(path); err != nil {
+		return err
+	}
+	var empty [1]byte
+	_, _, e := unix.RawSyscall6(unix.SYS_LINKAT, uintptr(fd), uintptr(unsafe.Pointer(&empty[0])), atFdcwd, uintptr(unsafe.Pointer(&p[0])), unix.AT_EMPTY_PATH, 0)
+	if e != unix.ENOENT && e != unix.EPERM {
+		return errnoErr(e)
+	}
+	return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
 }
 
 // Fstat is fstat(2).
