@@ -100,8 +100,10 @@ typedef struct mps_shm mps_shm;
  * mode: permission bits for the new file; 0 means 0600.
  * out:  receives the handle; free it with mps_shm_close.
  *
- * Creation is exclusive (O_CREAT|O_EXCL|O_NOFOLLOW).  The segment is
- * sparse: /dev/shm gives it memory page by page, as each page is first
+ * Creation is exclusive: the file is made anonymous (O_TMPFILE), sized,
+ * mapped and registered with the tracker, then linked under its name
+ * (-EEXIST if taken), so a process killed at any instant leaves no name its
+ * registry does not list.  The segment is sparse: /dev/shm gives it memory page by page, as each page is first
  * written, by any process.  Should /dev/shm be full by then (Docker's
  * default is 64 MB), the write kills the process with SIGBUS.
  * mps_shm_create checks that /dev/shm has room for size bytes (-ENOSPC if

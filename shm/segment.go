@@ -76,6 +76,9 @@ func (m *mapping) release() {
 //
 // Creation is exclusive: an existing name is an error matching
 // [fs.ErrExist]. The file's mode is 0600 unless [WithMode] says otherwise.
+// The file gets its name only once it is sized, mapped and registered
+// with the resource tracker, so a process killed at any instant leaves no
+// name behind that the tracker does not know of.
 // Bad arguments give errors matching [fs.ErrInvalid] that say which
 // argument and why.
 //
