@@ -32,8 +32,10 @@
  * registration starts one: the mpsync-tracker command, from
  * $MPSYNC_TRACKER, beside the installed library, or found in PATH
  * (nothing happens if it is not installed; the registry waits for the
- * next tracker).  A process that exits normally with no tracker reached
- * removes its registry.  Set MPSYNC_NO_TRACKER=1 to turn tracking off.
+ * next tracker).  A process never removes its own registry, not even at
+ * exit (other threads may hold locks while exit runs): a tracker does,
+ * once the process is gone.  Set MPSYNC_NO_TRACKER=1 to turn tracking
+ * off.
  *
  * Thread safety: functions are safe to call from any thread.  One handle
  * (mps_shm) may be used from several threads for reading its accessors,
@@ -95,7 +97,8 @@ typedef struct mps_shm mps_shm;
  *
  * name: NULL or "" for a random name (MPS_SHM_RANDOM_PREFIX + 16 hex
  *       digits); otherwise 1..MPS_NAME_MAX bytes, an optional leading '/',
- *       no other '/'.
+ *       no other '/', not starting with MPS_REG_PREFIX, MPS_TRK_PREFIX or
+ *       MPS_REAP_PREFIX (the tracker's own files).
  * size: > 0.  The memory starts zeroed.
  * mode: permission bits for the new file; 0 means 0600.
  * out:  receives the handle; free it with mps_shm_close.
@@ -396,6 +399,7 @@ int mps_object_close(mps_object *obj);
 #define MPS_ID_MASK 0xffffffff3fffffffull
 #define MPS_REG_PREFIX "mps-reg-"
 #define MPS_TRK_PREFIX "mps-trk-"
+#define MPS_REAP_PREFIX "mps-reap-" /* a name the tracker is reaping */
 #define MPS_REG_MAGIC "MPSREG2" /* with its NUL, 8 bytes */
 #define MPS_REG_ALIVE_BYTE 0
 #define MPS_REG_HEADER_SIZE 4096

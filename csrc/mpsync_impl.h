@@ -146,10 +146,6 @@ MPS_HIDDEN int mps__tracker_find(const char *except, uint64_t id, char *found);
  * one if none runs, unless tracking is off. */
 MPS_HIDDEN void mps__tracker_join(uint64_t id);
 
-/* mps__tracker_connected reports whether this process holds a connection
- * to a tracker. */
-MPS_HIDDEN int mps__tracker_connected(void);
-
 /* mps__set_tracker_exe makes this program's own binary, run with
  * MPSYNC_TRACKER_ROLE=1, the tracker it starts (Go programs). */
 MPS_HIDDEN void mps__set_tracker_exe(const char *exe);

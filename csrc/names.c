@@ -22,6 +22,11 @@ MPS_HIDDEN int mps__check_name(const char *name, char *out)
         return -EINVAL;
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
         return -EINVAL;
+    /* Kept for the resource tracker's own files. */
+    if (strncmp(name, MPS_REG_PREFIX, strlen(MPS_REG_PREFIX)) == 0 ||
+        strncmp(name, MPS_TRK_PREFIX, strlen(MPS_TRK_PREFIX)) == 0 ||
+        strncmp(name, MPS_REAP_PREFIX, strlen(MPS_REAP_PREFIX)) == 0)
+        return -EINVAL;
     memcpy(out, name, n + 1);
     return 0;
 }

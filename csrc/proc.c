@@ -42,25 +42,11 @@ static void child_after_fork(void)
     pthread_mutex_init(&self_mu, NULL);
 }
 
-/* At a normal exit the registry is left to the tracker, which unlinks
- * what this process used and nobody else does.  With tracking off, or no
- * tracker reachable, it is removed, so that a process leaves nothing of
- * its own in /dev/shm. */
-static void at_exit(void)
-{
-    uint64_t id = __atomic_load_n(&self_id, __ATOMIC_RELAXED);
-    if (id != 0 && !mps__tracker_connected()) {
-        char path[MPS_PATH_MAX];
-        mps__registry_path(id, path);
-        unlink(path);
-    }
-}
-
-static void install_atfork(void)
-{
-    pthread_atfork(NULL, NULL, child_after_fork);
-    atexit(at_exit);
-}
+/* The registry is never removed by its owner, not even at exit: other
+ * threads, and atexit handlers after ours, may still hold locks while
+ * exit runs, and a missing registry reads as a dead owner.  A tracker, or
+ * mpsync-ls -rm-stale, removes it once the lock is gone. */
+static void install_atfork(void) { pthread_atfork(NULL, NULL, child_after_fork); }
 
 MPS_HIDDEN void mps__registry_path(uint64_t id, char *out)
 {
@@ -204,19 +190,21 @@ MPS_HIDDEN int mps__alive(uint64_t id)
         return 1;
     char path[MPS_PATH_MAX];
     mps__registry_path(id, path);
-    int fd = mps__open_retry(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    /* O_NONBLOCK: a FIFO planted under the name must not hang us. */
+    int fd = mps__open_retry(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd < 0)
         return fd != -ENOENT; /* cannot tell: take it to be alive */
-    int held = mps__alive_lock(fd, 0);
+    struct stat st;
+    int held = fstat(fd, &st) != 0 ? 1 : !S_ISREG(st.st_mode) ? 0 : mps__alive_lock(fd, 0);
     close(fd);
-    return held != 0; /* held, or cannot tell */
+    return held != 0; /* held, or cannot tell; no registry is anything but a file */
 }
 
 MPS_HIDDEN int mps__pid_of(uint64_t id)
 {
     char path[MPS_PATH_MAX];
     mps__registry_path(id & MPS_ID_MASK, path);
-    int fd = mps__open_retry(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    int fd = mps__open_retry(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd < 0)
         return 0;
     uint32_t pid = 0;

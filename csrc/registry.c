@@ -66,8 +66,6 @@ static void child_after_fork(void)
 
 static void init_once(void) { pthread_atfork(NULL, NULL, child_after_fork); }
 
-MPS_HIDDEN int mps__tracker_connected(void) { return __atomic_load_n(&tracker_fd, __ATOMIC_RELAXED) >= 0; }
-
 static int64_t coarse_ns(void)
 {
     struct timespec ts;
@@ -91,7 +89,7 @@ static int tracker_published(const char *entry)
 {
     char path[MPS_PATH_MAX];
     mps__shm_path(entry, path);
-    int fd = mps__open_retry(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    int fd = mps__open_retry(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd < 0)
         return 0;
     struct stat st;

@@ -1,12 +1,14 @@
 package csrc
 
+import "github.com/mpsync/mpsync/internal/names"
+
 // The process registry and tracker layout of mpsync.h ("Process identity
 // and the registry"), for the Go code that reads registries (the tracker,
 // resourcetracker.List). TestLayoutMatchesC checks every value against C.
 const (
 	IDMask         = 0xffffffff3fffffff // the identity bits of a lock word
-	RegPrefix      = "mps-reg-"         // registry file: RegPrefix + 16 hex digits of the identity
-	TrkPrefix      = "mps-trk-"         // a tracker's file and abstract socket: TrkPrefix + 16 hex digits
+	RegPrefix      = names.RegPrefix    // registry file: RegPrefix + 16 hex digits of the identity
+	TrkPrefix      = names.TrkPrefix    // a tracker's file and abstract socket: TrkPrefix + 16 hex digits
 	RegMagic       = "MPSREG2\x00"
 	RegAliveByte   = 0 // the byte its owner keeps an F_OFD_SETLK write lock on
 	RegHeaderSize  = 4096

@@ -53,9 +53,9 @@
 //     unlinks; default $TMPDIR/mpsync-tracker-<uid>.log (LogPath).
 //   - MPSYNC_TRACKER: the tracker command a C program starts.
 //   - MPSYNC_NO_TRACKER=1: this process tracks nothing and contacts no
-//     tracker. Its identity still exists (locks need it): a C process
-//     removes its registry at a normal exit; otherwise a later tracker,
-//     or RemoveStale, does.
+//     tracker. Its identity still exists (locks need it), and its
+//     registry stays after it exits until a later tracker, or
+//     RemoveStale, removes it.
 //
 // # Caveats
 //

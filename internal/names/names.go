@@ -23,6 +23,16 @@ const Max = 251
 // ShmPrefix starts every random segment name (MPS_SHM_RANDOM_PREFIX).
 const ShmPrefix = "psm_"
 
+// Names mpsync keeps for its own bookkeeping in /dev/shm, refused as
+// object names: a process's registry (RegPrefix + 16 hex digits), a
+// tracker's file (TrkPrefix + 16 hex digits) and a name the tracker is
+// reaping (ReapPrefix + 16 hex digits). The C library refuses them too.
+const (
+	RegPrefix  = "mps-reg-"
+	TrkPrefix  = "mps-trk-"
+	ReapPrefix = "mps-reap-"
+)
+
 // RandomTries bounds the retries of an exclusive create under a random
 // name (MPS_RANDOM_NAME_TRIES): a collision of 64 random bits is
 // astronomically unlikely, a few retries make it practically impossible.
@@ -65,6 +75,8 @@ func Check(op, name string) (string, error) {
 		return "", errs.Invalid(op, "name", "%q has a '/' after its first byte", name)
 	case clean == "." || clean == "..":
 		return "", errs.Invalid(op, "name", "%q is not a file name", name)
+	case strings.HasPrefix(clean, RegPrefix) || strings.HasPrefix(clean, TrkPrefix) || strings.HasPrefix(clean, ReapPrefix):
+		return "", errs.Invalid(op, "name", "%q starts with a prefix mpsync keeps for its resource tracker", name)
 	}
 	return clean, nil
 }
