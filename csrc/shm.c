@@ -203,9 +203,20 @@ MPS_API int mps_shm_open(const char *name, mps_shm **out)
         err = -EINVAL;
     else
         err = mps__map_fd(fd, (size_t)st.st_size, &s->data);
-    if (err == 0 && (err = mps__track_fd(fd, s->name)) < 0)
-        munmap(s->data, (size_t)st.st_size);
-    err = err < 0 ? err : 0;
+    if (err == 0) {
+        /* Registered, then the name must still lead to the file: the
+         * tracker sets a name aside before its last look at the registries
+         * and its unlink, so this registration is either seen by that look
+         * or the name is gone already, and the open fails as if it came a
+         * moment later. */
+        int added = mps__track_fd(fd, s->name);
+        struct stat now;
+        err = added < 0 ? added : lstat(path, &now) != 0 || now.st_ino != st.st_ino ? -ENOENT : 0;
+        if (err == -ENOENT && added == 1)
+            mps__forget(s->name);
+        if (err != 0)
+            munmap(s->data, (size_t)st.st_size);
+    }
     close(fd);
     if (err != 0) {
         free(s);

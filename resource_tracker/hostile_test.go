@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"strconv"
@@ -314,5 +315,71 @@ func TestTrackersInTwoNetworkNamespaces(t *testing.T) {
 	inner.Kill()
 	if left := gone(innerEntries); len(left) > 0 {
 		t.Errorf("the inner process's objects are left: %v", left)
+	}
+}
+
+func init() {
+	// open-on-order opens each segment it is sent and keeps it, answering
+	// "ok" or "missing" (fs.ErrNotExist).
+	proctest.Register("open-on-order", func(h *proctest.Helper) {
+		var keep []*shm.Segment
+		h.Ready()
+		for {
+			seg, err := shm.Open(h.ReadLine())
+			switch {
+			case err == nil:
+				keep = append(keep, seg)
+				h.Printf("ok")
+			case errors.Is(err, fs.ErrNotExist):
+				h.Printf("missing")
+			default:
+				h.Printf("error %v", err)
+			}
+		}
+	})
+	// make-segment creates a segment, prints its name and waits to be
+	// killed.
+	proctest.Register("make-segment", func(h *proctest.Helper) {
+		seg, err := shm.Create("", 4096)
+		if err != nil {
+			h.Fatalf("%v", err)
+		}
+		h.Ready()
+		h.Printf("%s", seg.Name())
+		select {}
+	})
+}
+
+// TestOpenRacingTheReap: a process opens a segment just as the tracker
+// reaps it after its creator's death. Either the open fails (the name is
+// gone), or the segment stays as long as the opener lives: never a
+// successful open of a name the tracker then unlinks.
+func TestOpenRacingTheReap(t *testing.T) {
+	opener := proctest.Start(t, "open-on-order")
+	var opened []string
+	for i := range 40 {
+		c := proctest.Start(t, "make-segment")
+		name := c.Recv()
+		c.Kill()
+		time.Sleep(time.Duration(i%8) * 500 * time.Microsecond)
+		opener.Send("%s", name)
+		switch got := opener.Recv(); got {
+		case "ok":
+			opened = append(opened, name)
+		case "missing":
+		default:
+			t.Fatalf("open %s: %s", name, got)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // longer than any reap
+	for _, name := range opened {
+		if !exists(name) {
+			t.Errorf("%s was unlinked while the live opener uses it", name)
+		}
+	}
+	t.Logf("%d of 40 opens won the race", len(opened))
+	opener.Kill()
+	if left := gone(opened); len(left) > 0 {
+		t.Errorf("left after the opener died too: %v", left)
 	}
 }

@@ -184,7 +184,7 @@ func Open(name string) (*Segment, error) {
 	defer fastsys.Close(fd, true) // the name, or the mapping, keeps the file
 	size, addr, st, err := statAndMap(op, fd)
 	if err == nil {
-		if _, err = tracker.Track(name, st.Ino, st.Mode); err != nil {
+		if err = trackOpened(name, &st); err != nil {
 			fastsys.Munmap(addr, size, fastsys.Small(size))
 		}
 	}
@@ -292,6 +292,27 @@ func statAndMap(op string, fd int) (int, unsafe.Pointer, unix.Stat_t, error) {
 	}
 	addr, err := fastsys.MapShared(fd, int(st.Size))
 	return int(st.Size), addr, st, err
+}
+
+// trackOpened registers the file just opened under name (st is its
+// fstat), then checks that the name still leads to it: the tracker sets a
+// name aside before it reads the registries one last time and unlinks, so
+// a file registered here is either seen by that last look, or already
+// gone from its name — then the open fails as if it had come a moment
+// later.
+func trackOpened(name string, st *unix.Stat_t) error {
+	added, err := tracker.Track(name, st.Ino, st.Mode)
+	if err != nil {
+		return err
+	}
+	var now unix.Stat_t
+	if err := fastsys.Stat(names.Dir+name, &now); err != nil || now.Ino != st.Ino {
+		if added {
+			tracker.Forget(name)
+		}
+		return unix.ENOENT
+	}
+	return nil
 }
 
 // track registers the file fd, made by this process under name, with the

@@ -94,6 +94,16 @@ func Fstat(fd int, st *unix.Stat_t) error {
 	return errnoErr(e)
 }
 
+// Stat is stat(2) without following a final symbolic link (lstat).
+func Stat(path string, st *unix.Stat_t) error {
+	var p cPath
+	if err := p.set(path); err != nil {
+		return err
+	}
+	_, _, e := unix.RawSyscall6(unix.SYS_NEWFSTATAT, atFdcwd, uintptr(unsafe.Pointer(&p[0])), uintptr(unsafe.Pointer(st)), unix.AT_SYMLINK_NOFOLLOW, 0, 0)
+	return errnoErr(e)
+}
+
 // Fstatfs is fstatfs(2).
 func Fstatfs(fd int, st *unix.Statfs_t) error {
 	_, _, e := unix.RawSyscall(unix.SYS_FSTATFS, uintptr(fd), uintptr(unsafe.Pointer(st)), 0)

@@ -352,6 +352,16 @@ func (t *tracker) checkSuspects(now time.Time) bool {
 func (t *tracker) sweep() (smaller bool) {
 	ents, _ := os.ReadDir(names.Dir)
 	for _, e := range ents {
+		if _, ok := hexSuffix(e.Name(), names.ReapPrefix); ok {
+			// Set aside by a tracker that died before it decided: it
+			// was being reaped, and is the one file no name reaches.
+			var st unix.Stat_t
+			if unix.Lstat(names.Dir+e.Name(), &st) == nil && st.Uid == uint32(os.Getuid()) &&
+				time.Since(time.Unix(st.Ctim.Unix())) > time.Minute {
+				unix.Unlink(names.Dir + e.Name())
+			}
+			continue
+		}
 		if _, ok := hexSuffix(e.Name(), csrc.TrkPrefix); !ok || e.Name() == t.self {
 			continue
 		}
@@ -461,7 +471,40 @@ func (t *tracker) release(e Entry, owner string, live map[string][]uint64, held 
 		t.pending[e.Name] = e
 		return
 	}
-	if unix.Unlink(path) == nil {
+	// Move the name aside first (atomically: from now on no one can open
+	// it), then look again at what was moved and at the live registries:
+	// a process that opened the file before the move registers it before
+	// it checks that the name is still there (shm.Open), so it is either
+	// seen now, or it finds the name gone and fails. A file found in use
+	// is put back, and looked at again at the next sweep.
+	aside := names.Dir + names.Random(names.ReapPrefix)
+	if unix.Renameat2(unix.AT_FDCWD, path, unix.AT_FDCWD, aside, unix.RENAME_NOREPLACE) != nil {
+		return
+	}
+	if unix.Lstat(aside, &st) != nil || st.Ino != e.Ino && e.Ino != 0 || listedLive(e.Name, st.Ino) {
+		if unix.Renameat2(unix.AT_FDCWD, aside, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE) != nil {
+			unix.Unlink(aside) // the name was taken meanwhile: that file is the name's now
+		}
+		t.pending[e.Name] = e
+		return
+	}
+	if unix.Unlink(aside) == nil {
 		t.log.Printf("unlinked leaked %s: its last user (%s) is gone", e.Name, owner)
 	}
+}
+
+// listedLive reports whether a live registry lists name for the file ino
+// (or for whatever file has the name), reading them all afresh.
+func listedLive(name string, ino uint64) bool {
+	for _, r := range Registries() {
+		if !r.Alive {
+			continue
+		}
+		for _, e := range r.Entries {
+			if e.Name == name && (e.Ino == 0 || e.Ino == ino) {
+				return true
+			}
+		}
+	}
+	return false
 }
