@@ -63,9 +63,11 @@
 //     registered until it exits; then, if no one else uses it, it goes.
 //   - A process that uses an object without mpsync is seen only if the
 //     tracker's /proc shows it (same pid namespace).
-//   - Between the tracker's inode check and its unlink, another process
-//     could replace the name: a window of microseconds, for user-chosen
-//     names reused at that instant.
+//   - Before it unlinks a name, the tracker moves it aside (an atomic
+//     rename), checks the moved file's inode and the live registries once
+//     more, and puts it back if anyone uses it: a process opening the name
+//     at that instant either is seen, or finds the name gone and fails as
+//     if it came a moment later (fs.ErrNotExist).
 package resourcetracker
 
 import "github.com/mpsync/mpsync/internal/tracker/server"

@@ -24,6 +24,11 @@
 //     (programs that use it without mpsync, such as CPython's
 //     SharedMemory); such names are retried at each sweep.
 //
+// It moves the name aside (rename to "mps-reap-<random>") before a last
+// look at the moved file's inode and at the live registries, and only
+// then unlinks it, or puts it back: an opener registers before it checks
+// that its name still leads to its file, so it is either seen, or fails.
+//
 // It then removes the registry. A registry whose lock is free is dead
 // whatever its contents, so one never completed or filled with garbage
 // goes too. Registries are read with pread, never mapped, so a truncated
