@@ -318,17 +318,19 @@ func TestTrackersInTwoNetworkNamespaces(t *testing.T) {
 	}
 }
 
+// openedSegments keeps open-on-order's segments reachable, so mapped.
+var openedSegments []*shm.Segment
+
 func init() {
 	// open-on-order opens each segment it is sent and keeps it, answering
 	// "ok" or "missing" (fs.ErrNotExist).
 	proctest.Register("open-on-order", func(h *proctest.Helper) {
-		var keep []*shm.Segment
 		h.Ready()
 		for {
 			seg, err := shm.Open(h.ReadLine())
 			switch {
 			case err == nil:
-				keep = append(keep, seg)
+				openedSegments = append(openedSegments, seg) // mapped until the helper dies
 				h.Printf("ok")
 			case errors.Is(err, fs.ErrNotExist):
 				h.Printf("missing")
