@@ -93,7 +93,7 @@ func TestOtherUserCannotTakeOurTracker(t *testing.T) {
 	}
 	// A file that no live process of ours lists: only the planted
 	// registry names it.
-	bait := names.TestPrefix + "bait-" + strconv.Itoa(os.Getpid())
+	bait := unlistedPrefix + "bait-" + strconv.Itoa(os.Getpid())
 	if err := os.WriteFile(names.Dir+bait, []byte("ours"), 0o600); err != nil {
 		t.Fatal(err)
 	}

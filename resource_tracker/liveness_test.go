@@ -437,7 +437,7 @@ func forgeRegistry(t *testing.T, entries []string, inos map[string]uint64) uint6
 // process is killed. The tracker reaps its registry, which lists x, and
 // must leave the new x alone: it is not the file that was registered.
 func TestReplacedNameKept(t *testing.T) {
-	name := names.Random(names.TestPrefix + "replaced-")
+	name := names.Random(unlistedPrefix + "replaced-")
 	path := names.Dir + name
 	t.Cleanup(func() { os.Remove(path) })
 	if err := os.WriteFile(path, make([]byte, 4096), 0o600); err != nil {
@@ -475,7 +475,7 @@ func TestReplacedNameKept(t *testing.T) {
 // lives, and in any case once P is gone too, when nothing is left to say
 // it was ever used (P's entry names the old inode).
 func TestReplacedNameLastUserGone(t *testing.T) {
-	name := names.Random(names.TestPrefix + "replaced-")
+	name := names.Random(unlistedPrefix + "replaced-")
 	path := names.Dir + name
 	t.Cleanup(func() { os.Remove(path) })
 	if err := os.WriteFile(path, make([]byte, 4096), 0o600); err != nil {
@@ -509,7 +509,7 @@ func TestReplacedNameLastUserGone(t *testing.T) {
 // anew by Q; P opens the new x too. P's registry must now name the new
 // file: Q's death leaves it to P, and P's death takes it away.
 func TestReplacedNameReopened(t *testing.T) {
-	name := names.Random(names.TestPrefix + "replaced-")
+	name := names.Random(unlistedPrefix + "replaced-")
 	path := names.Dir + name
 	t.Cleanup(func() { os.Remove(path) })
 	if err := os.WriteFile(path, make([]byte, 4096), 0o600); err != nil {
@@ -685,3 +685,9 @@ func TestKilledWhileCreating(t *testing.T) {
 		})
 	}
 }
+
+// unlistedPrefix names the files these tests make on purpose without
+// registering them, which live for seconds: outside names.Ours, so that
+// the leak checks of test packages running meanwhile do not take them for
+// leaks (each test removes its own).
+const unlistedPrefix = "mps-unlisted-"

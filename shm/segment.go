@@ -103,7 +103,57 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 	if o.mode&^fs.ModePerm != 0 {
 		return nil, errs.Invalid(op, "mode", "%v: only permission bits are allowed", o.mode)
 	}
+	if name == "" && o.init == nil {
+		return createRandom(op, size, o)
+	}
 	return createPublished(op, name, size, o)
+}
+
+// createRandom is Create under a random name, without WithInit: a name
+// no one else can make (64 random bits), so it can be registered before
+// the file exists, with its inode left to fill in, and created with one
+// exclusive open — cheaper than createPublished's anonymous file and link
+// (measured here: the link alone costs a quarter of a create), and as
+// safe: a process killed at any point leaves its name listed, and an
+// entry whose inode is unknown names whatever file has that name, which
+// is only ever its own.
+func createRandom(op string, size int, o options) (*Segment, error) {
+	for try := 0; ; try++ {
+		name := names.Random(names.ShmPrefix)
+		added := false
+		if !o.untracked {
+			var err error
+			if added, err = tracker.Track(name, 0, 0); err != nil {
+				return nil, &fs.PathError{Op: op, Path: name, Err: err}
+			}
+		}
+		fd, err := fastsys.Open(names.Dir+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.mode))
+		if err != nil {
+			if added {
+				tracker.Forget(name)
+			}
+			if err == unix.EEXIST && try < names.RandomTries {
+				continue
+			}
+			return nil, &fs.PathError{Op: op, Path: name, Err: err}
+		}
+		addr, err := sizeAndMap(fd, size, o.reserve)
+		if err == nil {
+			if _, err = track(fd, name, o.untracked); err != nil { // the inode, now known
+				fastsys.Munmap(addr, size, fastsys.Small(size))
+			}
+		}
+		fastsys.Close(fd, true) // the mapping, or the name, keeps the file
+		if err != nil {
+			// Unlinking frees what a failed reservation may have allocated.
+			fastsys.Unlink(names.Dir+name, !o.reserve || fastsys.Small(size))
+			if added {
+				tracker.Forget(name)
+			}
+			return nil, &fs.PathError{Op: op, Path: name, Err: err}
+		}
+		return newSegment(name, size, addr, -1), nil
+	}
 }
 
 // createPublished makes every named segment: the file is made with
