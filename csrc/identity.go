@@ -67,21 +67,23 @@ func PidOf(id uint64) int { return int(C.mps__pid_of(C.uint64_t(id))) }
 
 // Track registers name, a /dev/shm entry with inode ino that this process
 // made or opened, in its registry, unless untracked. It reports whether
-// it added an entry (false: listed already, or tracking is off).
-func Track(name string, ino uint64, untracked bool) (bool, error) {
+// it added an entry, and whether the entry was there already for this
+// very inode (then the tracker has seen this process use the file since
+// before this call).
+func Track(name string, ino uint64, untracked bool) (added, had bool, err error) {
 	if untracked {
-		return false, nil
+		return false, false, nil
 	}
 	var cname cName
 	if !cname.set(name) {
-		return false, nil // longer than any registry slot: not a name of ours
+		return false, false, nil // longer than any registry slot: not a name of ours
 	}
 	rc := C.mps__track(&cname[0], C.uint64_t(ino))
 	if rc < 0 {
-		return false, syscall.Errno(-rc)
+		return false, false, syscall.Errno(-rc)
 	}
 	watchTracker()
-	return rc == 1, nil
+	return rc == 1, rc == 2, nil
 }
 
 // Forget removes name from this process's registry.

@@ -130,8 +130,9 @@ MPS_HIDDEN int mps__pid_of(uint64_t id);
 /* mps__track registers name (a /dev/shm entry) in this process's
  * registry; ino is its inode.  mps__forget removes it, once the name is
  * unlinked.  Both do nothing when tracking is off (MPSYNC_NO_TRACKER).
- * mps__track returns 1 (a new entry), 0 (listed already, tracking off,
- * or the registry full), -ENOSPC when the registry's next page cannot be
+ * mps__track returns 1 (a new entry), 2 (listed already for this very
+ * inode), 0 (listed for another inode, now updated; tracking off; or the
+ * registry full), -ENOSPC when the registry's next page cannot be
  * given room, or the error of mps__self. */
 MPS_HIDDEN int mps__track(const char *name, uint64_t ino);
 MPS_HIDDEN void mps__forget(const char *name);

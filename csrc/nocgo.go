@@ -50,7 +50,9 @@ func AliveLock(fd int) (bool, error) { return false, errNoCgo }
 func PidOf(id uint64) int { return 0 }
 
 // Track requires cgo.
-func Track(name string, ino uint64, untracked bool) (bool, error) { return false, errNoCgo }
+func Track(name string, ino uint64, untracked bool) (added, had bool, err error) {
+	return false, false, errNoCgo
+}
 
 // Forget does nothing.
 func Forget(name string) {}

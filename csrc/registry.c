@@ -361,7 +361,9 @@ MPS_HIDDEN int mps__track(const char *name, uint64_t ino)
          * the file this process uses now: if the name was unlinked and
          * made anew, that is another inode, and an entry naming the old
          * one would leave the new file to no one. */
-        __atomic_store_n((uint64_t *)(slot(listed) + MPS_REG_SLOT_OFF_INO), ino, __ATOMIC_RELEASE);
+        uint64_t *slot_ino = (uint64_t *)(slot(listed) + MPS_REG_SLOT_OFF_INO);
+        err = __atomic_load_n(slot_ino, __ATOMIC_RELAXED) == ino && ino != 0 ? 2 : 0;
+        __atomic_store_n(slot_ino, ino, __ATOMIC_RELEASE);
         goto out;
     }
     int32_t i = idx->free_head;

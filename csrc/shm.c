@@ -211,7 +211,8 @@ MPS_API int mps_shm_open(const char *name, mps_shm **out)
          * moment later. */
         int added = mps__track_fd(fd, s->name);
         struct stat now;
-        err = added < 0 ? added : lstat(path, &now) != 0 || now.st_ino != st.st_ino ? -ENOENT : 0;
+        err = added < 0 ? added : added == 2 ? 0 /* listed for this file since before the open */
+              : lstat(path, &now) != 0 || now.st_ino != st.st_ino ? -ENOENT : 0;
         if (err == -ENOENT && added == 1)
             mps__forget(s->name);
         if (err != 0)

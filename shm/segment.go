@@ -123,7 +123,7 @@ func createRandom(op string, size int, o options) (*Segment, error) {
 		added := false
 		if !o.untracked {
 			var err error
-			if added, err = tracker.Track(name, 0, 0); err != nil {
+			if added, _, err = tracker.Track(name, 0, 0); err != nil {
 				return nil, &fs.PathError{Op: op, Path: name, Err: err}
 			}
 		}
@@ -351,9 +351,9 @@ func statAndMap(op string, fd int) (int, unsafe.Pointer, unix.Stat_t, error) {
 // gone from its name — then the open fails as if it had come a moment
 // later.
 func trackOpened(name string, st *unix.Stat_t) error {
-	added, err := tracker.Track(name, st.Ino, st.Mode)
-	if err != nil {
-		return err
+	added, had, err := tracker.Track(name, st.Ino, st.Mode)
+	if err != nil || had {
+		return err // had: listed for this file since before the open, so seen by any reap
 	}
 	var now unix.Stat_t
 	if err := fastsys.Stat(names.Dir+name, &now); err != nil || now.Ino != st.Ino {
@@ -377,7 +377,8 @@ func track(fd int, name string, untracked bool) (bool, error) {
 	if untracked {
 		return false, unix.Fchmod(fd, st.Mode&0o777|csrc.UntrackedMode)
 	}
-	return tracker.Track(name, st.Ino, st.Mode)
+	added, _, err := tracker.Track(name, st.Ino, st.Mode)
+	return added, err
 }
 
 const maxInt = int(^uint(0) >> 1)
