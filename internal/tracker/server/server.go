@@ -395,7 +395,7 @@ func (t *tracker) retire() bool {
 // the registries, and retries the names that were still held.
 func (t *tracker) reap() {
 	regs := Registries()
-	live := map[string][]uint64{} // name: the inodes live registries list for it
+	live := liveNames(regs)
 	var dead []Registry
 	t.registries = 0
 	t.unwatched = map[uint64]bool{}
@@ -410,11 +410,7 @@ func (t *tracker) reap() {
 	}
 	t.mu.Unlock()
 	for _, r := range regs {
-		if r.Alive {
-			for _, e := range r.Entries {
-				live[e.Name] = append(live[e.Name], e.Ino)
-			}
-		} else {
+		if !r.Alive {
 			dead = append(dead, r)
 		}
 	}
@@ -422,10 +418,14 @@ func (t *tracker) reap() {
 		return
 	}
 	held := proc.HeldInodes(names.Dir)
+	var moved []setAside
 	for name, e := range t.pending {
 		delete(t.pending, name)
-		t.release(e, "held earlier", live, held)
+		if a, ok := t.setAside(e, "held earlier", live, held); ok {
+			moved = append(moved, a)
+		}
 	}
+	t.settle(moved)
 	for _, r := range dead {
 		t.reapRegistry(r, live, held)
 	}
@@ -448,68 +448,97 @@ func (t *tracker) reapRegistry(r Registry, live map[string][]uint64, held map[ui
 	}
 	again, _ := readRegistry(fd) // under the lock
 	owner := fmt.Sprintf("pid %d, %s", again.Pid, r.File)
+	var moved []setAside
 	for _, e := range again.Entries {
-		t.release(e, owner, live, held)
+		if a, ok := t.setAside(e, owner, live, held); ok {
+			moved = append(moved, a)
+		}
 	}
+	t.settle(moved)
 	var now unix.Stat_t
 	if unix.Stat(names.Dir+r.File, &now) == nil && now.Ino == st.Ino {
 		unix.Unlink(names.Dir + r.File)
 	}
 }
 
-// release unlinks a name a dead process registered, unless something
-// still uses it (see the package doc); a name some process holds open or
-// mapped goes on the pending list.
-func (t *tracker) release(e Entry, owner string, live map[string][]uint64, held map[uint64]bool) {
+// liveNames maps each name the live registries among regs list to the
+// inodes they list it with.
+func liveNames(regs []Registry) map[string][]uint64 {
+	live := map[string][]uint64{}
+	for _, r := range regs {
+		if r.Alive {
+			for _, e := range r.Entries {
+				live[e.Name] = append(live[e.Name], e.Ino)
+			}
+		}
+	}
+	return live
+}
+
+// setAside is a name a dead process registered, moved aside to be
+// unlinked unless a last look finds it in use.
+type setAside struct {
+	e     Entry
+	aside string // where the file is now
+	ino   uint64 // the file that was moved
+	owner string // for the log
+}
+
+// setAside takes a name a dead process registered out of reach, unless
+// something still uses it (see the package doc): a name some process
+// holds open or mapped goes on the pending list instead. It moves the
+// name aside (atomically: from now on no one can open it) and reports
+// what it moved; settle then decides.
+func (t *tracker) setAside(e Entry, owner string, live map[string][]uint64, held map[uint64]bool) (setAside, bool) {
 	path := names.Dir + e.Name
 	var st unix.Stat_t
 	if unix.Lstat(path, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG ||
 		e.Ino != 0 && st.Ino != e.Ino || st.Mode&csrc.UntrackedMode != 0 {
-		return // gone, replaced, or untracked
+		return setAside{}, false // gone, replaced, or untracked
 	}
 	for _, ino := range live[e.Name] {
 		if ino == 0 || ino == st.Ino {
-			return // a live process uses this very file
+			return setAside{}, false // a live process uses this very file
 		}
 	}
 	if held[st.Ino] {
 		t.pending[e.Name] = e
-		return
+		return setAside{}, false
 	}
-	// Move the name aside first (atomically: from now on no one can open
-	// it), then look again at what was moved and at the live registries:
-	// a process that opened the file before the move registers it before
-	// it checks that the name is still there (shm.Open), so it is either
-	// seen now, or it finds the name gone and fails. A file found in use
-	// is put back, and looked at again at the next sweep.
-	aside := names.Dir + names.Random(names.ReapPrefix)
-	if unix.Renameat2(unix.AT_FDCWD, path, unix.AT_FDCWD, aside, unix.RENAME_NOREPLACE) != nil {
-		return
+	a := setAside{e: e, aside: names.Dir + names.Random(names.ReapPrefix), owner: owner}
+	if unix.Renameat2(unix.AT_FDCWD, path, unix.AT_FDCWD, a.aside, unix.RENAME_NOREPLACE) != nil ||
+		unix.Lstat(a.aside, &st) != nil {
+		return setAside{}, false
 	}
-	if unix.Lstat(aside, &st) != nil || st.Ino != e.Ino && e.Ino != 0 || listedLive(e.Name, st.Ino) {
-		if unix.Renameat2(unix.AT_FDCWD, aside, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE) != nil {
-			unix.Unlink(aside) // the name was taken meanwhile: that file is the name's now
-		}
-		t.pending[e.Name] = e
-		return
-	}
-	if unix.Unlink(aside) == nil {
-		t.log.Printf("unlinked leaked %s: its last user (%s) is gone", e.Name, owner)
-	}
+	a.ino = st.Ino
+	return a, true
 }
 
-// listedLive reports whether a live registry lists name for the file ino
-// (or for whatever file has the name), reading them all afresh.
-func listedLive(name string, ino uint64) bool {
-	for _, r := range Registries() {
-		if !r.Alive {
+// settle looks once more at the live registries, read afresh, and at the
+// files moved aside: a process that opened one before the move registers
+// it before it checks that the name is still there (shm.Open), so it is
+// either seen now, or found the name gone and failed. A file still in use,
+// or not the one registered (replaced meanwhile), is put back and looked
+// at again at the next sweep; the others are unlinked.
+func (t *tracker) settle(moved []setAside) {
+	if len(moved) == 0 {
+		return
+	}
+	live := liveNames(Registries())
+	for _, a := range moved {
+		inUse := a.e.Ino != 0 && a.ino != a.e.Ino
+		for _, ino := range live[a.e.Name] {
+			inUse = inUse || ino == 0 || ino == a.ino
+		}
+		if inUse {
+			if unix.Renameat2(unix.AT_FDCWD, a.aside, unix.AT_FDCWD, names.Dir+a.e.Name, unix.RENAME_NOREPLACE) != nil {
+				unix.Unlink(a.aside) // the name was taken meanwhile: that file is the name's now
+			}
+			t.pending[a.e.Name] = a.e
 			continue
 		}
-		for _, e := range r.Entries {
-			if e.Name == name && (e.Ino == 0 || e.Ino == ino) {
-				return true
-			}
+		if unix.Unlink(a.aside) == nil {
+			t.log.Printf("unlinked leaked %s: its last user (%s) is gone", a.e.Name, a.owner)
 		}
 	}
-	return false
 }
