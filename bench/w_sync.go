@@ -50,7 +50,7 @@ func fixedArgs(n int, lead ...string) func(cfg *Config) []string {
 // w1 is lock_uncontended: acquire+release of a free lock in one process.
 func w1(p *peers) *Workload {
 	const n = 5_000_000
-	c := &Case{Name: "Lock+Unlock, free lock", Unit: "ns", Lower: true, Target: "≤ 1.5× sync.Mutex"}
+	c := &Case{Name: "Lock+Unlock, free lock", Unit: "ns", Lower: true, Target: "≤ 1.25× sync.Mutex"}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			l, err := semaphore.NewLock()

@@ -118,6 +118,13 @@ func (l *Lock) MarkConsistent() error {
 // marks the lock consistent and returns holding it (use Acquire to be told
 // of owner death); if l is closed or not recoverable, it panics.
 func (l *Lock) Lock() {
+	// The free-lock path is small enough to be inlined into the caller.
+	if !l.l.FastLock() {
+		l.lockSlow()
+	}
+}
+
+func (l *Lock) lockSlow() {
 	if l.closed.Load() {
 		panic("semaphore: Lock of a closed Lock")
 	}
@@ -128,9 +135,28 @@ func (l *Lock) Lock() {
 
 // Unlock unlocks l; it panics if this process does not hold l.
 func (l *Lock) Unlock() {
+	if !l.l.FastUnlock() {
+		l.unlockSlow()
+	}
+}
+
+func (l *Lock) unlockSlow() {
+	if l.closed.Load() {
+		panic("semaphore: Unlock of a closed Lock")
+	}
 	if err := l.l.Unlock(); err != nil {
 		panic("semaphore: Unlock of " + l.Name() + ": " + err.Error())
 	}
+}
+
+// Close releases this process's handle of l; the Lock remains for other
+// processes until it is unlinked. Close is idempotent. A lock this
+// process holds stays held, as if the process had died: the next acquirer
+// gets ErrOwnerDead once this process exits. Lock and Unlock panic after
+// Close, Acquire and Release return ErrClosed.
+func (l *Lock) Close() error {
+	l.l.Retire()
+	return l.handle.Close()
 }
 
 // Locked reports whether some process holds l, and which one: its pid as

@@ -187,6 +187,23 @@ func TestLockBadInput(t *testing.T) {
 		}()
 		l.Lock()
 	}()
+
+	// A lock held when its handle closes stays held; its Unlock panics.
+	held, err := semaphore.NewLock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlink()
+	held.Lock()
+	held.Close()
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("Unlock after Close did not panic")
+			}
+		}()
+		held.Unlock()
+	}()
 }
 
 // TestLockCounter has 4 processes add 100,000 each to a plain shared int

@@ -109,8 +109,19 @@ type Lock struct {
 	since *atomic.Int64
 	wait  *atomic.Int64
 	gate  chan struct{} // process-local queue in front of the futex
-	self  uint64        // this process's identity when the handle was made; 0 none yet
+	// The fast paths compare-and-swap fast between 0 and self. fast is
+	// word, or, when this process had no identity when the handle was
+	// made or after Retire, a private word that never holds 0 or self, so
+	// that every call takes the slow path.
+	// (The plain atomic functions keep the fast paths cheap enough for
+	// the inliner.)
+	self uint64
+	fast unsafe.Pointer // *uint64
 }
+
+// retired is the word the fast paths of a retired lock look at: an owner
+// without an identity, which no process has.
+var retired = uint64(deadBit)
 
 // New returns the lock living in area, which must be at least AreaSize
 // bytes of shared memory, 8-byte aligned; fresh zeroed memory is a free
@@ -118,9 +129,18 @@ type Lock struct {
 // then is reported by the first acquisition).
 func New(area []byte) *Lock {
 	l := view(area)
-	l.self, _ = proc.Self()
+	l.fast = unsafe.Pointer(&retired)
+	if self, err := proc.Self(); err == nil {
+		l.self = self
+		l.fast = unsafe.Pointer(l.word)
+	}
 	return l
 }
+
+// Retire turns the fast paths off, so that every later call takes the
+// slow ones: the owner of the handle calls it when the handle is closed
+// and checks for that on its slow paths.
+func (l *Lock) Retire() { atomic.StorePointer(&l.fast, unsafe.Pointer(&retired)) }
 
 // view maps the fields of the lock area, without an identity.
 func view(area []byte) *Lock {
@@ -180,11 +200,23 @@ func (l *Lock) tryLock() (bool, error) {
 // held). It does not check ctx before trying: callers that must fail on a
 // done context even when the lock is free check first.
 func (l *Lock) Lock(ctx context.Context) error {
-	if l.self != 0 && l.word.CompareAndSwap(0, l.self) {
-		race.Acquire(unsafe.Pointer(l.word))
+	if l.FastLock() {
 		return nil
 	}
 	return l.lockMiss(ctx)
+}
+
+// FastLock takes the lock if it is free and this process has an
+// identity, with one compare-and-swap, and reports whether it did. It is
+// small enough to be inlined into callers' fast paths; Lock is the rest.
+func (l *Lock) FastLock() bool {
+	if atomic.CompareAndSwapUint64((*uint64)(atomic.LoadPointer(&l.fast)), 0, l.self) {
+		if race.Enabled {
+			race.Acquire(unsafe.Pointer(l.word))
+		}
+		return true
+	}
+	return false
 }
 
 // lockMiss is Lock when the lock is taken, or this process has no
@@ -286,11 +318,21 @@ func (l *Lock) takeOver(w, self uint64) (bool, error) {
 // inconsistent (ErrOwnerDead without MarkConsistent) becomes permanently
 // unusable, and Unlock returns ErrNotRecoverable.
 func (l *Lock) Unlock() error {
-	race.Release(unsafe.Pointer(l.word))
-	if l.self != 0 && l.word.CompareAndSwap(l.self, 0) {
+	if l.FastUnlock() {
 		return nil
 	}
 	return l.unlockSlow()
+}
+
+// FastUnlock releases the lock if this process holds it with no waiters
+// and a consistent state, with one compare-and-swap, and reports whether
+// it did; otherwise it changes nothing and Unlock must do the rest. Like
+// FastLock it is small enough to be inlined.
+func (l *Lock) FastUnlock() bool {
+	if race.Enabled {
+		race.Release(unsafe.Pointer(l.word))
+	}
+	return atomic.CompareAndSwapUint64((*uint64)(atomic.LoadPointer(&l.fast)), l.self, 0)
 }
 
 func (l *Lock) unlockSlow() error {
