@@ -2,9 +2,9 @@ package semaphore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -77,24 +77,27 @@ func NewSemLock(kind, value, maxvalue int, name string) (*SemLock, error) {
 		semword.Init(mem, uint32(value))
 		return nil
 	})
-	random := name == ""
-	for try := 0; ; try++ {
-		if random {
-			name = names.Random(names.SemPrefix)
-		}
+	file := ""
+	opts := []shm.Option{init}
+	if name == "" {
+		opts = append(opts, shm.RandomPrefix(semFilePrefix+names.SemPrefix))
+	} else {
 		clean, err := names.Check(op, name)
 		if err != nil {
 			return nil, err
 		}
-		seg, err := shm.Create("sem."+clean, semword.Size, init)
-		if err == nil {
-			return newSemLock(seg, clean, kind, maxvalue), nil
-		}
-		if !random || try == 8 || !errors.Is(err, fs.ErrExist) {
-			return nil, renameErr(op, err, clean)
-		}
+		file = semFilePrefix + clean
 	}
+	seg, err := shm.Create(file, semword.Size, opts...)
+	if err != nil {
+		return nil, renameErr(op, err, strings.TrimPrefix(file, semFilePrefix))
+	}
+	return newSemLock(seg, strings.TrimPrefix(seg.Name(), semFilePrefix), kind, maxvalue), nil
 }
+
+// semFilePrefix starts the file of every named semaphore in /dev/shm, as
+// glibc's sem_open names them.
+const semFilePrefix = "sem."
 
 // OpenSemLock opens the named semaphore name (with or without its leading
 // slash) as a SemLock of kind and maxvalue, as CPython's SemLock._rebuild
@@ -111,7 +114,7 @@ func OpenSemLock(name string, kind, maxvalue int) (*SemLock, error) {
 	if err != nil {
 		return nil, err
 	}
-	seg, err := shm.Open("sem." + clean)
+	seg, err := shm.Open(semFilePrefix + clean)
 	if err != nil {
 		return nil, renameErr(op, err, clean)
 	}
@@ -140,6 +143,9 @@ func checkMaxvalue(op string, kind, maxvalue int) error {
 func renameErr(op string, err error, name string) error {
 	if pe, ok := err.(*fs.PathError); ok {
 		err = pe.Err // shm's call and the file name, "sem." + name
+		if name == "" {
+			name = strings.TrimPrefix(pe.Path, semFilePrefix) // a random name
+		}
 	}
 	return fmt.Errorf("%s %s: %w", op, name, err)
 }
@@ -300,7 +306,7 @@ func (l *SemLock) Close() error {
 // Unlink removes the semaphore's name (sem_unlink); a second call returns
 // an error matching fs.ErrNotExist.
 func (l *SemLock) Unlink() error {
-	if err := shm.Unlink("sem." + l.name); err != nil {
+	if err := shm.Unlink(semFilePrefix + l.name); err != nil {
 		return renameErr("semaphore.SemLock.Unlink", err, l.name)
 	}
 	return nil

@@ -10,6 +10,7 @@ type options struct {
 	init      func([]byte) error
 	reserve   bool
 	untracked bool
+	prefix    string // of a random name; "" for ShmPrefix
 }
 
 // WithMode sets the permission bits of a new segment's file. The default
@@ -47,4 +48,13 @@ func Reserve() Option {
 // created or opened the segment is gone, the tracker unlinks it.
 func Untracked() Option {
 	return func(o *options) { o.untracked = true }
+}
+
+// RandomPrefix makes the random name Create gives a segment when its name
+// is "" start with prefix instead of "psm_"; 16 random hex digits follow.
+// The prefix must be a valid start of a name (no '/' after an optional
+// leading one, no NUL) and leave room for the digits. With a name given,
+// it is an error.
+func RandomPrefix(prefix string) Option {
+	return func(o *options) { o.prefix = prefix }
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -103,10 +104,26 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 	if o.mode&^fs.ModePerm != 0 {
 		return nil, errs.Invalid(op, "mode", "%v: only permission bits are allowed", o.mode)
 	}
-	if name == "" && o.init == nil {
-		return createRandom(op, size, o)
+	prefix := names.ShmPrefix
+	if o.prefix != "" {
+		if name != "" {
+			return nil, errs.Invalid(op, "RandomPrefix", "%q given with the name %q: a prefix is for random names", o.prefix, name)
+		}
+		if _, err := names.Check(op, o.prefix+names.Random("")); err != nil {
+			return nil, errs.Invalid(op, "RandomPrefix", "%q cannot start a name: %v", o.prefix, err)
+		}
+		prefix = strings.TrimPrefix(o.prefix, "/")
 	}
-	return createPublished(op, name, size, o)
+	if name != "" {
+		var err error
+		if name, err = names.Check(op, name); err != nil {
+			return nil, err
+		}
+	}
+	if name == "" && o.init == nil {
+		return createRandom(op, prefix, size, o)
+	}
+	return createPublished(op, name, prefix, size, o)
 }
 
 // createRandom is Create under a random name, without WithInit: a name
@@ -117,43 +134,38 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 // safe: a process killed at any point leaves its name listed, and an
 // entry whose inode is unknown names whatever file has that name, which
 // is only ever its own.
-func createRandom(op string, size int, o options) (*Segment, error) {
-	for try := 0; ; try++ {
-		name := names.Random(names.ShmPrefix)
+func createRandom(op, prefix string, size int, o options) (*Segment, error) {
+	var addr unsafe.Pointer
+	name, err := names.Exclusive("", true, prefix, func(name string) error {
 		added := false
 		if !o.untracked {
 			var err error
 			if added, _, err = tracker.Track(name, 0, 0); err != nil {
-				return nil, &fs.PathError{Op: op, Path: name, Err: err}
+				return err
 			}
 		}
 		fd, err := fastsys.Open(names.Dir+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.mode))
-		if err != nil {
-			if added {
-				tracker.Forget(name)
-			}
-			if err == unix.EEXIST && try < names.RandomTries {
-				continue
-			}
-			return nil, &fs.PathError{Op: op, Path: name, Err: err}
-		}
-		addr, err := sizeAndMap(fd, size, o.reserve)
 		if err == nil {
-			if _, err = track(fd, name, o.untracked); err != nil { // the inode, now known
-				fastsys.Munmap(addr, size, fastsys.Small(size))
+			if addr, err = sizeAndMap(fd, size, o.reserve); err == nil {
+				if _, err = track(fd, name, o.untracked); err != nil { // the inode, now known
+					fastsys.Munmap(addr, size, fastsys.Small(size))
+				}
+			}
+			fastsys.Close(fd, true) // the mapping, or the name, keeps the file
+			if err != nil {
+				// Unlinking frees what a failed reservation may have allocated.
+				fastsys.Unlink(names.Dir+name, !o.reserve || fastsys.Small(size))
 			}
 		}
-		fastsys.Close(fd, true) // the mapping, or the name, keeps the file
-		if err != nil {
-			// Unlinking frees what a failed reservation may have allocated.
-			fastsys.Unlink(names.Dir+name, !o.reserve || fastsys.Small(size))
-			if added {
-				tracker.Forget(name)
-			}
-			return nil, &fs.PathError{Op: op, Path: name, Err: err}
+		if err != nil && added {
+			tracker.Forget(name)
 		}
-		return newSegment(name, size, addr, -1), nil
+		return err
+	})
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
+	return newSegment(name, size, addr, -1), nil
 }
 
 // createPublished makes every named segment: the file is made with
@@ -163,13 +175,10 @@ func createRandom(op string, size int, o options) (*Segment, error) {
 // O_EXCL). So no one sees a half-made segment, and a process killed at any
 // instant leaves no name that its registry does not list: before the link
 // the file has no name, and it is freed with its last descriptor.
-func createPublished(op, name string, size int, o options) (*Segment, error) {
+func createPublished(op, name, prefix string, size int, o options) (*Segment, error) {
 	random := name == ""
-	var err error
 	if random {
-		name = names.Random(names.ShmPrefix) // changed if linkat finds it taken
-	} else if name, err = names.Check(op, name); err != nil {
-		return nil, err
+		name = names.Random(prefix) // replaced should the link find it taken
 	}
 	fd, err := fastsys.Open(names.Dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, uint32(o.mode))
 	if err != nil {
@@ -191,25 +200,21 @@ func createPublished(op, name string, size int, o options) (*Segment, error) {
 	// Registered before it gets its name: a process killed in between
 	// leaves an entry for a name that never appeared (harmless: the
 	// tracker checks the inode), never a name no registry lists.
-	for try := 0; ; try++ {
-		var added bool
-		if added, err = track(fd, name, o.untracked); err != nil {
-			break
+	s.name, err = names.Exclusive(name, random, prefix, func(name string) error {
+		added, err := track(fd, name, o.untracked)
+		if err != nil {
+			return err
 		}
 		err = fastsys.Link(fd, names.Dir+name)
 		if err != nil && added {
 			tracker.Forget(name)
 		}
-		if err != unix.EEXIST || !random || try == names.RandomTries {
-			break
-		}
-		name = names.Random(names.ShmPrefix)
-	}
+		return err
+	})
 	if err != nil {
 		s.Close()
-		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+		return nil, &fs.PathError{Op: op, Path: s.name, Err: err}
 	}
-	s.name = name
 	return s, nil
 }
 

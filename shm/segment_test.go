@@ -89,6 +89,23 @@ func TestRandomNamesDiffer(t *testing.T) {
 	}
 }
 
+// TestRandomPrefix: random names start with the prefix asked for, with
+// and without WithInit (the two ways Create makes a file).
+func TestRandomPrefix(t *testing.T) {
+	prefix := names.TestPrefix + "prefix-"
+	for _, opts := range [][]shm.Option{nil, {shm.WithInit(func([]byte) error { return nil })}} {
+		seg, err := shm.Create("", 10, append(opts, shm.RandomPrefix("/"+prefix))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seg.Close()
+		seg.Unlink()
+		if rest, ok := strings.CutPrefix(seg.Name(), prefix); !ok || len(rest) != 16 {
+			t.Errorf("name %q, want %q and 16 hex digits", seg.Name(), prefix)
+		}
+	}
+}
+
 func TestChosenNameAndMode(t *testing.T) {
 	name := testName(t)
 	seg, err := shm.Create("/"+name, 10, shm.WithMode(0o640))
@@ -150,6 +167,9 @@ func TestBadInput(t *testing.T) {
 		{"Create size -1", createErr("", -1), []error{fs.ErrInvalid}},
 		{"Create size larger than /dev/shm", createErr("", 1<<60), []error{syscall.ENOSPC}},
 		{"Create with a non-permission mode bit", createErr("", 10, shm.WithMode(fs.ModeDir|0o600)), []error{fs.ErrInvalid}},
+		{"Create with a name and a RandomPrefix", createErr(missing, 10, shm.RandomPrefix("x-")), []error{fs.ErrInvalid}},
+		{"Create with a RandomPrefix holding a slash", createErr("", 10, shm.RandomPrefix("a/b")), []error{fs.ErrInvalid}},
+		{"Create with a RandomPrefix too long", createErr("", 10, shm.RandomPrefix(long[:names.Max-15])), []error{fs.ErrInvalid}},
 		{"Open empty name", openErr(""), []error{fs.ErrInvalid}},
 		{"Open name too long", openErr(long), []error{fs.ErrInvalid, syscall.ENAMETOOLONG}},
 		{"Open slash inside", openErr("/a/b"), []error{fs.ErrInvalid}},

@@ -6,7 +6,9 @@ package names
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"syscall"
 
@@ -79,6 +81,25 @@ func Check(op, name string) (string, error) {
 		return "", errs.Invalid(op, "name", "%q starts with a prefix mpsync keeps for its resource tracker", name)
 	}
 	return clean, nil
+}
+
+// Exclusive runs create, an exclusive create that fails with an error
+// matching fs.ErrExist when its name is taken, under name. If random, name
+// is a random name with prefix (or "" to make one), and on a collision
+// create runs again under a new one, RandomTries times at most. It
+// returns the name create last ran under, and create's error. Both shm
+// creates go through it, and so every object and named semaphore mpsync
+// makes; the C library's one loop is mps__publish.
+func Exclusive(name string, random bool, prefix string, create func(name string) error) (string, error) {
+	for try := 0; ; try++ {
+		if random && (name == "" || try > 0) {
+			name = Random(prefix)
+		}
+		err := create(name)
+		if err == nil || !random || try == RandomTries || !errors.Is(err, fs.ErrExist) {
+			return name, err
+		}
+	}
 }
 
 // Random returns prefix followed by 16 random lower-case hex digits.

@@ -47,3 +47,47 @@ func TestRandomAndOurs(t *testing.T) {
 		}
 	}
 }
+
+func TestExclusive(t *testing.T) {
+	taken := func(n int, tried *[]string) func(string) error {
+		return func(name string) error {
+			*tried = append(*tried, name)
+			if len(*tried) <= n {
+				return &fs.PathError{Op: "open", Path: name, Err: syscall.EEXIST}
+			}
+			return nil
+		}
+	}
+	// Random names: retried on a collision, each time a new name.
+	var tried []string
+	name, err := Exclusive("", true, "p-", taken(3, &tried))
+	if err != nil || len(tried) != 4 || name != tried[3] || !strings.HasPrefix(name, "p-") {
+		t.Errorf("3 collisions: %q, %v after %q", name, err, tried)
+	}
+	for i := range tried {
+		for j := range i {
+			if tried[i] == tried[j] {
+				t.Errorf("name %q tried twice", tried[i])
+			}
+		}
+	}
+	// A random name given is tried first.
+	tried = nil
+	if name, err := Exclusive("p-first", true, "p-", taken(0, &tried)); name != "p-first" || err != nil || len(tried) != 1 {
+		t.Errorf("first name given: %q, %v after %q", name, err, tried)
+	}
+	// At most RandomTries retries.
+	tried = nil
+	if _, err := Exclusive("", true, "p-", taken(1000, &tried)); !errors.Is(err, fs.ErrExist) || len(tried) != RandomTries+1 {
+		t.Errorf("always taken: %v after %d tries, want ErrExist after %d", err, len(tried), RandomTries+1)
+	}
+	// A chosen name is tried once; other errors are not retried.
+	tried = nil
+	if name, err := Exclusive("mine", false, "p-", taken(1, &tried)); name != "mine" || !errors.Is(err, fs.ErrExist) || len(tried) != 1 {
+		t.Errorf("chosen name taken: %q, %v after %q", name, err, tried)
+	}
+	calls := 0
+	if _, err := Exclusive("", true, "p-", func(string) error { calls++; return syscall.ENOSPC }); err != syscall.ENOSPC || calls != 1 {
+		t.Errorf("ENOSPC: %v after %d calls, want it after 1", err, calls)
+	}
+}

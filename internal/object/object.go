@@ -37,37 +37,31 @@ func Create(op, name string, spec *csrc.ObjectSpec, untracked bool, init func(o 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	random := name == ""
-	for try := 0; ; try++ {
-		if random {
-			name = names.Random(Prefix(spec.Kind))
+	o := &Object{}
+	fill := func(mem []byte) error {
+		info, err := csrc.InitHeader(mem, spec)
+		if err != nil {
+			return err
 		}
-		o := &Object{}
-		fill := func(mem []byte) error {
-			info, err := csrc.InitHeader(mem, spec)
-			if err != nil {
+		o.mem, o.Info = mem, info
+		if init != nil {
+			if err := init(o); err != nil {
 				return err
 			}
-			o.mem, o.Info = mem, info
-			if init != nil {
-				if err := init(o); err != nil {
-					return err
-				}
-			}
-			return csrc.PublishHeader(mem)
 		}
-		opts := []shm.Option{shm.WithInit(fill)}
-		if untracked {
-			opts = append(opts, shm.Untracked())
-		}
-		o.seg, err = shm.Create(name, int(size), opts...)
-		if err == nil {
-			return o, nil
-		}
-		if !random || !errors.Is(err, fs.ErrExist) || try == 8 {
-			return nil, fixOp(op, err)
-		}
+		return csrc.PublishHeader(mem)
 	}
+	opts := []shm.Option{shm.WithInit(fill)}
+	if name == "" {
+		opts = append(opts, shm.RandomPrefix(Prefix(spec.Kind)))
+	}
+	if untracked {
+		opts = append(opts, shm.Untracked())
+	}
+	if o.seg, err = shm.Create(name, int(size), opts...); err != nil {
+		return nil, fixOp(op, err)
+	}
+	return o, nil
 }
 
 // Open opens the object called name and checks that it is of one of the
