@@ -60,7 +60,7 @@ static void child_after_fork(void)
         close(tracker_fd);
     tracker_fd = -1;
     tracker_checked = 0;
-    tracking = -1; /* a new process: it reads its environment anew */
+    __atomic_store_n(&tracking, -1, __ATOMIC_RELAXED); /* a new process: it reads its environment anew */
     pthread_mutex_init(&reg_mu, NULL);
 }
 
@@ -300,7 +300,8 @@ static void decide_tracking(void)
 {
     if (tracking < 0) {
         const char *off = getenv("MPSYNC_NO_TRACKER");
-        tracking = (off == NULL || off[0] == '\0') && getenv("MPSYNC_TRACKER_ROLE") == NULL;
+        int on = (off == NULL || off[0] == '\0') && getenv("MPSYNC_TRACKER_ROLE") == NULL;
+        __atomic_store_n(&tracking, on, __ATOMIC_RELEASE); /* mps__track reads it unlocked */
     }
 }
 
@@ -333,13 +334,16 @@ MPS_HIDDEN void mps__tracker_join(uint64_t id)
 
 MPS_HIDDEN int mps__track(const char *name, uint64_t ino)
 {
-    pthread_once(&reg_once, init_once);
     if (strlen(name) >= MPS_REG_NAME_MAX || strncmp(name, MPS_REG_PREFIX, strlen(MPS_REG_PREFIX)) == 0)
         return 0;
-    pthread_mutex_lock(&reg_mu);
-    decide_tracking();
-    int on = tracking;
-    pthread_mutex_unlock(&reg_mu);
+    int on = __atomic_load_n(&tracking, __ATOMIC_ACQUIRE); /* decided once: then one lock below */
+    if (on < 0) {
+        pthread_once(&reg_once, init_once);
+        pthread_mutex_lock(&reg_mu);
+        decide_tracking();
+        on = tracking;
+        pthread_mutex_unlock(&reg_mu);
+    }
     if (!on)
         return 0;
     uint64_t id;
