@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +50,7 @@ static int tracking = -1;        /* -1 not decided, 0 off, 1 on */
 static int tracker_fd = -1;      /* connection to the tracker */
 static int64_t tracker_checked;  /* CLOCK_MONOTONIC_COARSE ns of the last look */
 static char *tracker_exe;        /* set by Go programs: re-run this binary */
+static pid_t tracker_child;      /* the tracker this process started, not yet reaped */
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
 
 static void child_after_fork(void)
@@ -60,6 +62,7 @@ static void child_after_fork(void)
         close(tracker_fd);
     tracker_fd = -1;
     tracker_checked = 0;
+    tracker_child = 0; /* the parent's child, not ours */
     __atomic_store_n(&tracking, -1, __ATOMIC_RELAXED); /* a new process: it reads its environment anew */
     pthread_mutex_init(&reg_mu, NULL);
 }
@@ -198,6 +201,8 @@ static int spawn_tracker(void)
         char *argv[] = {(char *)"mpsync-tracker", NULL};
         pid_t pid;
         started = posix_spawnp(&pid, exe, &fa, &attr, argv, env) == 0;
+        if (started)
+            tracker_child = pid;
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
     }
@@ -213,10 +218,22 @@ static int hung_up(int fd)
     return poll(&p, 1, 0) != 0;
 }
 
+/* reap_tracker collects the exit status of the tracker this process
+ * started, once it has ended (it outlives its starter as a rule, but
+ * retires when another tracker serves, and may be killed): without it the
+ * tracker would stay a zombie as long as this process runs.  It waits for
+ * that one pid only, never for the program's own children. */
+static void reap_tracker(void)
+{
+    if (tracker_child > 0 && waitpid(tracker_child, NULL, WNOHANG) != 0)
+        tracker_child = 0;
+}
+
 /* ensure_tracker keeps a connection to a tracker, starting one when none
  * runs.  Called with reg_mu held; a failure leaves tracker_fd < 0. */
 static void ensure_tracker(uint64_t id)
 {
+    reap_tracker();
     if (tracker_fd >= 0 && !hung_up(tracker_fd))
         return;
     if (tracker_fd >= 0)
@@ -224,6 +241,14 @@ static void ensure_tracker(uint64_t id)
     tracker_fd = mps__tracker_find(NULL, id, NULL);
     if (tracker_fd >= 0)
         return;
+    /* The tracker this process started, if that is the one that just
+     * ended, may take a moment to become reapable: wait for it (briefly)
+     * before another takes its place in tracker_child. */
+    for (int i = 0; i < 50 && tracker_child > 0; i++) {
+        struct timespec ts = {0, 2 * 1000000};
+        nanosleep(&ts, NULL);
+        reap_tracker();
+    }
     if (!spawn_tracker())
         return;
     for (int i = 0; i < 200 && tracker_fd < 0; i++) {

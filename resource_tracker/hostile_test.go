@@ -385,3 +385,70 @@ func TestOpenRacingTheReap(t *testing.T) {
 		t.Errorf("left after the opener died too: %v", left)
 	}
 }
+
+func init() {
+	// own-tracker makes a segment, so that it starts a tracker of its own
+	// (it runs in a network namespace of its own), and prints that
+	// tracker's pid; sent "next", it waits for another tracker to serve
+	// and prints its pid.
+	proctest.Register("own-tracker", func(h *proctest.Helper) {
+		seg, err := shm.Create("", 8)
+		if err != nil {
+			h.Fatalf("Create: %v", err)
+		}
+		defer seg.Unlink()
+		running := func(not int) int {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if pid := resourcetracker.Running(); pid != 0 && pid != not {
+					return pid
+				}
+			}
+			h.Fatalf("no tracker serves")
+			return 0
+		}
+		h.Ready()
+		first := running(0)
+		h.Printf("%d", first)
+		h.ReadLine()
+		h.Printf("%d", running(first))
+		h.ReadLine()
+	})
+}
+
+// TestKilledTrackerReaped: a process whose tracker (its child) is killed
+// starts another and reaps the dead one, which does not stay a zombie for
+// as long as the process runs.
+func TestKilledTrackerReaped(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test makes a network namespace: run the tests as root")
+	}
+	p := proctest.StartIn(t, []string{"unshare", "--net"}, "own-tracker")
+	first, err := strconv.Atoi(p.Recv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.Send("next")
+	second, err := strconv.Atoi(p.Recv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(second, syscall.SIGKILL) // it would sit idle for seconds after the test
+	state := ""
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", first))
+		if err != nil {
+			state = ""
+			break
+		}
+		// pid (comm) state ...: the state follows the last ')'.
+		state = strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))[0]
+	}
+	if state != "" {
+		t.Errorf("the killed tracker %d is still there, in state %s (Z: a zombie nobody reaps)", first, state)
+	}
+	p.Send("done")
+	p.Wait()
+}
