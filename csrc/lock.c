@@ -29,25 +29,48 @@ struct lock_area {
     int64_t wait;  /* when the earliest sleeping waiter began, 0 none */
 };
 
-static int64_t wall_ns(void)
+MPS_HIDDEN int64_t mps__wall_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+MPS_HIDDEN int64_t mps__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+MPS_HIDDEN int64_t mps__deadline(int64_t timeout_ns)
+{
+    return timeout_ns > 0 ? mps__now_ns() + timeout_ns : 0;
+}
+
+MPS_HIDDEN int mps__expired(int64_t deadline) { return deadline != 0 && mps__now_ns() >= deadline; }
+
+MPS_HIDDEN int mps__futex_sleep(uint32_t *word, uint32_t val, int64_t slice, int64_t deadline)
+{
+    int64_t wait = slice;
+    if (deadline != 0) {
+        int64_t left = deadline - mps__now_ns();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        if (left < wait)
+            wait = left;
+    }
+    struct timespec ts = {wait / 1000000000, wait % 1000000000};
+    return syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0) == 0 ? 0 : -errno;
+}
+
+MPS_HIDDEN void mps__futex_wake(uint32_t *word, int n) { syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0); }
+
 static uint32_t *futex_word(struct lock_area *l) { return (uint32_t *)&l->word; /* low half */ }
 
 static int same_owner(uint64_t w, uint64_t self)
 {
     return w != NOT_RECOVERABLE && (w & MPS_ID_MASK) == self;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int cas(struct lock_area *l, uint64_t *expected, uint64_t desired)
@@ -61,7 +84,7 @@ static int take_over(struct lock_area *l, uint64_t w, uint64_t self)
         return 0;
     __atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&l->count, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&l->since, wall_ns(), __ATOMIC_RELAXED);
+    __atomic_store_n(&l->since, mps__wall_ns(), __ATOMIC_RELAXED);
     return 1;
 }
 
@@ -78,7 +101,7 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
     if (cas(l, &zero, self))
         return 0;
 
-    int64_t deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
+    int64_t deadline = mps__deadline(timeout_ns);
     if (timeout_ns != 0) {
         for (int i = 0; i < spin_tries; i++) {
             uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
@@ -98,7 +121,7 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
                 if (cas(l, &w, self))
                     return 0;
             } else if (cas(l, &w, self | WAITERS_BIT)) {
-                __atomic_store_n(&l->since, wall_ns(), __ATOMIC_RELAXED);
+                __atomic_store_n(&l->since, mps__wall_ns(), __ATOMIC_RELAXED);
                 return 0;
             }
             continue;
@@ -118,18 +141,11 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
         }
         int64_t zero_t = 0;
         if (__atomic_load_n(&l->wait, __ATOMIC_RELAXED) == 0)
-            __atomic_compare_exchange_n(&l->wait, &zero_t, wall_ns(), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-        int64_t wait = slice_ns;
-        if (deadline != 0) {
-            int64_t left = deadline - now_ns();
-            if (left <= 0)
-                return -ETIMEDOUT;
-            if (left < wait)
-                wait = left;
-        }
-        struct timespec ts = {wait / 1000000000, wait % 1000000000};
-        long r = syscall(SYS_futex, futex_word(l), FUTEX_WAIT, (uint32_t)w, &ts, NULL, 0);
-        if (r != 0 && errno == ETIMEDOUT && __atomic_load_n(&l->word, __ATOMIC_SEQ_CST) == w &&
+            __atomic_compare_exchange_n(&l->wait, &zero_t, mps__wall_ns(), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        int r = mps__futex_sleep(futex_word(l), (uint32_t)w, slice_ns, deadline);
+        if (r == -ETIMEDOUT && mps__expired(deadline))
+            return -ETIMEDOUT;
+        if (r == -ETIMEDOUT && __atomic_load_n(&l->word, __ATOMIC_SEQ_CST) == w &&
             !same_owner(w, self) && !mps__alive(w) && take_over(l, w, self))
             return -EOWNERDEAD;
     }
@@ -155,11 +171,11 @@ MPS_API int mps_lock_release(void *lock)
             continue;
         }
         if (next == NOT_RECOVERABLE) {
-            syscall(SYS_futex, futex_word(l), FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+            mps__futex_wake(futex_word(l), INT32_MAX);
             return -ENOTRECOVERABLE;
         }
         if (w & WAITERS_BIT)
-            syscall(SYS_futex, futex_word(l), FUTEX_WAKE, 1, NULL, NULL, 0);
+            mps__futex_wake(futex_word(l), 1);
         return 0;
     }
 }
@@ -186,6 +202,95 @@ MPS_API int mps_lock_owner(const void *lock)
         return 0;
     uint64_t w = __atomic_load_n(&l->word, __ATOMIC_SEQ_CST);
     return w == NOT_RECOVERABLE || w == 0 ? 0 : mps__pid_of(w);
+}
+
+MPS_HIDDEN int mps__lock_held(const void *lock)
+{
+    const struct lock_area *l = lock;
+    uint64_t self = mps__self_word();
+    return self != 0 && same_owner(__atomic_load_n(&l->word, __ATOMIC_SEQ_CST), self);
+}
+
+MPS_HIDDEN uint64_t mps__thread_token(void)
+{
+    static __thread char token;
+    return (uint64_t)(uintptr_t)&token;
+}
+
+/* held_by_me reports whether the calling thread holds the recursive lock
+ * l, as Go's HeldBy does for a goroutine. */
+static int held_by_me(struct lock_area *l)
+{
+    return __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == mps__thread_token() && mps__lock_held(l);
+}
+
+/* set_holder records the calling thread as the recursive owner, n times. */
+static void set_holder(struct lock_area *l, uint64_t token, uint32_t n)
+{
+    __atomic_store_n(&l->owner, token, __ATOMIC_RELAXED);
+    __atomic_store_n(&l->count, n, __ATOMIC_RELAXED);
+}
+
+MPS_API int mps_rlock_acquire(void *lock, int64_t timeout_ns)
+{
+    struct lock_area *l = lock;
+    if (l == NULL || (uintptr_t)l % 8 != 0)
+        return -EINVAL;
+    if (held_by_me(l)) {
+        uint32_t c = __atomic_load_n(&l->count, __ATOMIC_RELAXED);
+        if (c == UINT32_MAX)
+            return -EAGAIN;
+        __atomic_store_n(&l->count, c + 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    int rc = mps_lock_acquire(lock, timeout_ns);
+    if (rc == 0 || rc == -EOWNERDEAD)
+        set_holder(l, mps__thread_token(), 1);
+    return rc;
+}
+
+MPS_API int mps_rlock_release(void *lock)
+{
+    struct lock_area *l = lock;
+    if (l == NULL || (uintptr_t)l % 8 != 0)
+        return -EINVAL;
+    if (!held_by_me(l))
+        return -EPERM;
+    uint32_t c = __atomic_load_n(&l->count, __ATOMIC_RELAXED);
+    if (c > 1) {
+        __atomic_store_n(&l->count, c - 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    set_holder(l, 0, 0);
+    return mps_lock_release(lock);
+}
+
+MPS_API int mps_rlock_count(const void *lock, uint32_t *count)
+{
+    struct lock_area *l = (struct lock_area *)lock;
+    if (l == NULL || (uintptr_t)l % 8 != 0 || count == NULL)
+        return -EINVAL;
+    *count = held_by_me(l) ? __atomic_load_n(&l->count, __ATOMIC_RELAXED) : 0;
+    return 0;
+}
+
+MPS_HIDDEN int mps__rlock_release_all(void *lock, uint32_t *n)
+{
+    struct lock_area *l = lock;
+    if (!held_by_me(l))
+        return -EPERM;
+    *n = __atomic_load_n(&l->count, __ATOMIC_RELAXED);
+    set_holder(l, 0, 0);
+    return mps_lock_release(lock);
+}
+
+MPS_HIDDEN int mps__rlock_restore_all(void *lock, uint32_t n)
+{
+    struct lock_area *l = lock;
+    int rc = mps_lock_acquire(lock, -1);
+    if (rc == 0 || rc == -EOWNERDEAD)
+        set_holder(l, mps__thread_token(), n);
+    return rc;
 }
 
 #endif /* MPS_USE_SYSTEM_LIB */

@@ -52,9 +52,11 @@ extern "C" {
 #endif
 
 /* ABI version of this header.  MAJOR is the soname (libmpsync.so.MAJOR);
- * MINOR grows when functions are added. */
+ * MINOR grows when functions are added: 0.2 added mps_shm_create_reserved,
+ * 0.3 the rest of the family (semaphores, recursive locks, events,
+ * conditions, barriers, typed values). */
 #define MPS_VERSION_MAJOR 0
-#define MPS_VERSION_MINOR 2
+#define MPS_VERSION_MINOR 3
 
 /* mps_version returns the library's version as MAJOR * 1000 + MINOR, so a
  * program can check at run time that the library it loaded is at least the
@@ -354,9 +356,17 @@ void *mps_object_payload(const mps_object *obj);
 void *mps_object_lock(const mps_object *obj);
 
 /* mps_object_close unmaps the object and frees the handle (not the object:
- * unlink it with mps_shm_unlink).  NULL is accepted.  Returns 0 or the errno
- * of munmap. */
+ * unlink it with mps_object_unlink).  NULL is accepted.  Returns 0 or the
+ * errno of munmap.  This closes every kind of object below but a
+ * condition (mps_cond_close). */
 int mps_object_close(mps_object *obj);
+
+/* mps_object_unlink removes the object's name, as mps_shm_unlink does:
+ * processes that have it open keep using it.  Call it once, in one
+ * process.  Since version 0.3.
+ * Returns 0, or -EINVAL (obj is NULL), -ENOENT (already unlinked),
+ * -EACCES. */
+int mps_object_unlink(const mps_object *obj);
 
 /* ------------------------------------------------------------------------
  * Process identity and the registry
@@ -469,11 +479,395 @@ int mps_lock_release(void *lock);
  * -EOWNERDEAD repaired.  Returns 0 or -EPERM. */
 int mps_lock_consistent(void *lock);
 
+/* mps_lock_create creates an unlocked Lock (an object of kind
+ * MPS_KIND_LOCK with a lock area), under name (NULL or "" for a random
+ * "mps_lock_" name), as Go's semaphore.NewLock does; mps_lock_open opens
+ * one by name, made in any language.  Use the lock through
+ * mps_object_lock(obj); close with mps_object_close, unlink with
+ * mps_object_unlink.  Since version 0.3.
+ * Returns 0, or the errors of mps_object_create / mps_object_open, or
+ * -EMEDIUMTYPE (name is another kind of object), -EBADMSG (no lock area). */
+int mps_lock_create(const char *name, mps_object **out);
+int mps_lock_open(const char *name, mps_object **out);
+
 /* mps_lock_owner returns the pid of the lock's holder as its registry
  * records it (in the holder's pid namespace, which may not be the
  * caller's), or 0 if the lock is free, unrecoverable, or its holder's
  * registry is gone.  For display: the answer may be stale at once. */
 int mps_lock_owner(const void *lock);
+
+/* ------------------------------------------------------------------------
+ * Recursive locks (RLock)
+ *
+ * An RLock (MPS_KIND_RLOCK) is the robust lock above, with the count and
+ * owner fields of its lock area in use: the thread that holds it may
+ * acquire it again and must release it as many times; other threads, of
+ * this process or another, wait.  In C the owner is the calling thread
+ * (in Go, the goroutine).  Owner death is as for the lock: -EOWNERDEAD
+ * with the lock held (count 1), then mps_lock_consistent.  The embedded
+ * lock of a Value or Array is used the same way (mps_object_lock), which
+ * is what lets mps_value_load and mps_value_store of large elements run
+ * inside it.  Since version 0.3.
+ * ------------------------------------------------------------------------ */
+
+/* mps_rlock_create and mps_rlock_open are mps_lock_create and
+ * mps_lock_open for an RLock ("mps_rlock_" names). */
+int mps_rlock_create(const char *name, mps_object **out);
+int mps_rlock_open(const char *name, mps_object **out);
+
+/* mps_rlock_acquire acquires the recursive lock in the lock area lock for
+ * the calling thread, or counts one more acquisition if it holds it
+ * already.  timeout_ns as for mps_lock_acquire.
+ * Returns 0, or what mps_lock_acquire returns (-EOWNERDEAD: held, count
+ * 1; -EBUSY, -ETIMEDOUT, -ENOTRECOVERABLE, -EINVAL), or -EAGAIN (the
+ * count would overflow). */
+int mps_rlock_acquire(void *lock, int64_t timeout_ns);
+
+/* mps_rlock_release undoes one mps_rlock_acquire of the calling thread;
+ * the lock is free once the count reaches zero.
+ * Returns 0, -EPERM (the calling thread does not hold it), -EINVAL, or
+ * -ENOTRECOVERABLE (see mps_lock_release). */
+int mps_rlock_release(void *lock);
+
+/* mps_rlock_count stores in *count how many times the calling thread holds
+ * the lock (0: it does not).  Returns 0 or -EINVAL. */
+int mps_rlock_count(const void *lock, uint32_t *count);
+
+/* ------------------------------------------------------------------------
+ * Semaphores
+ *
+ * A Semaphore (MPS_KIND_SEMAPHORE) or BoundedSemaphore
+ * (MPS_KIND_BOUNDED_SEMAPHORE) has a payload of MPS_SEM_PAYLOAD bytes:
+ *
+ *   off size field
+ *     0  32  a glibc sem_t (64-bit glibc >= 2.21): one 64-bit word whose
+ *            low half is the value (and the futex word, shared) and whose
+ *            high half counts the sleeping waiters; at offset 8 the int32
+ *            MPS_SEM_SHARED; the rest 0
+ *    32   4  max   the value a release may not exceed: MPS_SEM_VALUE_MAX,
+ *                  or a BoundedSemaphore's initial value (may be 0)
+ *    36   4  reserved, 0
+ *
+ * Acquiring takes one unit with a compare-and-swap, after a short spin a
+ * waiter adds itself to the high half and sleeps on the value in slices;
+ * releasing adds one unit and wakes one sleeper if the high half is not
+ * 0.  The sem_t can also be used with sem_wait and sem_post.  A
+ * semaphore has no owner: a process that dies after acquiring simply
+ * never releases, as with POSIX semaphores.  Close with mps_object_close,
+ * unlink with mps_object_unlink.  Since version 0.3.
+ * ------------------------------------------------------------------------ */
+
+#define MPS_SEM_PAYLOAD 40
+#define MPS_SEM_OFF_PRIVATE 8
+#define MPS_SEM_OFF_MAX 32
+#define MPS_SEM_SHARED 128 /* glibc's value for a process-shared sem_t */
+#define MPS_SEM_VALUE_MAX 0x7fffffff /* SEM_VALUE_MAX */
+
+/* mps_sem_create creates a semaphore with initial value value (at most
+ * MPS_SEM_VALUE_MAX) that may be released up to MPS_SEM_VALUE_MAX;
+ * mps_bsem_create a BoundedSemaphore that refuses a release above value
+ * (a value of 0 is allowed, as in Python: it can never be acquired).
+ * Random names start "mps_sem_" and "mps_bsem_".
+ * Returns 0, or -EINVAL (value too large), or the errors of
+ * mps_object_create. */
+int mps_sem_create(const char *name, unsigned int value, mps_object **out);
+int mps_bsem_create(const char *name, unsigned int value, mps_object **out);
+
+/* mps_sem_open opens a Semaphore or BoundedSemaphore by name.
+ * Returns 0, or the errors of mps_object_open, -EMEDIUMTYPE (another
+ * kind), -EBADMSG (payload too small, or a maximum out of range). */
+int mps_sem_open(const char *name, mps_object **out);
+
+/* mps_sem_acquire takes one unit, waiting while the value is 0:
+ * timeout_ns < 0 waits forever, 0 only tries, > 0 waits at most that
+ * long.  Returns 0, -EAGAIN (timeout_ns == 0 and the value is 0),
+ * -ETIMEDOUT, -EINVAL (sem is NULL), -EMEDIUMTYPE (not a semaphore). */
+int mps_sem_acquire(mps_object *sem, int64_t timeout_ns);
+
+/* mps_sem_try is mps_sem_acquire(sem, 0). */
+int mps_sem_try(mps_object *sem);
+
+/* mps_sem_release returns one unit, waking a waiter.  Returns 0,
+ * -EOVERFLOW (the value is already at its maximum: nothing changes),
+ * -EINVAL, -EMEDIUMTYPE. */
+int mps_sem_release(mps_object *sem);
+
+/* mps_sem_value stores the current value in *value (stale at once);
+ * mps_sem_max the maximum.  Return 0, -EINVAL, -EMEDIUMTYPE. */
+int mps_sem_value(const mps_object *sem, unsigned int *value);
+int mps_sem_max(const mps_object *sem, unsigned int *max);
+
+/* ------------------------------------------------------------------------
+ * Events
+ *
+ * An Event (MPS_KIND_EVENT) has a payload of MPS_EVENT_PAYLOAD bytes:
+ *
+ *   off size field
+ *     0   4  flag      0 down, 1 raised; the futex word (shared)
+ *     4   4  sleepers  processes that may sleep on the flag
+ *
+ * Set swaps the flag to 1 and, if it was 0 and someone may sleep, wakes
+ * every sleeper; a waiter spins briefly, then counts itself in sleepers
+ * and sleeps on the flag in slices.  Close with mps_object_close, unlink
+ * with mps_object_unlink.  Since version 0.3.
+ * ------------------------------------------------------------------------ */
+
+#define MPS_EVENT_PAYLOAD 8
+#define MPS_EVENT_OFF_SLEEPERS 4
+
+/* mps_event_create creates an event whose flag is down ("mps_event_"
+ * names); mps_event_open opens one.  Errors as for mps_sem_create and
+ * mps_sem_open. */
+int mps_event_create(const char *name, mps_object **out);
+int mps_event_open(const char *name, mps_object **out);
+
+/* mps_event_set raises the flag and wakes every waiter, in every process;
+ * mps_event_clear lowers it.  Return 0, -EINVAL, -EMEDIUMTYPE. */
+int mps_event_set(mps_object *event);
+int mps_event_clear(mps_object *event);
+
+/* mps_event_is_set stores 1 in *set if the flag is raised, else 0.
+ * Returns 0, -EINVAL, -EMEDIUMTYPE. */
+int mps_event_is_set(const mps_object *event, int *set);
+
+/* mps_event_wait waits until the flag is raised (at once if it is);
+ * timeout_ns as for mps_sem_acquire.  Returns 0 (raised), -ETIMEDOUT
+ * (also for timeout_ns == 0 and the flag down), -EINVAL, -EMEDIUMTYPE. */
+int mps_event_wait(mps_object *event, int64_t timeout_ns);
+
+/* ------------------------------------------------------------------------
+ * Conditions
+ *
+ * A Condition (MPS_KIND_CONDITION) names its lock, a Lock or an RLock,
+ * and has one slot per waiter; a payload of MPS_COND_PAYLOAD bytes:
+ *
+ *   off size field
+ *     0   4  kind       of the lock: MPS_KIND_LOCK or MPS_KIND_RLOCK
+ *     4   4  nslots     MPS_COND_SLOTS
+ *     8   4  ticket     the last ticket handed to a waiter
+ *    12   4  flags      MPS_COND_IMPLICIT_LOCK: the lock was made for the
+ *                       condition (unlinked with it)
+ *    16 256  lock name  NUL-terminated
+ *   272      slots      MPS_COND_SLOTS of MPS_COND_SLOT_SIZE bytes:
+ *              0   8  owner   the waiter's identity
+ *              8   4  state   MPS_COND_FREE, _WAITING or _NOTIFIED; the
+ *                             futex its waiter sleeps on (shared)
+ *             12   4  ticket  arrival order
+ *             16   8  reserved
+ *
+ * Slots are claimed, notified and freed under the lock.  A waiter claims a
+ * free slot (or one whose waiter died), takes a ticket, releases the lock
+ * (every recursion of an RLock), sleeps on its slot while it is WAITING,
+ * takes the lock back (with the same recursion count) and frees the slot.
+ * Notify marks the oldest WAITING slots NOTIFIED and wakes them, freeing
+ * those whose waiter died instead.  Since version 0.3.
+ * ------------------------------------------------------------------------ */
+
+#define MPS_COND_PAYLOAD 3344
+#define MPS_COND_OFF_KIND 0
+#define MPS_COND_OFF_NSLOTS 4
+#define MPS_COND_OFF_TICKET 8
+#define MPS_COND_OFF_FLAGS 12
+#define MPS_COND_OFF_LOCK_NAME 16
+#define MPS_COND_LOCK_NAME_SIZE 256
+#define MPS_COND_OFF_SLOTS 272
+#define MPS_COND_SLOTS 128
+#define MPS_COND_SLOT_SIZE 24
+#define MPS_COND_SLOT_OFF_STATE 8
+#define MPS_COND_SLOT_OFF_TICKET 12
+#define MPS_COND_IMPLICIT_LOCK 1
+#define MPS_COND_FREE 0
+#define MPS_COND_WAITING 1
+#define MPS_COND_NOTIFIED 2
+
+/* mps_cond is an open condition with its lock.  It is opaque. */
+typedef struct mps_cond mps_cond;
+
+/* mps_cond_create creates a condition on lock, an open Lock or RLock
+ * object that other processes can open too and that must stay open while
+ * the condition is (the condition does not close it).  A NULL lock makes
+ * a new RLock for the condition, as in Python, which mps_cond_close
+ * closes and mps_cond_unlink unlinks.  Random names start "mps_cond_".
+ * Returns 0, or -EINVAL (out is NULL, or lock is not a Lock or RLock),
+ * or the errors of mps_object_create. */
+int mps_cond_create(const char *name, mps_object *lock, mps_cond **out);
+
+/* mps_cond_open opens the condition called name, and its lock.
+ * Returns 0, or the errors of mps_object_open and mps_lock_open, or
+ * -EMEDIUMTYPE, or -EBADMSG (a corrupt payload). */
+int mps_cond_open(const char *name, mps_cond **out);
+
+/* mps_cond_name returns the condition's name; valid until close. */
+const char *mps_cond_name(const mps_cond *cond);
+
+/* mps_cond_lock returns the condition's lock object; valid until close. */
+mps_object *mps_cond_lock(const mps_cond *cond);
+
+/* mps_cond_acquire and mps_cond_release take and release the condition's
+ * lock: mps_lock_* for a Lock, mps_rlock_* for an RLock; results are
+ * theirs. */
+int mps_cond_acquire(mps_cond *cond, int64_t timeout_ns);
+int mps_cond_release(mps_cond *cond);
+
+/* mps_cond_wait releases the lock, waits until notified or timeout_ns
+ * ends (as for mps_sem_acquire; 0 does not wait), and takes the lock back
+ * before it returns, always.  The caller must hold the lock (for an RLock,
+ * the calling thread).  A notification only says that the state may have
+ * changed: wait in a loop that re-checks it, or use mps_cond_wait_for.
+ * Returns 0 (notified), -ETIMEDOUT, -EPERM (the lock is not held), -EAGAIN
+ * (MPS_COND_SLOTS live waiters already), -EOWNERDEAD (a holder of the lock
+ * died while this one waited: the lock is held, repair and call
+ * mps_lock_consistent), -ENOTRECOVERABLE (the lock is unusable; not
+ * held), -EBADMSG (another process wrote garbage into this waiter's slot;
+ * the lock is held), -EINVAL. */
+int mps_cond_wait(mps_cond *cond, int64_t timeout_ns);
+
+/* mps_cond_wait_for waits, as mps_cond_wait does, until pred(arg) returns
+ * nonzero, checking it first and after every wake-up, with the lock held;
+ * timeout_ns bounds the whole wait.  Returns 0 (pred is true), -ETIMEDOUT
+ * (pred still false at the end), or mps_cond_wait's other errors (after
+ * -EOWNERDEAD the lock is held; pred was not called again). */
+int mps_cond_wait_for(mps_cond *cond, int (*pred)(void *arg), void *arg, int64_t timeout_ns);
+
+/* mps_cond_notify wakes up to n waiters, oldest first, skipping (and
+ * freeing the slots of) waiters that died; mps_cond_notify_all wakes
+ * every waiter.  The woken return once they can take the lock back.  The
+ * caller must hold the lock.  Return 0, -EPERM, -EINVAL. */
+int mps_cond_notify(mps_cond *cond, unsigned int n);
+int mps_cond_notify_all(mps_cond *cond);
+
+/* mps_cond_close closes the condition, and its lock if the condition
+ * opened or made it, and frees the handle.  NULL is accepted.  Returns 0
+ * or the errno of munmap. */
+int mps_cond_close(mps_cond *cond);
+
+/* mps_cond_unlink removes the condition's name, and its lock's if the lock
+ * was made for it (a NULL lock at creation, in any language).  Returns 0
+ * or the errors of mps_object_unlink. */
+int mps_cond_unlink(const mps_cond *cond);
+
+/* ------------------------------------------------------------------------
+ * Barriers
+ *
+ * A Barrier (MPS_KIND_BARRIER) has a lock area guarding a payload of
+ * MPS_BARRIER_OFF_WAITERS + 8 * parties bytes:
+ *
+ *   off size field
+ *     0   4  parties   1..MPS_BARRIER_PARTIES_MAX
+ *     4   4  broken    1 once broken, until a reset
+ *     8   4  count     parties waiting in this generation
+ *    12   4  gen       the generation; the futex waiters sleep on (shared)
+ *    16   4  last_ok   the last generation that completed (starts at
+ *                      0xffffffff: none)
+ *    20   4  sleepers  processes that may sleep on gen
+ *    24 8*parties      the identity of each waiting party, by arrival
+ *
+ * Under the lock a party counts itself in; the last to arrive runs the
+ * action, records the generation in last_ok, zeroes the count and moves
+ * gen on, waking everyone; the others sleep on gen in slices, checking
+ * that the waiting parties live.  Breaking sets broken, zeroes the count
+ * and moves gen on; a party whose generation moved on without reaching
+ * last_ok was broken.  A holder of the lock that died breaks the barrier.
+ * Close with mps_object_close, unlink with mps_object_unlink.  Since
+ * version 0.3.
+ * ------------------------------------------------------------------------ */
+
+#define MPS_BARRIER_OFF_PARTIES 0
+#define MPS_BARRIER_OFF_BROKEN 4
+#define MPS_BARRIER_OFF_COUNT 8
+#define MPS_BARRIER_OFF_GEN 12
+#define MPS_BARRIER_OFF_LAST_OK 16
+#define MPS_BARRIER_OFF_SLEEPERS 20
+#define MPS_BARRIER_OFF_WAITERS 24
+#define MPS_BARRIER_PARTIES_MAX 65536
+
+/* mps_barrier_create creates a barrier for parties parties ("mps_barrier_"
+ * names); mps_barrier_open opens one.  Errors as for mps_sem_create
+ * (-EINVAL: parties out of range) and mps_sem_open. */
+int mps_barrier_create(const char *name, unsigned int parties, mps_object **out);
+int mps_barrier_open(const char *name, mps_object **out);
+
+/* mps_barrier_wait waits until every party has called it, and stores this
+ * party's arrival index, 0 for the first to parties - 1 for the last, in
+ * *index (if not NULL).  The last party to arrive runs action(arg), if
+ * action is not NULL, before anyone is released (each party passes its
+ * own; the last one's runs).  timeout_ns: < 0 forever, > 0 at most that
+ * long, 0 not at all (only the last party passes).
+ * A barrier breaks - its waiters, and every later wait until
+ * mps_barrier_reset, get -EPIPE - on mps_barrier_abort (and reset, for the
+ * parties waiting then), on a party's timeout, when the action fails, and
+ * when a waiting party's process dies.
+ * Returns 0; -EPIPE (broken); -ETIMEDOUT (this party's timeout ended: the
+ * barrier is broken for the others); the action's nonzero result, which
+ * should be a negative errno (a positive one becomes -ECANCELED: the
+ * barrier is broken); -EBADMSG (another process corrupted the arrival
+ * count: the barrier is broken, reset repairs it); -ENOTRECOVERABLE (the
+ * internal lock is unusable: the barrier can never work again); -EINVAL,
+ * -EMEDIUMTYPE. */
+int mps_barrier_wait(mps_object *barrier, int64_t timeout_ns, int (*action)(void *arg), void *arg,
+                     unsigned int *index);
+
+/* mps_barrier_abort breaks the barrier.  mps_barrier_reset returns it to
+ * its first state; parties waiting get -EPIPE.  Return 0,
+ * -ENOTRECOVERABLE, -EINVAL, -EMEDIUMTYPE, -EBADMSG. */
+int mps_barrier_abort(mps_object *barrier);
+int mps_barrier_reset(mps_object *barrier);
+
+/* mps_barrier_parties stores the number of parties, mps_barrier_n_waiting
+ * the number waiting now (at most parties), mps_barrier_broken 1 if the
+ * barrier is broken (else 0).  Return 0, -EINVAL, -EMEDIUMTYPE, -EBADMSG
+ * (parties corrupt). */
+int mps_barrier_parties(const mps_object *barrier, unsigned int *parties);
+int mps_barrier_n_waiting(const mps_object *barrier, unsigned int *n);
+int mps_barrier_broken(const mps_object *barrier, int *broken);
+
+/* ------------------------------------------------------------------------
+ * Values and arrays
+ *
+ * A Value (MPS_KIND_VALUE, one element) or Array (MPS_KIND_ARRAY) holds
+ * count elements of elem_size bytes in its payload, described by its
+ * format (a typecode such as "i" or "d", or a struct format), with an
+ * embedded lock unless it was made raw.  Elements of 1, 2, 4 and 8 bytes
+ * are loaded and stored atomically; larger ones, and bulk copies, take the
+ * embedded lock, recursively for the calling thread (so they work inside
+ * mps_rlock_acquire(mps_object_lock(obj), ...)); a holder found dead is
+ * taken over and the lock marked consistent after the copy, as Go's Get
+ * and Set do.  Hold the lock with mps_rlock_acquire to be told of a dead
+ * holder (-EOWNERDEAD) instead.  Since version 0.3.
+ *
+ * Every function takes the element size the caller expects, size, which
+ * must equal the object's elem_size (-EINVAL otherwise), and returns
+ * -EINVAL for a NULL argument or an index out of range, -EMEDIUMTYPE for
+ * an object that is neither a Value nor an Array, and, when it takes the
+ * lock, -ENOTRECOVERABLE for a lock that is unusable (nothing copied).
+ * ------------------------------------------------------------------------ */
+
+/* mps_value_load copies element index to out. */
+int mps_value_load(const mps_object *obj, uint64_t index, void *out, size_t size);
+
+/* mps_value_store copies in into element index. */
+int mps_value_store(mps_object *obj, uint64_t index, const void *in, size_t size);
+
+/* mps_value_add adds *delta to element index atomically, without the
+ * lock, and stores the new value in *result if result is not NULL.
+ * Integers (typecodes b B h H i I l L q Q, and c and u) wrap around;
+ * 'f' and 'd' add as float and double.  Returns 0, or -EOPNOTSUPP for
+ * other formats (bool, structs). */
+int mps_value_add(mps_object *obj, uint64_t index, const void *delta, void *result, size_t size);
+
+/* mps_value_cas compares element index's bits with *expected and, if
+ * equal, stores *desired, atomically, and stores 1 in *swapped if it did
+ * (else 0).  Returns 0, or -EOPNOTSUPP for elements of other than 1, 2, 4
+ * or 8 bytes. */
+int mps_value_cas(mps_object *obj, uint64_t index, const void *expected, const void *desired, size_t size,
+                  int *swapped);
+
+/* mps_value_read copies count elements from element first into out;
+ * mps_value_write copies count elements from in into the object from
+ * element first; both under the lock, if the object has one.  Return 0 or
+ * -EINVAL (the range does not fit the object). */
+int mps_value_read(const mps_object *obj, uint64_t first, uint64_t count, void *out);
+int mps_value_write(mps_object *obj, uint64_t first, uint64_t count, const void *in);
 
 #ifdef __cplusplus
 }

@@ -157,4 +157,66 @@ MPS_HIDDEN void mps__set_tracker_exe(const char *exe);
  * track (tracking off, or nothing registered yet).  For a watcher thread. */
 MPS_HIDDEN int mps__tracker_watch(void);
 
+
+/* ---- waiting (lock.c), shared by every kind ---- */
+
+/* mps__now_ns returns CLOCK_MONOTONIC in ns. */
+MPS_HIDDEN int64_t mps__now_ns(void);
+
+/* mps__wall_ns returns CLOCK_REALTIME in ns. */
+MPS_HIDDEN int64_t mps__wall_ns(void);
+
+/* mps__deadline turns a timeout of the API (< 0 forever, 0 only try, > 0
+ * ns) into an absolute CLOCK_MONOTONIC deadline, 0 meaning none. */
+MPS_HIDDEN int64_t mps__deadline(int64_t timeout_ns);
+
+/* mps__futex_sleep is one slice of a sliced wait: it sleeps on the shared
+ * futex word while *word == val, for at most slice_ns and at most until
+ * deadline (0: none).  It returns 0 when woken, -EAGAIN (*word was not
+ * val), -EINTR or -ETIMEDOUT (the slice ended: look again), or
+ * -ETIMEDOUT without sleeping once the deadline has passed: callers tell
+ * the two apart with mps__expired. */
+MPS_HIDDEN int mps__futex_sleep(uint32_t *word, uint32_t val, int64_t slice_ns, int64_t deadline);
+
+/* mps__expired reports whether deadline (0: none) has passed. */
+MPS_HIDDEN int mps__expired(int64_t deadline);
+
+/* mps__futex_wake wakes at most n sleepers on the shared futex word. */
+MPS_HIDDEN void mps__futex_wake(uint32_t *word, int n);
+
+/* mps__lock_held reports whether this process holds the lock in the lock
+ * area lock. */
+MPS_HIDDEN int mps__lock_held(const void *lock);
+
+/* mps__thread_token names the calling thread as a recursive lock's owner
+ * (the "owner" field of the lock area): nonzero, unique among the live
+ * threads of the process. */
+MPS_HIDDEN uint64_t mps__thread_token(void);
+
+/* mps__rlock_release_all releases every recursive hold of the calling
+ * thread on the lock at once, storing how many there were in *n, for a
+ * condition's wait; mps__rlock_restore_all takes the lock back (waiting
+ * forever) with that count.  Results as mps_rlock_release and
+ * mps_rlock_acquire. */
+MPS_HIDDEN int mps__rlock_release_all(void *lock, uint32_t *n);
+MPS_HIDDEN int mps__rlock_restore_all(void *lock, uint32_t n);
+
+/* mps__family_open opens name as kind (or, if kind2 is not 0, as kind2),
+ * and checks that it has at least min_payload bytes of payload and, if
+ * with_lock, a lock area: the header is untrusted.  Returns 0 or the
+ * errors of mps_object_open, or -EBADMSG. */
+MPS_HIDDEN int mps__family_open(const char *name, int kind, int kind2, uint64_t min_payload, int with_lock,
+                                mps_object **out);
+
+/* mps__family_check checks a handle before an operation of kind (or
+ * kind2): -EINVAL for NULL, -EMEDIUMTYPE for another kind, -EBADMSG for a
+ * payload or lock area too small; 0 if it is fit. */
+MPS_HIDDEN int mps__family_check(const mps_object *o, int kind, int kind2, uint64_t min_payload, int with_lock);
+
+/* mps__family_create creates an object of kind with a payload of payload
+ * bytes (8-byte aligned) and, if with_lock, a lock area; init, if not
+ * NULL, fills the payload before the object gets its name. */
+MPS_HIDDEN int mps__family_create(const char *name, int kind, uint64_t payload, int with_lock,
+                                  int (*init)(mps_object *obj, void *arg), void *arg, mps_object **out);
+
 #endif /* MPSYNC_IMPL_H */

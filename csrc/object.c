@@ -153,4 +153,68 @@ MPS_API int mps_object_close(mps_object *obj)
     return err;
 }
 
+MPS_HIDDEN int mps__family_create(const char *name, int kind, uint64_t payload, int with_lock,
+                                  int (*init)(mps_object *obj, void *arg), void *arg, mps_object **out)
+{
+    struct mps_object_spec spec = {.kind = (uint16_t)kind, .format = "", .with_lock = with_lock};
+    if (payload > 0) {
+        spec.count = 1;
+        spec.elem_size = payload;
+    }
+    return mps_object_create(name, &spec, init, arg, out);
+}
+
+MPS_HIDDEN int mps__family_check(const mps_object *o, int kind, int kind2, uint64_t min_payload, int with_lock)
+{
+    if (o == NULL)
+        return -EINVAL;
+    if (o->info.kind != kind && (kind2 == 0 || o->info.kind != kind2))
+        return -EMEDIUMTYPE;
+    if (o->info.payload_size < min_payload || (with_lock && o->info.lock_offset == 0))
+        return -EBADMSG;
+    return 0;
+}
+
+MPS_HIDDEN int mps__family_open(const char *name, int kind, int kind2, uint64_t min_payload, int with_lock,
+                                mps_object **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    mps_object *o;
+    int err = mps_object_open(name, 0, &o);
+    if (err != 0)
+        return err;
+    if ((err = mps__family_check(o, kind, kind2, min_payload, with_lock)) != 0) {
+        mps_object_close(o);
+        return err;
+    }
+    *out = o;
+    return 0;
+}
+
+MPS_API int mps_lock_create(const char *name, mps_object **out)
+{
+    return mps__family_create(name, MPS_KIND_LOCK, 0, 1, NULL, NULL, out);
+}
+
+MPS_API int mps_lock_open(const char *name, mps_object **out)
+{
+    return mps__family_open(name, MPS_KIND_LOCK, 0, 0, 1, out);
+}
+
+MPS_API int mps_rlock_create(const char *name, mps_object **out)
+{
+    return mps__family_create(name, MPS_KIND_RLOCK, 0, 1, NULL, NULL, out);
+}
+
+MPS_API int mps_rlock_open(const char *name, mps_object **out)
+{
+    return mps__family_open(name, MPS_KIND_RLOCK, 0, 0, 1, out);
+}
+
+MPS_API int mps_object_unlink(const mps_object *obj)
+{
+    return obj == NULL ? -EINVAL : mps_shm_unlink(obj->name);
+}
+
 #endif /* MPS_USE_SYSTEM_LIB */

@@ -7,7 +7,7 @@ const (
 	FormatMax     = 255
 	LayoutVersion = 2
 	VersionMajor  = 0 // MPS_VERSION_MAJOR
-	VersionMinor  = 2 // MPS_VERSION_MINOR
+	VersionMinor  = 3 // MPS_VERSION_MINOR
 )
 
 // Object kinds (MPS_KIND_*).

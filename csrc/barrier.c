@@ -1,0 +1,275 @@
+/* barrier.c - Barrier (see mpsync.h, "Barriers"): parties, broken, the
+ * arrival count, the generation (the futex waiters sleep on), the last
+ * generation that completed, and the identity of each waiting party,
+ * guarded by the object's lock.  Go's semaphore.Barrier is the same
+ * algorithm on the same words; keep the two in step. */
+#ifndef MPS_USE_SYSTEM_LIB
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+
+#include "mpsync_impl.h"
+
+enum { spin_tries = 200 };
+static const int64_t slice_ns = 20 * 1000000;
+
+struct barrier {
+    void *lock;
+    uint32_t parties;
+    uint32_t *broken, *count, *gen, *last_ok, *sleepers;
+    uint64_t *waiters;
+};
+
+static uint32_t *word(unsigned char *p, size_t off) { return (uint32_t *)(p + off); }
+
+/* view checks b and maps its words; the party count is shared memory,
+ * so it is checked against the payload each time. */
+static int view(const mps_object *b, struct barrier *v)
+{
+    int err = mps__family_check(b, MPS_KIND_BARRIER, 0, MPS_BARRIER_OFF_WAITERS + 8, 1);
+    if (err != 0)
+        return err;
+    unsigned char *p = mps_object_payload(b);
+    uint32_t parties = __atomic_load_n(word(p, MPS_BARRIER_OFF_PARTIES), __ATOMIC_RELAXED);
+    if (parties < 1 || parties > MPS_BARRIER_PARTIES_MAX ||
+        MPS_BARRIER_OFF_WAITERS + 8 * (uint64_t)parties > mps_object_info(b)->payload_size)
+        return -EBADMSG;
+    *v = (struct barrier){
+        .lock = mps_object_lock(b),
+        .parties = parties,
+        .broken = word(p, MPS_BARRIER_OFF_BROKEN),
+        .count = word(p, MPS_BARRIER_OFF_COUNT),
+        .gen = word(p, MPS_BARRIER_OFF_GEN),
+        .last_ok = word(p, MPS_BARRIER_OFF_LAST_OK),
+        .sleepers = word(p, MPS_BARRIER_OFF_SLEEPERS),
+        .waiters = (uint64_t *)(p + MPS_BARRIER_OFF_WAITERS),
+    };
+    return 0;
+}
+
+static int init_barrier(mps_object *o, void *arg)
+{
+    unsigned char *p = mps_object_payload(o);
+    uint32_t last_ok = UINT32_MAX; /* generation 0 has not completed */
+    memcpy(p + MPS_BARRIER_OFF_PARTIES, arg, 4);
+    memcpy(p + MPS_BARRIER_OFF_LAST_OK, &last_ok, 4);
+    return 0;
+}
+
+MPS_API int mps_barrier_create(const char *name, unsigned int parties, mps_object **out)
+{
+    if (parties < 1 || parties > MPS_BARRIER_PARTIES_MAX)
+        return -EINVAL;
+    uint32_t p = parties;
+    return mps__family_create(name, MPS_KIND_BARRIER, MPS_BARRIER_OFF_WAITERS + 8 * (uint64_t)parties, 1,
+                              init_barrier, &p, out);
+}
+
+MPS_API int mps_barrier_open(const char *name, mps_object **out)
+{
+    mps_object *o;
+    int err = mps__family_open(name, MPS_KIND_BARRIER, 0, MPS_BARRIER_OFF_WAITERS + 8, 1, &o);
+    if (err != 0)
+        return err;
+    struct barrier v;
+    if ((err = view(o, &v)) != 0) {
+        mps_object_close(o);
+        return err;
+    }
+    *out = o;
+    return 0;
+}
+
+/* next_gen ends the current generation and wakes its sleepers. */
+static void next_gen(struct barrier *v)
+{
+    __atomic_add_fetch(v->gen, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(v->sleepers, __ATOMIC_SEQ_CST) != 0)
+        mps__futex_wake(v->gen, INT32_MAX);
+}
+
+/* break_locked breaks the barrier and frees its waiters; the caller holds
+ * the lock. */
+static void break_locked(struct barrier *v)
+{
+    __atomic_store_n(v->broken, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(v->count, 0, __ATOMIC_SEQ_CST);
+    next_gen(v);
+}
+
+/* lock takes the internal lock; a holder that died left the bookkeeping
+ * half-done, so the barrier is broken and the lock repaired.  It fails,
+ * without the lock, only for a lock that is not recoverable. */
+static int lock(struct barrier *v)
+{
+    int err = mps_lock_acquire(v->lock, -1);
+    if (err == -EOWNERDEAD) {
+        break_locked(v);
+        return mps_lock_consistent(v->lock);
+    }
+    return err;
+}
+
+static void unlock(struct barrier *v) { mps_lock_release(v->lock); }
+
+/* completed reports whether generation gen ended by every party arriving
+ * (rather than by a break or a reset). */
+static int completed(struct barrier *v, uint32_t gen)
+{
+    return (int32_t)(__atomic_load_n(v->last_ok, __ATOMIC_SEQ_CST) - gen) >= 0;
+}
+
+/* party_died reports whether a party waiting in generation gen died. */
+static int party_died(struct barrier *v, uint32_t gen)
+{
+    uint32_t n = __atomic_load_n(v->count, __ATOMIC_SEQ_CST);
+    for (uint32_t i = 0; i < n && i < v->parties; i++) {
+        uint64_t w = __atomic_load_n(&v->waiters[i], __ATOMIC_SEQ_CST);
+        if (w != 0 && !mps__alive(w))
+            return __atomic_load_n(v->gen, __ATOMIC_SEQ_CST) == gen;
+    }
+    return 0;
+}
+
+/* finish ends a wait in generation gen whose generation has moved on, or
+ * that gave up (err): 0 if the generation completed, err otherwise. */
+static int finish(struct barrier *v, uint32_t gen, int err)
+{
+    int lerr = lock(v);
+    if (lerr != 0)
+        return lerr;
+    if (__atomic_load_n(v->gen, __ATOMIC_SEQ_CST) == gen)
+        break_locked(v);
+    int ok = completed(v, gen);
+    unlock(v);
+    return ok ? 0 : err;
+}
+
+MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(void *arg), void *arg,
+                             unsigned int *index)
+{
+    struct barrier v;
+    int err = view(b, &v);
+    if (err != 0)
+        return err;
+    uint64_t self;
+    if ((err = mps__self(&self)) != 0)
+        return err;
+    int64_t deadline = mps__deadline(timeout_ns);
+    if ((err = lock(&v)) != 0)
+        return err;
+    if (__atomic_load_n(v.broken, __ATOMIC_SEQ_CST) != 0) {
+        unlock(&v);
+        return -EPIPE;
+    }
+    uint32_t gen = __atomic_load_n(v.gen, __ATOMIC_SEQ_CST);
+    /* The count is shared memory a buggy process may have scribbled on:
+     * read it once and check it before it indexes anything. */
+    uint32_t count = __atomic_load_n(v.count, __ATOMIC_SEQ_CST);
+    if (count >= v.parties) {
+        break_locked(&v);
+        unlock(&v);
+        return -EBADMSG;
+    }
+    if (timeout_ns == 0 && count + 1 < v.parties) {
+        break_locked(&v); /* not the last, and may not wait */
+        unlock(&v);
+        return -ETIMEDOUT;
+    }
+    __atomic_store_n(v.count, count + 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&v.waiters[count], self, __ATOMIC_SEQ_CST);
+    if (index != NULL)
+        *index = count;
+    if (count == v.parties - 1) {
+        /* The last party: run the action, then free everyone. */
+        int r = action != NULL ? action(arg) : 0;
+        if (r != 0) {
+            break_locked(&v);
+            unlock(&v);
+            return r < 0 ? r : -ECANCELED;
+        }
+        __atomic_store_n(v.last_ok, gen, __ATOMIC_SEQ_CST);
+        __atomic_store_n(v.count, 0, __ATOMIC_SEQ_CST);
+        next_gen(&v);
+        unlock(&v);
+        return 0;
+    }
+    unlock(&v);
+
+    /* The others often arrive within microseconds: look before sleeping. */
+    for (int i = 0; i < spin_tries && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen; i++)
+        sched_yield();
+    __atomic_add_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
+    err = 0;
+    while (err == 0 && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen) {
+        int r = mps__futex_sleep(v.gen, gen, slice_ns, deadline);
+        if (r == -ETIMEDOUT && mps__expired(deadline))
+            err = -ETIMEDOUT;
+        else if (r != 0 && party_died(&v, gen))
+            err = -EPIPE;
+    }
+    __atomic_sub_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
+    return finish(&v, gen, err != 0 ? err : -EPIPE);
+}
+
+MPS_API int mps_barrier_abort(mps_object *b)
+{
+    struct barrier v;
+    int err = view(b, &v);
+    if (err == 0 && (err = lock(&v)) == 0) {
+        break_locked(&v);
+        unlock(&v);
+    }
+    return err;
+}
+
+MPS_API int mps_barrier_reset(mps_object *b)
+{
+    struct barrier v;
+    int err = view(b, &v);
+    if (err == 0 && (err = lock(&v)) == 0) {
+        __atomic_store_n(v.broken, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(v.count, 0, __ATOMIC_SEQ_CST);
+        next_gen(&v);
+        unlock(&v);
+    }
+    return err;
+}
+
+MPS_API int mps_barrier_parties(const mps_object *b, unsigned int *parties)
+{
+    struct barrier v;
+    int err = view(b, &v);
+    if (err == 0 && parties == NULL)
+        err = -EINVAL;
+    if (err == 0)
+        *parties = v.parties;
+    return err;
+}
+
+MPS_API int mps_barrier_n_waiting(const mps_object *b, unsigned int *n)
+{
+    struct barrier v;
+    int err = view(b, &v);
+    if (err == 0 && n == NULL)
+        err = -EINVAL;
+    if (err == 0) {
+        uint32_t c = __atomic_load_n(v.count, __ATOMIC_SEQ_CST);
+        *n = c < v.parties ? c : v.parties;
+    }
+    return err;
+}
+
+MPS_API int mps_barrier_broken(const mps_object *b, int *broken)
+{
+    struct barrier v;
+    int err = view(b, &v);
+    if (err == 0 && broken == NULL)
+        err = -EINVAL;
+    if (err == 0)
+        *broken = __atomic_load_n(v.broken, __ATOMIC_SEQ_CST) != 0;
+    return err;
+}
+
+#endif /* MPS_USE_SYSTEM_LIB */
