@@ -32,13 +32,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestMakeTest builds libmpsync with its Makefile and runs the C tests,
-// plainly and under AddressSanitizer and UBSan.
+// TestMakeTest builds libmpsync with its Makefile and runs the targets
+// that make test runs: the C tests plainly, under AddressSanitizer and
+// UBSan, and (the multi-threaded ones) under ThreadSanitizer, and the
+// check of the exported symbols against mpsync.symbols.
 func TestMakeTest(t *testing.T) {
-	for _, target := range []string{"test", "test-asan"} {
+	want := map[string]string{
+		"test-plain":   " passed, 0 failed, 0 skipped",
+		"test-asan":    " passed, 0 failed, 0 skipped",
+		"test-tsan":    " passed, 0 failed, 0 skipped",
+		"test-symbols": "the exports match mpsync.symbols",
+	}
+	for _, target := range []string{"test-plain", "test-asan", "test-tsan", "test-symbols"} {
 		t.Run(target, func(t *testing.T) {
 			out := cbuild.Run(t, "make", "--no-print-directory", "BUILDDIR="+t.TempDir(), target)
-			if !strings.Contains(out, " passed, 0 failed, 0 skipped") {
+			if !strings.Contains(out, want[target]) {
 				t.Errorf("make %s:\n%s", target, out)
 			}
 			t.Log(lastLine(out))

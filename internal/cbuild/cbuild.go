@@ -45,8 +45,14 @@ func ModuleRoot(t testing.TB) string {
 // a build folder.
 func Build(t testing.TB, targets ...string) *Lib {
 	t.Helper()
+	return BuildIn(t, t.TempDir(), targets...)
+}
+
+// BuildIn is Build into dir, which the caller removes: for a library
+// shared by several tests of one test binary.
+func BuildIn(t testing.TB, dir string, targets ...string) *Lib {
+	t.Helper()
 	src := filepath.Join(ModuleRoot(t), "csrc")
-	dir := t.TempDir()
 	args := append([]string{"-C", src, "--no-print-directory", "BUILDDIR=" + dir}, targets...)
 	Run(t, "make", args...)
 	return &Lib{Dir: dir, Src: src}
@@ -54,7 +60,8 @@ func Build(t testing.TB, targets ...string) *Lib {
 
 // Program compiles the C file src (relative to csrc, or absolute) against
 // the library with the flags pkg-config gives for mpsync, and returns the
-// path of the executable, which runs with the library found by rpath.
+// path of the executable, which runs with the library found by rpath. The
+// executable lives in the library's folder.
 func (l *Lib) Program(t testing.TB, src string) string {
 	t.Helper()
 	if !filepath.IsAbs(src) {
@@ -66,7 +73,10 @@ func (l *Lib) Program(t testing.TB, src string) string {
 	if err != nil {
 		t.Fatalf("cbuild: pkg-config mpsync: %v", err)
 	}
-	out := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(src), ".c"))
+	out := filepath.Join(l.Dir, "bin", strings.TrimSuffix(filepath.Base(src), ".c"))
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	args := []string{"-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, src}
 	args = append(args, strings.Fields(string(flags))...)
 	args = append(args, "-Wl,-rpath,"+l.Dir)
