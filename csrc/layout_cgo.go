@@ -21,6 +21,22 @@ static const long mps_layout_values[] = {
 	MPS_UNTRACKED_MODE_VALUE, (long)(MPS_ID_MASK >> 32), (long)(MPS_ID_MASK & 0xffffffff),
 	sizeof MPS_REG_MAGIC, sizeof MPS_REG_PREFIX, sizeof MPS_TRK_PREFIX,
 };
+#define F(name) {#name, name}
+static const struct { const char *name; long value; } mps_family_layout[] = {
+	F(MPS_SEM_PAYLOAD), F(MPS_SEM_OFF_PRIVATE), F(MPS_SEM_OFF_MAX), F(MPS_SEM_SHARED), F(MPS_SEM_VALUE_MAX),
+	F(MPS_EVENT_PAYLOAD), F(MPS_EVENT_OFF_SLEEPERS),
+	F(MPS_COND_PAYLOAD), F(MPS_COND_OFF_KIND), F(MPS_COND_OFF_NSLOTS), F(MPS_COND_OFF_TICKET),
+	F(MPS_COND_OFF_FLAGS), F(MPS_COND_OFF_LOCK_NAME), F(MPS_COND_LOCK_NAME_SIZE), F(MPS_COND_OFF_SLOTS),
+	F(MPS_COND_SLOTS), F(MPS_COND_SLOT_SIZE), F(MPS_COND_SLOT_OFF_STATE), F(MPS_COND_SLOT_OFF_TICKET),
+	F(MPS_COND_IMPLICIT_LOCK), F(MPS_COND_FREE), F(MPS_COND_WAITING), F(MPS_COND_NOTIFIED),
+	F(MPS_BARRIER_OFF_PARTIES), F(MPS_BARRIER_OFF_BROKEN), F(MPS_BARRIER_OFF_COUNT), F(MPS_BARRIER_OFF_GEN),
+	F(MPS_BARRIER_OFF_LAST_OK), F(MPS_BARRIER_OFF_SLEEPERS), F(MPS_BARRIER_OFF_WAITERS),
+	F(MPS_BARRIER_PARTIES_MAX),
+};
+#undef F
+static int mps_family_count(void) { return sizeof mps_family_layout / sizeof mps_family_layout[0]; }
+static const char *mps_family_name(int i) { return mps_family_layout[i].name; }
+static long mps_family_value(int i) { return mps_family_layout[i].value; }
 static const char *mps_layout_strings[] = {MPS_REG_MAGIC, MPS_REG_PREFIX, MPS_TRK_PREFIX};
 static const char *mps_layout_string(int i) { return mps_layout_strings[i]; }
 static int mps_layout_count(void) { return sizeof mps_layout_values / sizeof mps_layout_values[0]; }
@@ -45,6 +61,18 @@ func cLayoutStrings() []string {
 	out := make([]string, 3)
 	for i := range out {
 		out[i] = C.GoString(C.mps_layout_string(C.int(i)))
+	}
+	return out
+}
+
+// FamilyLayout returns the payload layouts of the sync family as mpsync.h
+// defines them (MPS_SEM_*, MPS_EVENT_*, MPS_COND_*, MPS_BARRIER_*), by
+// macro name, for the tests of package semaphore that check its layouts
+// against C's (test files cannot use cgo).
+func FamilyLayout() map[string]int {
+	out := map[string]int{}
+	for i := range int(C.mps_family_count()) {
+		out[C.GoString(C.mps_family_name(C.int(i)))] = int(C.mps_family_value(C.int(i)))
 	}
 	return out
 }

@@ -62,3 +62,6 @@ func SetTrackerExe(exe string) {}
 
 // FindTracker returns "".
 func FindTracker(except string) string { return "" }
+
+// FamilyLayout returns nil: no library is linked.
+func FamilyLayout() map[string]int { return nil }
