@@ -38,8 +38,17 @@
  * off.
  *
  * Thread safety: functions are safe to call from any thread.  One handle
- * (mps_shm) may be used from several threads for reading its accessors,
- * but mps_shm_close must not race with other uses of the same handle.
+ * (mps_shm, mps_object, mps_cond) may be used from several threads at once
+ * - the synchronization objects below are meant to be - but closing it
+ * must not race with other uses of the same handle.
+ *
+ * The synchronization family (locks, recursive locks, semaphores, events,
+ * conditions, barriers) and typed access to values and arrays follow the
+ * same layouts and algorithms as Go's packages semaphore and ctypes: Go,
+ * C and Python processes use one object together.  Timeouts are in
+ * nanoseconds: < 0 waits forever, 0 only tries, > 0 waits at most that
+ * long (CLOCK_MONOTONIC).  A wait sleeps on a shared futex in slices and
+ * checks, when a slice ends, whether the processes it waits for live.
  */
 #ifndef MPSYNC_H
 #define MPSYNC_H
