@@ -516,7 +516,7 @@ func TestKilledAcrossLanguages(t *testing.T) {
 				k.Kill()
 				// The dead waiter is the oldest: one notification, from
 				// the living's language, must reach the living one.
-				startAll([]*proctest.Proc{party(t, alive, "cond-notify1", c, "1")})
+				party(t, alive, "cond-notify1", c, "1").Expect("done")
 				w.Expect("woken ok")
 			})
 			t.Run("semaphore", func(t *testing.T) {
