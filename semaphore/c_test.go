@@ -8,15 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpsync/mpsync/internal/cbuild"
 	"github.com/mpsync/mpsync/internal/proctest"
 	"github.com/mpsync/mpsync/semaphore"
 )
 
 // peerLock builds the C lock peer against libmpsync.
-func peerLock(t *testing.T) string {
-	return cbuild.Build(t).Program(t, "testdata/peer_lock.c")
-}
+func peerLock(t *testing.T) string { return cPeer(t, "testdata/peer_lock.c") }
 
 // TestLockCounterWithC is TestLockCounter with a C process among the
 // four: Go and C contend on the same lock word.

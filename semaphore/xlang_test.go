@@ -35,25 +35,30 @@ func other(lang string) string {
 }
 
 var (
-	peerOnce sync.Once
-	peerExe  string
+	libOnce sync.Once
+	lib     *cbuild.Lib
+	peerExe = map[string]string{}
 )
 
-// peerFamily builds the C peer once per test binary.
-func peerFamily(t *testing.T) string {
+// cPeer builds libmpsync once per test binary, and the C program src
+// (relative to csrc) once, and returns the program's path.
+func cPeer(t *testing.T, src string) string {
 	t.Helper()
-	peerOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mpsync-xlang-")
+	libOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mpsync-semaphore-c-")
 		if err != nil {
 			t.Fatal(err)
 		}
 		proctest.AtExit(func() { os.RemoveAll(dir) })
-		peerExe = cbuild.BuildIn(t, dir).Program(t, "testdata/peer_family.c")
+		lib = cbuild.BuildIn(t, dir)
 	})
-	if peerExe == "" {
-		t.Fatal("the C peer did not build (see the first test that needed it)")
+	if lib == nil {
+		t.Fatal("libmpsync did not build (see the first test that needed it)")
 	}
-	return peerExe
+	if peerExe[src] == "" {
+		peerExe[src] = lib.Program(t, src)
+	}
+	return peerExe[src]
 }
 
 // party starts one party in lang, with peer_family's arguments.
@@ -62,7 +67,7 @@ func party(t *testing.T, lang string, args ...string) *proctest.Proc {
 	if lang == "go" {
 		return proctest.Start(t, "xpeer", args...)
 	}
-	p := proctest.Exec(t, peerFamily(t), args...)
+	p := proctest.Exec(t, cPeer(t, "testdata/peer_family.c"), args...)
 	p.Start()
 	return p
 }
