@@ -1,6 +1,13 @@
 /* lock.c - the robust process-shared lock (see mpsync.h, "Robust
- * process-shared locks").  internal/robust in Go is the same algorithm on
- * the same word; keep the two in step. */
+ * process-shared locks") and its recursive form, and the sliced futex wait
+ * every kind of the family uses.  internal/robust in Go is the same
+ * algorithm on the same word; keep the two in step.  Go queues the
+ * goroutines of one process on a process-local gate so that they occupy
+ * one OS thread; C threads are OS threads already and each waits on the
+ * futex itself, which the shared protocol (the waiters bit, one wake per
+ * release) does not tell apart.  An RLock's owner token is the calling
+ * thread's here, the goroutine's in Go: tokens are compared only within
+ * the owning process. */
 #ifndef MPS_USE_SYSTEM_LIB
 
 #include <errno.h>
