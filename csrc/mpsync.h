@@ -49,6 +49,10 @@
  * nanoseconds: < 0 waits forever, 0 only tries, > 0 waits at most that
  * long (CLOCK_MONOTONIC).  A wait sleeps on a shared futex in slices and
  * checks, when a slice ends, whether the processes it waits for live.
+ * Each operation of the family checks the handle it is given: -EINVAL for
+ * NULL, -EMEDIUMTYPE for an object of another kind, -EBADMSG for one whose
+ * payload or lock area is too small for its kind (possible only for a
+ * handle from mps_object_open; the family's open functions refuse it).
  */
 #ifndef MPSYNC_H
 #define MPSYNC_H

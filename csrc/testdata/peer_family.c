@@ -4,7 +4,7 @@
  * arguments and speaks the same lines, so that a test runs each party in
  * either language.  Line protocol as the test harness's helpers
  * ("proctest: ready", then orders on stdin).  Results are named: ok,
- * ownerdead, broken, timeout, or the error's text.
+ * ownerdead, broken, timeout, overflow, or the error's text.
  *
  *   create KIND [N]          make a KIND (sem N, bsem N, event, cond, cond-lock
  *                            (on a new Lock), barrier N, rlock, array N: int64),
@@ -14,6 +14,7 @@
  *                            SEG[0], release; say "done"
  *   sem-hold S               take S, say "held", wait for EOF
  *   sem-wait S               say "waiting", take S, say "acquired"
+ *   sem-release S            release S once, say "release RESULT"
  *   event-wait E             say "waiting", wait for E, say "event RESULT"
  *   event-set E              on "go", set E; say "done"
  *   cond-wait C SEG K        on "go", K times: under C's lock wait for
@@ -66,6 +67,7 @@ static const char *result(int rc)
     case -EOWNERDEAD: return "ownerdead";
     case -EPIPE: return "broken";
     case -ETIMEDOUT: return "timeout";
+    case -EOVERFLOW: return "overflow";
     }
     return mps_strerror(rc);
 }
@@ -182,6 +184,8 @@ int main(int argc, char **argv)
             MUST(mps_sem_acquire(o, forever));
             say("%s", "held");
             order(line, sizeof line);
+        } else if (strcmp(op, "sem-release") == 0) {
+            say("release %s", result(mps_sem_release(o)));
         } else {
             say("%s", "waiting");
             MUST(mps_sem_acquire(o, forever));
