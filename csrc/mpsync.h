@@ -855,6 +855,25 @@ int mps_barrier_broken(const mps_object *barrier, int *broken);
  * lock, -ENOTRECOVERABLE for a lock that is unusable (nothing copied).
  * ------------------------------------------------------------------------ */
 
+/* mps_value_create creates a Value holding one zeroed element of
+ * typecode, one of Python's ctypes typecodes with their Linux sizes: c b B
+ * ? (1 byte), h H (2), u i I f (4), l L q Q d (8); mps_array_create an
+ * Array of count of them ("mps_value_" and "mps_array_" names).  with_lock
+ * nonzero gives the object an embedded lock (Go's NewValue and NewArray),
+ * 0 none (RawValue, RawArray).  Struct elements: mps_object_create with
+ * MPS_KIND_VALUE or MPS_KIND_ARRAY and the struct's format.
+ * Returns 0, or -EINVAL (not a typecode), or the errors of
+ * mps_object_create. */
+int mps_value_create(const char *name, const char *typecode, int with_lock, mps_object **out);
+int mps_array_create(const char *name, const char *typecode, uint64_t count, int with_lock, mps_object **out);
+
+/* mps_value_open and mps_array_open open a Value or an Array by name, made
+ * in any language; check its format with mps_object_format and its element
+ * size with mps_object_elem_size.  Return 0, or the errors of
+ * mps_object_open, or -EMEDIUMTYPE. */
+int mps_value_open(const char *name, mps_object **out);
+int mps_array_open(const char *name, mps_object **out);
+
 /* mps_value_load copies element index to out. */
 int mps_value_load(const mps_object *obj, uint64_t index, void *out, size_t size);
 

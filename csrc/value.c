@@ -10,6 +10,57 @@
 
 #include "mpsync_impl.h"
 
+/* typecode_size returns the size of a typecode's element (as Python's
+ * ctypes has it on Linux), or 0 for something that is not a typecode. */
+static uint64_t typecode_size(const char *tc)
+{
+    if (tc == NULL || tc[0] == '\0' || tc[1] != '\0')
+        return 0;
+    switch (tc[0]) {
+    case 'c': case 'b': case 'B': case '?': return 1;
+    case 'h': case 'H': return 2;
+    case 'u': case 'i': case 'I': case 'f': return 4;
+    case 'l': case 'L': case 'q': case 'Q': case 'd': return 8;
+    }
+    return 0;
+}
+
+static int create_typed(const char *name, int kind, const char *typecode, uint64_t count, int with_lock,
+                        mps_object **out)
+{
+    uint64_t size = typecode_size(typecode);
+    if (size == 0)
+        return -EINVAL;
+    struct mps_object_spec spec = {.kind = (uint16_t)kind,
+                                   .format = typecode,
+                                   .count = count,
+                                   .elem_size = size,
+                                   .elem_align = (uint32_t)size,
+                                   .with_lock = with_lock};
+    return mps_object_create(name, &spec, NULL, NULL, out);
+}
+
+MPS_API int mps_value_create(const char *name, const char *typecode, int with_lock, mps_object **out)
+{
+    return create_typed(name, MPS_KIND_VALUE, typecode, 1, with_lock, out);
+}
+
+MPS_API int mps_array_create(const char *name, const char *typecode, uint64_t count, int with_lock,
+                             mps_object **out)
+{
+    return create_typed(name, MPS_KIND_ARRAY, typecode, count, with_lock, out);
+}
+
+MPS_API int mps_value_open(const char *name, mps_object **out)
+{
+    return mps__family_open(name, MPS_KIND_VALUE, 0, 0, 0, out);
+}
+
+MPS_API int mps_array_open(const char *name, mps_object **out)
+{
+    return mps__family_open(name, MPS_KIND_ARRAY, 0, 0, 0, out);
+}
+
 /* element checks v and index and returns the element's address. */
 static int element(const mps_object *v, uint64_t index, size_t size, unsigned char **elem)
 {

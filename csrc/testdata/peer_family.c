@@ -123,11 +123,9 @@ static int create(int argc, char **argv)
     else if (strcmp(kind, "cond-lock") == 0) {
         MUST(mps_lock_create(NULL, &lock));
         MUST(mps_cond_create(NULL, lock, &c));
-    } else if (strcmp(kind, "array") == 0) {
-        struct mps_object_spec spec = {
-            .kind = MPS_KIND_ARRAY, .format = "q", .count = n, .elem_size = 8, .with_lock = 1};
-        MUST(mps_object_create(NULL, &spec, NULL, NULL, &o));
-    } else
+    } else if (strcmp(kind, "array") == 0)
+        MUST(mps_array_create(NULL, "q", n, 1, &o));
+    else
         return 2;
     ready();
     say("name %s", c != NULL ? mps_cond_name(c) : mps_object_name(o));
@@ -253,7 +251,7 @@ int main(int argc, char **argv)
         }
     } else if (strncmp(op, "rlock-", 6) == 0 || strncmp(op, "array-", 6) == 0) {
         int array = op[0] == 'a';
-        MUST(array ? mps_object_open(name, MPS_KIND_ARRAY, &o) : mps_rlock_open(name, &o));
+        MUST(array ? mps_array_open(name, &o) : mps_rlock_open(name, &o));
         void *lock = mps_object_lock(o);
         ready();
         if (strcmp(op + 6, "hold") == 0) {

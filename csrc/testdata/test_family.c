@@ -493,6 +493,26 @@ static void test_values(void)
     CHECK_RC(mps_value_load(e, 0, &by, sizeof by), -EMEDIUMTYPE);
     drop(e);
     drop(s);
+
+    /* By typecode, as Go's ValueOf and ArrayOf. */
+    mps_object *tv, *ta, *o;
+    CHECK_RC(mps_value_create(NULL, "xx", 1, &tv), -EINVAL);
+    CHECK_RC(mps_value_create(NULL, "d", 1, &tv), 0);
+    CHECK(strncmp(mps_object_name(tv), "mps_value_", 10) == 0);
+    CHECK(mps_object_elem_size(tv) == 8 && mps_object_lock(tv) != NULL);
+    CHECK_RC(mps_array_create(NULL, "h", 10, 0, &ta), 0);
+    CHECK(strncmp(mps_object_name(ta), "mps_array_", 10) == 0);
+    CHECK(mps_object_count(ta) == 10 && mps_object_elem_size(ta) == 2 && mps_object_lock(ta) == NULL);
+    CHECK(strcmp(mps_object_format(ta), "h") == 0);
+    CHECK_RC(mps_array_open(mps_object_name(tv), &o), -EMEDIUMTYPE);
+    CHECK_RC(mps_value_open(mps_object_name(tv), &o), 0);
+    CHECK_RC(mps_object_close(o), 0);
+    int16_t many[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, back[10];
+    CHECK_RC(mps_value_write(ta, 0, 10, many), 0); /* raw: no lock to take */
+    CHECK_RC(mps_value_read(ta, 0, 10, back), 0);
+    CHECK(memcmp(many, back, sizeof many) == 0);
+    drop(tv);
+    drop(ta);
 }
 
 int main(void)
