@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mpsync/mpsync/ctypes"
-	"github.com/mpsync/mpsync/internal/cbuild"
 	"github.com/mpsync/mpsync/internal/proctest"
 	"github.com/mpsync/mpsync/semaphore"
 )
@@ -32,33 +29,6 @@ func other(lang string) string {
 		return "c"
 	}
 	return "go"
-}
-
-var (
-	libOnce sync.Once
-	lib     *cbuild.Lib
-	peerExe = map[string]string{}
-)
-
-// cPeer builds libmpsync once per test binary, and the C program src
-// (relative to csrc) once, and returns the program's path.
-func cPeer(t *testing.T, src string) string {
-	t.Helper()
-	libOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mpsync-semaphore-c-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		proctest.AtExit(func() { os.RemoveAll(dir) })
-		lib = cbuild.BuildIn(t, dir)
-	})
-	if lib == nil {
-		t.Fatal("libmpsync did not build (see the first test that needed it)")
-	}
-	if peerExe[src] == "" {
-		peerExe[src] = lib.Program(t, src)
-	}
-	return peerExe[src]
 }
 
 // party starts one party in lang, with peer_family's arguments.
