@@ -359,30 +359,28 @@ func TestSemaphoreAcrossLanguages(t *testing.T) {
 }
 
 // TestConditionAcrossLanguages: two Go and two C waiters take items that
-// a Go and a C notifier put in, one at a time, on a condition over an
-// RLock (made by Go) or a Lock (made by C).
+// a Go and a C notifier put in, one at a time, on a condition over a new
+// RLock ("cond") or a Lock of the maker's ("cond-lock").
 func TestConditionAcrossLanguages(t *testing.T) {
 	const each = 200
 	for _, maker := range langs {
-		t.Run("made-by-"+maker, func(t *testing.T) {
-			kind := "cond"
-			if maker == "c" {
-				kind = "cond-lock"
-			}
-			c := made(t, maker, kind, 0)
-			seg := newSegment(t, 16)
-			var ps []*proctest.Proc
-			for _, lang := range []string{"go", "c", "go", "c"} {
-				ps = append(ps, party(t, lang, "cond-wait", c, seg.Name(), strconv.Itoa(each)))
-			}
-			for _, lang := range langs {
-				ps = append(ps, party(t, lang, "cond-notify", c, seg.Name(), strconv.Itoa(2*each)))
-			}
-			startAll(ps)
-			if w := words(seg); w[0] != 0 || w[1] != 4*each {
-				t.Errorf("items left %d, taken %d; want 0, %d", w[0], w[1], 4*each)
-			}
-		})
+		for _, kind := range []string{"cond", "cond-lock"} {
+			t.Run(kind+"-made-by-"+maker, func(t *testing.T) {
+				c := made(t, maker, kind, 0)
+				seg := newSegment(t, 16)
+				var ps []*proctest.Proc
+				for _, lang := range []string{"go", "c", "go", "c"} {
+					ps = append(ps, party(t, lang, "cond-wait", c, seg.Name(), strconv.Itoa(each)))
+				}
+				for _, lang := range langs {
+					ps = append(ps, party(t, lang, "cond-notify", c, seg.Name(), strconv.Itoa(2*each)))
+				}
+				startAll(ps)
+				if w := words(seg); w[0] != 0 || w[1] != 4*each {
+					t.Errorf("items left %d, taken %d; want 0, %d", w[0], w[1], 4*each)
+				}
+			})
+		}
 	}
 }
 
