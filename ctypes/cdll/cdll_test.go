@@ -324,28 +324,37 @@ func init() {
 
 // TestDeadLoop is the classic GIL demonstration: 2 goroutines each stuck
 // in an endless C loop run at once (CPython's ctypes calls do too; its
-// Python threads do not). The helper's threads' CPU times over a short
-// window show it: at least two threads gain CPU time together — with a
-// global lock around calls only one could. The helper is then killed.
+// Python threads do not). How the helper's CPU time is shared between its
+// threads shows it: two threads get a good part each — with a global lock
+// around calls, one would get nearly all. The helper is then killed.
 func TestDeadLoop(t *testing.T) {
 	testLib(t)
 	p := proctest.Start(t, "dead-loop", libPath, "2")
-	window := time.Second
-	time.Sleep(200 * time.Millisecond)
+	defer p.Kill()
+	// Watch until the helper has had a fifth of a second of CPU (longer
+	// on a loaded machine), then see how it was shared: two threads in
+	// the loops at once each get about half of it; calls under a global
+	// lock would give one thread nearly all.
+	time.Sleep(100 * time.Millisecond)
 	before := threadCPU(t, p.Pid())
-	time.Sleep(window)
-	after := threadCPU(t, p.Pid())
-	p.Kill()
-	busy := 0
+	var after map[string]time.Duration
 	var total time.Duration
+	start := time.Now()
+	for total < 200*time.Millisecond && time.Since(start) < 20*time.Second {
+		time.Sleep(100 * time.Millisecond)
+		after = threadCPU(t, p.Pid())
+		total = 0
+		for tid, c := range after {
+			total += c - before[tid]
+		}
+	}
+	busy := 0
 	for tid, c := range after {
-		d := c - before[tid]
-		total += d
-		if d >= window/5 { // a fifth of a core at least, even on a loaded machine
+		if c-before[tid] >= total/4 {
 			busy++
 		}
 	}
-	t.Logf("2 goroutines in DeadLoop: %d threads busy, %.2f CPUs in all", busy, float64(total)/float64(window))
+	t.Logf("2 goroutines in DeadLoop: %d threads with a quarter or more of %v CPU over %v", busy, total, time.Since(start).Round(time.Millisecond))
 	if busy < 2 {
 		t.Errorf("only %d thread(s) made progress in an endless C loop called from 2 goroutines: calls serialize", busy)
 	}
