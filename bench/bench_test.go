@@ -3,16 +3,27 @@ package main
 import (
 	"math"
 	"os"
+	"strconv"
 	"testing"
 )
 
-// TestSuiteRuns runs every workload once with tiny iterations: every peer
-// must compile and run and every mpsync implementation succeed. It checks
-// that the suite works, not how fast anything is.
 func TestMain(m *testing.M) {
 	runRole() // the suite's helper processes are this test binary too
+	switch os.Getenv(envTestRole) {
+	case "main": // the bench itself, with the arguments given
+		main()
+		os.Exit(0)
+	case "churn":
+		churn()
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
+
+// TestSuiteRuns runs every workload once with tiny iterations: every peer
+// must compile and run, every mpsync implementation succeed and report
+// its CPU time, and every target name a peer of its case. It checks that
+// the suite works, not how fast anything is.
 
 func TestSuiteRuns(t *testing.T) {
 	p, err := newPeers()
@@ -33,7 +44,64 @@ func TestSuiteRuns(t *testing.T) {
 				if len(im.Values) != 1 || !(im.Values[0] > 0 || c.Count && im.Values[0] == 0) || math.IsInf(im.Values[0], 0) {
 					t.Errorf("%s %s %s: values %v", w.ID, c.Name, im.Name, im.Values)
 				}
+				if c.NoCPU == "" && (len(im.CPUs) != 1 || !(im.CPUs[0] > 0) || math.IsInf(im.CPUs[0], 0)) {
+					t.Errorf("%s %s %s: CPU times %v", w.ID, c.Name, im.Name, im.CPUs)
+				}
 			}
+			for _, v := range c.verdicts() {
+				if v.Met == nil {
+					t.Errorf("%s %s: target %q cannot be checked (a peer of that name?)", w.ID, c.Name, v.Text)
+				}
+			}
+		}
+	}
+}
+
+func TestTargets(t *testing.T) {
+	c := &Case{Unit: "µs", Lower: true, Impls: []*Impl{
+		{Name: "mpsync", Values: []float64{2, 3, 4}},
+		{Name: "C", Values: []float64{2, 2, 2}}, // ratios 1, 1.5, 2: median 1.5
+		{Name: "gone", Missing: "no compiler"},
+	}}
+	for _, tc := range []struct {
+		target Target
+		text   string
+		met    string // "true", "false" or "unknown"
+	}{
+		{upTo(1.5, "C"), "≤ 1.5× C", "true"},
+		{upTo(1.25, "C"), "≤ 1.25× C", "false"},
+		{atLeast(2, "C"), "≥ 2.0× C", "false"},
+		{upTo(3, ""), "≤ 3 µs", "true"},
+		{atLeast(3.5, ""), "≥ 3.5 µs", "false"},
+		{upTo(1, "gone"), "≤ 1.0× gone", "unknown"},
+		{upTo(1, "no such peer"), "≤ 1.0× no such peer", "unknown"},
+	} {
+		v := tc.target.check(c)
+		met := "unknown"
+		if v.Met != nil {
+			met = strconv.FormatBool(*v.Met)
+		}
+		if v.Text != tc.text || met != tc.met {
+			t.Errorf("%+v: text %q, met %s; want %q, %s", tc.target, v.Text, met, tc.text, tc.met)
+		}
+	}
+	// A count must meet its bound in every repetition.
+	leak := &Case{Unit: "left", Lower: true, Count: true, Impls: []*Impl{{Name: "mpsync", Values: []float64{0, 1, 0}}}}
+	if v := upTo(0, "").check(leak); v.Met == nil || *v.Met {
+		t.Errorf("0 left in 2 of 3 runs: met %v, want false", v.Met)
+	}
+	tr, fa := true, false
+	for _, tc := range []struct {
+		vs   []verdict
+		want *bool
+	}{
+		{nil, nil},
+		{[]verdict{{Met: &tr}, {Met: &tr}}, &tr},
+		{[]verdict{{Met: nil}, {Met: &fa}}, &fa},
+		{[]verdict{{Met: &tr}, {Met: nil}}, nil},
+	} {
+		if got := allMet(tc.vs); !(got == nil && tc.want == nil || got != nil && tc.want != nil && *got == *tc.want) {
+			t.Errorf("allMet(%v) = %v, want %v", tc.vs, got, tc.want)
 		}
 	}
 }

@@ -18,11 +18,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/mpsync/mpsync/csrc"
+	resourcetracker "github.com/mpsync/mpsync/resource_tracker"
 )
 
 func main() {
@@ -69,7 +70,10 @@ func main() {
 		w.run(cfg, prog.show)
 	}
 	prog.done()
-	leftover := newEntries(shmBefore, shmEntries())
+	leftover, err := leftovers(shmBefore)
+	if err != nil {
+		fatalf("look for leftovers: %v", err)
+	}
 
 	rep := &Report{Machine: describeMachine(p), Config: *cfg, Elapsed: time.Since(start), Workloads: run, Leftover: leftover}
 	rep.printTable(os.Stdout)
@@ -156,16 +160,42 @@ func shmEntries() map[string]bool {
 	return m
 }
 
-// newEntries lists the entries of after that before lacks, leaving out
-// mpsync's per-process registries (this process's own is there until it
-// exits; the tracker removes it then) and the tracker's own file (there
-// until it retires, a few seconds after its last client).
-func newEntries(before, after map[string]bool) []string {
+// peerPrefix starts the name of every object a C peer of this run makes
+// (MPSYNC_BENCH_PREFIX, see peers/c/common.h), so that the run can tell
+// its own entries of /dev/shm from other programs'.
+var peerPrefix = fmt.Sprintf("mps-bench-%d-", os.Getpid())
+
+// leftovers lists the entries of /dev/shm this run made and left behind:
+// those not there before (the listing taken when it began) that either
+// this process's mpsync registry lists — objects it created or opened and
+// never unlinked — or whose name carries peerPrefix. Other programs'
+// entries, made and removed while the run goes on, are none of its
+// business. Not covered: the helper processes' objects (they create none
+// that outlive them but W11's and W14's, which those workloads count and
+// remove), and the segments of Python's peers, whose names are CPython's
+// random ones (its resource tracker removes those a failed peer leaves).
+func leftovers(before map[string]bool) ([]string, error) {
+	objs, err := resourcetracker.List()
+	if err != nil {
+		return nil, err
+	}
+	ours := map[string]bool{}
+	for _, o := range objs {
+		for _, u := range o.Users {
+			if u.Pid == os.Getpid() && !u.OtherNamespace {
+				ours[o.Name] = true
+			}
+		}
+	}
 	var out []string
-	for e := range after {
-		if !before[e] && !strings.HasPrefix(e, csrc.RegPrefix) && !strings.HasPrefix(e, csrc.TrkPrefix) {
+	for e := range shmEntries() {
+		if before[e] {
+			continue
+		}
+		if ours[e] || strings.HasPrefix(e, peerPrefix) || strings.HasPrefix(e, "sem."+peerPrefix) {
 			out = append(out, e)
 		}
 	}
-	return out
+	slices.Sort(out)
+	return out, nil
 }

@@ -115,8 +115,10 @@ func (p *peers) runPython(name string, args ...string) (map[string]float64, erro
 	return runMetrics(exec.Command(p.python, append([]string{script}, args...)...))
 }
 
-// runMetrics runs a peer and parses its "name value" lines.
+// runMetrics runs a peer, the run's peerPrefix in its environment, and
+// parses its "name value" lines.
 func runMetrics(cmd *exec.Cmd) (map[string]float64, error) {
+	cmd.Env = append(os.Environ(), "MPSYNC_BENCH_PREFIX="+peerPrefix)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -24,11 +24,16 @@ type Report struct {
 
 // row is one implementation's line in a case, as printed and saved.
 type row struct {
-	Impl   string            `json:"impl"`
-	Median float64           `json:"median"`
-	Min    float64           `json:"min"`
-	Max    float64           `json:"max"`
-	Values []float64         `json:"values"`
+	Impl   string    `json:"impl"`
+	Median float64   `json:"median"`
+	Min    float64   `json:"min"`
+	Max    float64   `json:"max"`
+	Values []float64 `json:"values"`
+	// CPU is the median CPU time per operation, in ns (per Case.Op for a
+	// rate); CPUs are the repetitions' values. Absent for a case with
+	// NoCPU.
+	CPU    float64           `json:"cpu_ns_per_op,omitempty"`
+	CPUs   []float64         `json:"cpu_ns_values,omitempty"`
 	Ratio  float64           `json:"ratio_mpsync_over_impl,omitempty"`
 	Checks map[string]string `json:"checks,omitempty"`
 	Status string            `json:"status"` // "ok", "missing: …", "failed: …"
@@ -39,6 +44,9 @@ func rows(c *Case) []row {
 	for i, im := range c.Impls {
 		s := stats(im.Values)
 		r := row{Impl: im.Name, Median: s.Median, Min: s.Min, Max: s.Max, Values: im.Values, Checks: im.Checks, Status: "ok"}
+		if c.NoCPU == "" {
+			r.CPU, r.CPUs = stats(im.CPUs).Median, im.CPUs
+		}
 		if i > 0 {
 			r.Ratio = ratio(c.Impls[0], im)
 		}
@@ -53,28 +61,57 @@ func rows(c *Case) []row {
 	return out
 }
 
+// columns are the headings of a case's lines (see caseLines).
+var columns = []string{"case", "impl", "median", "min", "max", "cpu/op", "mpsync/impl", "target", "checks"}
+
+// caseLines renders c's rows as the table's and report.md's cells: the
+// case's name on its first line, each target (with ✓, ✗ or ?) on the
+// line of the peer it names, or on mpsync's for a bound on mpsync's own
+// value.
+func caseLines(c *Case) [][]string {
+	vs := c.verdicts()
+	var out [][]string
+	for i, rw := range rows(c) {
+		name := ""
+		if i == 0 {
+			name = c.Name
+		}
+		var targets []string
+		for _, v := range vs {
+			if v.Peer == rw.Impl || v.Peer == "" && i == 0 {
+				targets = append(targets, v.Text+" "+v.mark())
+			}
+		}
+		target := strings.Join(targets, "; ")
+		if rw.Status != "ok" {
+			out = append(out, []string{name, rw.Impl, rw.Status, "", "", "", "", target, ""})
+			continue
+		}
+		out = append(out, []string{name, rw.Impl, num(rw.Median, c.Unit), num(rw.Min, c.Unit), num(rw.Max, c.Unit),
+			cpuText(c, rw.CPU), ratioText(rw.Ratio, i), target, checksText(rw.Checks)})
+	}
+	return out
+}
+
+// legend explains the columns, below the table and in report.md.
+func (r *Report) legend() []string {
+	return []string{
+		fmt.Sprintf("method: 1 warm-up + %d repetitions, interleaved; ratio = median of per-repetition mpsync/impl", r.Config.Reps),
+		"ratios: below 1 is better for times (ns, µs, ms), above 1 for rates (M/s, GB/s, ×)",
+		"cpu/op: median CPU time (user + system) of all the implementation's processes over the measured loop, per operation (per increment, GB or round for rates); - where a case counts rather than times",
+		"target: ✓ met, ✗ not met, ? not measured; a ratio target stands on the line of the peer it names, a bound on mpsync's own value on mpsync's line",
+		"[limit]: C that only spins, never sleeping: the hardware's floor, not a target",
+	}
+}
+
 func (r *Report) printTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, wl := range r.Workloads {
 		fmt.Fprintf(tw, "%s %s\n", wl.ID, wl.Name)
-		fmt.Fprintln(tw, "  case\timpl\tmedian\tmin\tmax\tmpsync/impl\ttarget\tchecks")
+		fmt.Fprintf(tw, "  %s\n", strings.Join(columns, "\t"))
 		for _, c := range wl.Cases {
-			for i, rw := range rows(c) {
-				name := ""
-				if i == 0 {
-					name = c.Name
-				}
-				target := ""
-				if i == 1 {
-					target = c.Target
-				}
-				if rw.Status != "ok" {
-					fmt.Fprintf(tw, "  %s\t%s\t%s\t\t\t\t%s\t\n", name, rw.Impl, rw.Status, target)
-					continue
-				}
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, rw.Impl,
-					num(rw.Median, c.Unit), num(rw.Min, c.Unit), num(rw.Max, c.Unit),
-					ratioText(rw.Ratio, i), target, checksText(rw.Checks))
+			for _, cells := range caseLines(c) {
+				fmt.Fprintf(tw, "  %s\n", strings.Join(cells, "\t"))
 			}
 		}
 		fmt.Fprintln(tw)
@@ -82,8 +119,30 @@ func (r *Report) printTable(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(w, "machine: %d cores, %s, Linux %s, %s, %s, glibc %s\n", r.Machine.Cores, r.Machine.CPU,
 		r.Machine.Kernel, r.Machine.Go, r.Machine.Python, strings.TrimPrefix(r.Machine.Glibc, "glibc "))
-	fmt.Fprintf(w, "method: 1 warm-up + %d repetitions, interleaved; ratio = median of per-repetition mpsync/impl\n", r.Config.Reps)
-	fmt.Fprintln(w, "ratios: below 1 is better for times (ns, µs, ms), above 1 for rates (M/s)")
+	for _, l := range r.legend() {
+		fmt.Fprintln(w, l)
+	}
+	met, missed, unknown := r.targetCounts()
+	fmt.Fprintf(w, "targets: %d met, %d not met, %d not measured\n", met, missed, unknown)
+}
+
+// targetCounts counts the run's targets by verdict.
+func (r *Report) targetCounts() (met, missed, unknown int) {
+	for _, wl := range r.Workloads {
+		for _, c := range wl.Cases {
+			for _, v := range c.verdicts() {
+				switch {
+				case v.Met == nil:
+					unknown++
+				case *v.Met:
+					met++
+				default:
+					missed++
+				}
+			}
+		}
+	}
+	return met, missed, unknown
 }
 
 func num(v float64, unit string) string {
@@ -97,6 +156,25 @@ func num(v float64, unit string) string {
 		return fmt.Sprintf("%.1f %s", v, unit)
 	}
 	return fmt.Sprintf("%.2f %s", v, unit)
+}
+
+// cpuText shows a CPU time per operation of c: in c's unit for a time,
+// in a unit fit for its size per c.Op for a rate.
+func cpuText(c *Case, ns float64) string {
+	switch {
+	case c.NoCPU != "" || math.IsNaN(ns):
+		return "-"
+	case c.Op == "":
+		return num(fromNs(ns, c.Unit), c.Unit)
+	}
+	unit := "ns"
+	switch {
+	case ns >= 1e6:
+		unit = "ms"
+	case ns >= 1e3:
+		unit = "µs"
+	}
+	return num(fromNs(ns, unit), unit) + "/" + c.Op
 }
 
 func ratioText(r float64, i int) string {
@@ -151,11 +229,17 @@ func (r *Report) write(dir string) (string, error) {
 
 func (r *Report) jsonForm() any {
 	type jcase struct {
-		Name   string `json:"name"`
-		Unit   string `json:"unit"`
-		Lower  bool   `json:"lower_is_better"`
-		Target string `json:"target,omitempty"`
-		Rows   []row  `json:"rows"`
+		Name  string `json:"name"`
+		Unit  string `json:"unit"`
+		Lower bool   `json:"lower_is_better"`
+		// Op is what cpu_ns_per_op is per, for a rate.
+		Op      string    `json:"op,omitempty"`
+		NoCPU   string    `json:"no_cpu,omitempty"`
+		Targets []verdict `json:"targets,omitempty"`
+		// Met: every target met (true), one not met (false), or not
+		// known (null); absent without targets.
+		Met  *bool `json:"met,omitempty"`
+		Rows []row `json:"rows"`
 	}
 	type jwork struct {
 		ID    string  `json:"id"`
@@ -166,7 +250,8 @@ func (r *Report) jsonForm() any {
 	for _, w := range r.Workloads {
 		jw := jwork{ID: w.ID, Name: w.Name}
 		for _, c := range w.Cases {
-			jw.Cases = append(jw.Cases, jcase{c.Name, c.Unit, c.Lower, c.Target, cleanRows(rows(c))})
+			vs := c.verdicts()
+			jw.Cases = append(jw.Cases, jcase{c.Name, c.Unit, c.Lower, c.Op, c.NoCPU, vs, allMet(vs), cleanRows(rows(c))})
 		}
 		ws = append(ws, jw)
 	}
@@ -183,7 +268,7 @@ func (r *Report) jsonForm() any {
 // cleanRows replaces NaN, which JSON cannot hold, with 0.
 func cleanRows(rs []row) []row {
 	for i := range rs {
-		for _, p := range []*float64{&rs[i].Median, &rs[i].Min, &rs[i].Max, &rs[i].Ratio} {
+		for _, p := range []*float64{&rs[i].Median, &rs[i].Min, &rs[i].Max, &rs[i].Ratio, &rs[i].CPU} {
 			if math.IsNaN(*p) {
 				*p = 0
 			}
@@ -195,24 +280,22 @@ func cleanRows(rs []row) []row {
 func (r *Report) markdown(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "# mpsync workload report\n\n")
-	fmt.Fprintf(w, "Machine: %d cores, %s; Linux %s; %s; %s; glibc %s.\n", m.Cores, m.CPU, m.Kernel, m.Go, m.Python, strings.TrimPrefix(m.Glibc, "glibc "))
-	fmt.Fprintf(w, "Method: 1 warm-up + %d repetitions per case, interleaved across implementations; ratio = median of per-repetition mpsync/impl (below 1 is better for times, above 1 for rates).\n\n", r.Config.Reps)
+	fmt.Fprintf(w, "Machine: %d cores, %s; Linux %s; %s; %s; glibc %s.\n\n", m.Cores, m.CPU, m.Kernel, m.Go, m.Python, strings.TrimPrefix(m.Glibc, "glibc "))
+	for _, l := range r.legend() {
+		fmt.Fprintf(w, "- %s\n", l)
+	}
+	met, missed, unknown := r.targetCounts()
+	fmt.Fprintf(w, "- targets: %d met, %d not met, %d not measured\n\n", met, missed, unknown)
 	for _, wl := range r.Workloads {
 		fmt.Fprintf(w, "## %s %s\n\n", wl.ID, wl.Name)
-		fmt.Fprintln(w, "| case | impl | median | min | max | mpsync/impl | target | checks |")
-		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---|---|")
+		fmt.Fprintf(w, "| %s |\n", strings.Join(columns, " | "))
+		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---|---|")
 		for _, c := range wl.Cases {
-			for i, rw := range rows(c) {
-				target := ""
-				if i == 1 {
-					target = c.Target
+			for _, cells := range caseLines(c) {
+				if cells[0] == "" {
+					cells[0] = c.Name
 				}
-				if rw.Status != "ok" {
-					fmt.Fprintf(w, "| %s | %s | %s | | | | %s | |\n", c.Name, rw.Impl, rw.Status, target)
-					continue
-				}
-				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Name, rw.Impl, num(rw.Median, c.Unit),
-					num(rw.Min, c.Unit), num(rw.Max, c.Unit), ratioText(rw.Ratio, i), target, checksText(rw.Checks))
+				fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 			}
 		}
 		fmt.Fprintln(w)

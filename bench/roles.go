@@ -49,7 +49,7 @@ func must(err error) {
 }
 
 // rolePong answers each release of semaphore args[0] with a release of
-// args[1], args[2] times.
+// args[1], args[2] times, and reports its CPU time.
 func rolePong(args []string, in *bufio.Reader) {
 	a, err := semaphore.OpenSemaphore(args[0])
 	must(err)
@@ -58,14 +58,17 @@ func rolePong(args []string, in *bufio.Reader) {
 	n, _ := strconv.Atoi(args[2])
 	fmt.Println("ready")
 	ctx := context.Background()
+	c0 := cpuTime()
 	for range n {
 		must(a.Acquire(ctx))
 		must(b.Release())
 	}
+	reportCPU(c0)
 }
 
 // roleCount adds 1 args[2] times to the int64 at offset 0 of segment
-// args[1] under lock args[0], after an order line.
+// args[1] under lock args[0], after an order line; then it says "done"
+// and reports its CPU time.
 func roleCount(args []string, in *bufio.Reader) {
 	l, err := semaphore.OpenLock(args[0])
 	must(err)
@@ -75,16 +78,18 @@ func roleCount(args []string, in *bufio.Reader) {
 	c := counterOf(seg)
 	fmt.Println("ready")
 	in.ReadString('\n')
+	c0 := cpuTime()
 	for range n {
 		l.Lock()
 		*c++
 		l.Unlock()
 	}
 	fmt.Println("done")
+	reportCPU(c0)
 }
 
 // roleEventPong waits for event args[0], clears it and sets args[1],
-// args[2] times.
+// args[2] times, and reports its CPU time.
 func roleEventPong(args []string, in *bufio.Reader) {
 	a, err := semaphore.OpenEvent(args[0])
 	must(err)
@@ -93,25 +98,30 @@ func roleEventPong(args []string, in *bufio.Reader) {
 	n, _ := strconv.Atoi(args[2])
 	fmt.Println("ready")
 	ctx := context.Background()
+	c0 := cpuTime()
 	for range n {
 		_, err := a.Wait(ctx)
 		must(err)
 		a.Clear()
 		must(b.Set())
 	}
+	reportCPU(c0)
 }
 
-// roleBarrier waits on barrier args[0] args[1] times.
+// roleBarrier waits on barrier args[0] args[1] times, and reports its CPU
+// time.
 func roleBarrier(args []string, in *bufio.Reader) {
 	b, err := semaphore.OpenBarrier(args[0])
 	must(err)
 	n, _ := strconv.Atoi(args[1])
 	fmt.Println("ready")
 	ctx := context.Background()
+	c0 := cpuTime()
 	for range n {
 		_, err := b.Wait(ctx)
 		must(err)
 	}
+	reportCPU(c0)
 }
 
 // helper is a running role process.
@@ -166,6 +176,19 @@ func (h *helper) expect(want string) error {
 func (h *helper) wait() error {
 	h.in.Close()
 	return h.cmd.Wait()
+}
+
+// finish ends a measurement with one helper: it adds the CPU time the
+// helper reports to s, waits for the helper to exit, and returns the
+// measurement of n operations in unit.
+func (h *helper) finish(s spent, n int, unit string) (Measurement, error) {
+	cpu, err := h.cpu()
+	if err != nil {
+		h.kill()
+		return Measurement{}, err
+	}
+	s.cpu += cpu
+	return s.perOp(n, unit), h.wait()
 }
 
 func (h *helper) kill() {

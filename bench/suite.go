@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 )
 
 // A Workload is one row group of the report (W1 … W14): cases measured for
@@ -23,10 +22,18 @@ type Case struct {
 	Name  string
 	Unit  string // of Impl.Run's value, e.g. "µs"
 	Lower bool   // lower values are better (times); false for rates
-	// Target states the goal for mpsync against a peer, for the report
-	// (e.g. "≤ 1.2× C"); empty if none.
-	Target string
-	Impls  []*Impl
+	// Targets are the goals for mpsync on this case, each met or not in
+	// the report; none for an informational case.
+	Targets []Target
+	Impls   []*Impl
+
+	// Op names the operation CPU time is reported per, for a rate
+	// ("increment", "GB", "round"); empty for a time, whose operation is
+	// the one timed, its CPU time given in Unit.
+	Op string
+	// NoCPU says why the case reports no CPU time (a count of objects
+	// left behind is no operation); empty if it does.
+	NoCPU string
 
 	// Count marks a quantity counted rather than timed (leftovers,
 	// wake-ups), for which 0 is a measurement like any other.
@@ -46,10 +53,11 @@ type Case struct {
 type Impl struct {
 	Name string
 	// Run measures once. An error marks the implementation failed for the
-	// whole case; ErrMissing marks it missing on this machine.
+	// whole case; a *missingError marks it missing on this machine.
 	Run func(cfg *Config) (Measurement, error)
 
 	Values  []float64
+	CPUs    []float64 // Measurement.CPU of the same repetitions as Values
 	Checks  map[string]string
 	Missing string // why the peer could not run here; empty if it ran
 	Failed  string // the error of a failed run
@@ -57,7 +65,12 @@ type Impl struct {
 
 // Measurement is one repetition's result.
 type Measurement struct {
-	Value  float64
+	Value float64
+	// CPU is the CPU time, in ns, per operation (per Case.Op for a rate):
+	// user + system time of every process of the implementation — the one
+	// that measures and each helper or peer process it started — over the
+	// same stretch as Value. See cpu.go for how each kind is measured.
+	CPU    float64
 	Checks map[string]string // correctness facts of this run
 }
 
@@ -84,7 +97,7 @@ func (c *Config) iters(n int) int {
 	return max(1, n)
 }
 
-// errMissing is wrapped by peers that cannot run on this machine.
+// missingError is returned by peers that cannot run on this machine.
 type missingError struct{ why string }
 
 func (e *missingError) Error() string { return "missing: " + e.why }
@@ -157,6 +170,7 @@ func (im *Impl) record(m Measurement, err error, measured bool) {
 	}
 	if measured {
 		im.Values = append(im.Values, m.Value)
+		im.CPUs = append(im.CPUs, m.CPU)
 		im.addChecks(m.Checks)
 	}
 }
@@ -217,12 +231,6 @@ func ratio(mpsync, peer *Impl) float64 {
 	}
 	slices.Sort(rs)
 	return median(rs)
-}
-
-// perOp converts an elapsed time over n operations to the unit's scale.
-func perOp(d time.Duration, n int, unit string) float64 {
-	ns := float64(d.Nanoseconds()) / float64(n)
-	return fromNs(ns, unit)
 }
 
 // fromNs converts nanoseconds to unit ("ns", "µs" or "ms").

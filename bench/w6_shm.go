@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/mpsync/mpsync/shm"
 )
@@ -15,35 +14,27 @@ func w6(p *peers) *Workload {
 	type shape struct {
 		name, peerCase, unit string
 		iters                int
-		goRun                func(n int) (time.Duration, error)
+		goRun                func(n int) (spent, error)
+		targets              []Target
 	}
 	shapes := []shape{
-		{"create+close+unlink 4 KiB", "create", "µs", 2000, goCreate(4096, false)},
-		{"create+touch+close+unlink 64 MiB", "touch", "ms", 4, goCreate(64<<20, true)},
-		{"attach by name (open+close) 4 KiB", "attach", "µs", 4000, goAttach},
+		{"create+close+unlink 4 KiB", "create", "µs", 2000, goCreate(4096, false), []Target{upTo(1.15, "C (glibc)")}},
+		{"create+touch+close+unlink 64 MiB", "touch", "ms", 4, goCreate(64<<20, true), nil},
+		{"attach by name (open+close) 4 KiB", "attach", "µs", 4000, goAttach, []Target{upTo(1.1, "C (glibc)")}},
 	}
 	w := &Workload{ID: "W6", Name: "shm_lifecycle"}
 	for _, s := range shapes {
 		s := s
-		c := &Case{Name: s.name, Unit: s.unit, Lower: true}
-		if s.peerCase != "touch" {
-			c.Target = "≤ 1.2× C"
-		}
-		peerRun := func(run func(string, ...string) (map[string]float64, error)) func(*Config) (Measurement, error) {
-			return func(cfg *Config) (Measurement, error) {
-				m, err := run("shm_lifecycle", s.peerCase, strconv.Itoa(cfg.iters(s.iters)))
-				ns, err := metric(m, err, "ns_per_op")
-				return Measurement{Value: fromNs(ns, s.unit), Checks: map[string]string{}}, err
-			}
-		}
+		c := &Case{Name: s.name, Unit: s.unit, Lower: true, Targets: s.targets}
+		args := func(cfg *Config) []string { return []string{s.peerCase, strconv.Itoa(cfg.iters(s.iters))} }
 		c.Impls = []*Impl{
 			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 				n := cfg.iters(s.iters)
 				d, err := s.goRun(n)
-				return Measurement{Value: perOp(d, n, s.unit)}, err
+				return d.perOp(n, s.unit), err
 			}},
-			{Name: "C (glibc)", Run: peerRun(p.runC)},
-			{Name: "Python multiprocessing", Run: peerRun(p.runPython)},
+			peerImpl("C (glibc)", p.runC, "shm_lifecycle", s.unit, args, nil),
+			peerImpl("Python multiprocessing", p.runPython, "shm_lifecycle", s.unit, args, nil),
 		}
 		w.Cases = append(w.Cases, c)
 	}
@@ -51,13 +42,13 @@ func w6(p *peers) *Workload {
 }
 
 // goCreate measures n create(+touch)+close+unlink cycles of size bytes.
-func goCreate(size int, touch bool) func(n int) (time.Duration, error) {
-	return func(n int) (time.Duration, error) {
-		start := time.Now()
+func goCreate(size int, touch bool) func(n int) (spent, error) {
+	return func(n int) (spent, error) {
+		m := startMeter()
 		for range n {
 			seg, err := shm.Create("", size)
 			if err != nil {
-				return 0, err
+				return spent{}, err
 			}
 			if touch {
 				b := seg.Bytes()
@@ -66,33 +57,33 @@ func goCreate(size int, touch bool) func(n int) (time.Duration, error) {
 				}
 			}
 			if err := seg.Close(); err != nil {
-				return 0, err
+				return spent{}, err
 			}
 			if err := seg.Unlink(); err != nil {
-				return 0, err
+				return spent{}, err
 			}
 		}
-		return time.Since(start), nil
+		return m.stop(), nil
 	}
 }
 
 // goAttach measures n open+close cycles of one existing 4 KiB segment.
-func goAttach(n int) (time.Duration, error) {
+func goAttach(n int) (spent, error) {
 	owner, err := shm.Create("", 4096)
 	if err != nil {
-		return 0, err
+		return spent{}, err
 	}
 	defer owner.Unlink()
 	defer owner.Close()
-	start := time.Now()
+	m := startMeter()
 	for range n {
 		seg, err := shm.Open(owner.Name())
 		if err != nil {
-			return 0, err
+			return spent{}, err
 		}
 		if err := seg.Close(); err != nil {
-			return 0, fmt.Errorf("close: %w", err)
+			return spent{}, fmt.Errorf("close: %w", err)
 		}
 	}
-	return time.Since(start), nil
+	return m.stop(), nil
 }

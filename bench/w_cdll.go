@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/mpsync/mpsync/ctypes/cdll"
 )
@@ -25,11 +24,11 @@ func w9(p *peers) *Workload {
 				return Measurement{}, err
 			}
 			iters := cfg.iters(n)
-			start := time.Now()
+			m := startMeter()
 			if err := body(add, iters); err != nil {
 				return Measurement{}, err
 			}
-			return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+			return m.stop().perOp(iters, "ns"), nil
 		}
 	}
 	peersOf := func() []*Impl {
@@ -47,18 +46,19 @@ func w9(p *peers) *Workload {
 			{Name: "Go direct cgo call", Run: func(cfg *Config) (Measurement, error) {
 				iters := cfg.iters(n)
 				var s int32
-				start := time.Now()
+				m := startMeter()
 				for i := range iters {
 					s += cgoAdd(int32(i), 1)
 				}
 				sink.Add(int64(s))
-				return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+				return m.stop().perOp(iters, "ns"), nil
 			}},
 			peerImpl("C through dlsym pointer", p.runC, "call", "ns", libArgs("add"), nil),
 			peerImpl("Python ctypes", p.runPython, "call", "ns", pyArgs, nil),
 		}
 	}
-	raw := &Case{Name: "add(int,int), CallRaw", Unit: "ns", Lower: true, Target: "≤ 2× direct cgo"}
+	raw := &Case{Name: "add(int,int), CallRaw", Unit: "ns", Lower: true,
+		Targets: []Target{upTo(2, "Go direct cgo call"), upTo(0.2, "Python ctypes")}}
 	raw.Impls = append([]*Impl{{Name: "mpsync", Run: withAdd(func(add *cdll.Func, n int) error {
 		var s uint64
 		for i := range n {
@@ -105,16 +105,20 @@ func w10(p *peers, threads []int) *Workload {
 				return []string{path, kind, strconv.Itoa(t), strconv.Itoa(rounds / div), strconv.Itoa(max(1, calls(cfg)/div))}
 			}
 		}
-		plain := &Case{Name: fmt.Sprintf("T=%d, calls into C", t), Unit: "×", Target: "≥ 1.9× at T=2"}
+		var target []Target
+		if t == 2 {
+			target = []Target{atLeast(1.9, "")}
+		}
+		plain := &Case{Name: fmt.Sprintf("T=%d, calls into C", t), Unit: "×", Op: "round", Targets: target}
 		plain.Impls = []*Impl{
 			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
-				return speedup(p, t, func(lib *cdll.Library, k int) (time.Duration, error) {
+				return speedup(p, t, calls(cfg)*rounds, func(lib *cdll.Library, k int) (spent, error) {
 					spin, err := lib.Func("spin", cdll.Long, cdll.Long)
 					if err != nil {
-						return 0, err
+						return spent{}, err
 					}
 					var wg sync.WaitGroup
-					start := time.Now()
+					m := startMeter()
 					for range k {
 						wg.Add(1)
 						go func() {
@@ -125,38 +129,38 @@ func w10(p *peers, threads []int) *Workload {
 						}()
 					}
 					wg.Wait()
-					return time.Since(start), nil
+					return m.stop(), nil
 				})
 			}},
 			peerImpl("C pthreads", p.runC, "call", "×", peerArgs("threads", 1), nil),
 			peerImpl("Python ctypes threads", p.runPython, "call", "×", peerArgs("threads", 1), nil),
 		}
 		// withCallback measures body with a callback doing the CPU work in Go.
-		withCallback := func(body func(lib *cdll.Library, cb *cdll.Callback, k int) (time.Duration, error)) func(cfg *Config) (Measurement, error) {
+		withCallback := func(body func(lib *cdll.Library, cb *cdll.Callback, k int) (spent, error)) func(cfg *Config) (Measurement, error) {
 			return func(cfg *Config) (Measurement, error) {
-				return speedup(p, t, func(lib *cdll.Library, k int) (time.Duration, error) {
+				return speedup(p, t, callbackCalls*calls(cfg)*rounds, func(lib *cdll.Library, k int) (spent, error) {
 					cb, err := cdll.NewCallback(func(int32) {
 						for range callbackCalls * calls(cfg) {
 							sink.Add(goSpin(rounds))
 						}
 					}, cdll.Void, cdll.Int)
 					if err != nil {
-						return 0, err
+						return spent{}, err
 					}
 					defer cb.Free()
 					return body(lib, cb, k)
 				})
 			}
 		}
-		goroutines := &Case{Name: fmt.Sprintf("T=%d, goroutines calling C calling back", t), Unit: "×", Target: "≥ 1.9× at T=2"}
+		goroutines := &Case{Name: fmt.Sprintf("T=%d, goroutines calling C calling back", t), Unit: "×", Op: "round", Targets: target}
 		goroutines.Impls = []*Impl{
-			{Name: "mpsync", Run: withCallback(func(lib *cdll.Library, cb *cdll.Callback, k int) (time.Duration, error) {
+			{Name: "mpsync", Run: withCallback(func(lib *cdll.Library, cb *cdll.Callback, k int) (spent, error) {
 				callBack, err := lib.Func("call_back", cdll.Void, cdll.Pointer, cdll.Int)
 				if err != nil {
-					return 0, err
+					return spent{}, err
 				}
 				errc := make(chan error, k)
-				start := time.Now()
+				m := startMeter()
 				for i := range k {
 					go func() {
 						_, err := callBack.Call(cb, i)
@@ -166,22 +170,22 @@ func w10(p *peers, threads []int) *Workload {
 				for range k {
 					err = errors.Join(err, <-errc)
 				}
-				return time.Since(start), err
+				return m.stop(), err
 			})},
 			peerImpl("Python threads, ctypes callbacks", p.runPython, "call", "×", peerArgs("threadcallbacks", 20), nil),
 		}
 		// With C threads, the later ones can wait up to two Go monitor
 		// ticks for a P (see the README): no target, for that start-up.
-		cThreads := &Case{Name: fmt.Sprintf("T=%d, C threads calling back", t), Unit: "×"}
+		cThreads := &Case{Name: fmt.Sprintf("T=%d, C threads calling back", t), Unit: "×", Op: "round"}
 		cThreads.Impls = []*Impl{
-			{Name: "mpsync", Run: withCallback(func(lib *cdll.Library, cb *cdll.Callback, k int) (time.Duration, error) {
+			{Name: "mpsync", Run: withCallback(func(lib *cdll.Library, cb *cdll.Callback, k int) (spent, error) {
 				run, err := lib.Func("run_threads", cdll.Void, cdll.Int, cdll.Pointer)
 				if err != nil {
-					return 0, err
+					return spent{}, err
 				}
-				start := time.Now()
+				m := startMeter()
 				_, err = run.Call(k, cb)
-				return time.Since(start), err
+				return m.stop(), err
 			})},
 			peerImpl("Python ctypes callbacks", p.runPython, "call", "×", peerArgs("callbacks", 20), nil),
 		}
@@ -201,9 +205,10 @@ func goSpin(n int) int64 {
 	return int64(x & 0xffff)
 }
 
-// speedup runs body with 1 and with t workers and returns t×(time with
-// 1)/(time with t).
-func speedup(p *peers, t int, body func(lib *cdll.Library, workers int) (time.Duration, error)) (Measurement, error) {
+// speedup runs body with 1 and with t workers, each worker doing rounds
+// rounds of work, and returns t×(time with 1)/(time with t), with the CPU
+// time of both runs per round.
+func speedup(p *peers, t, rounds int, body func(lib *cdll.Library, workers int) (spent, error)) (Measurement, error) {
 	lib, err := loadCalllib(p)
 	if err != nil {
 		return Measurement{}, err
@@ -217,7 +222,8 @@ func speedup(p *peers, t int, body func(lib *cdll.Library, workers int) (time.Du
 	if err != nil {
 		return Measurement{}, err
 	}
-	return Measurement{Value: float64(t) * float64(one) / float64(many)}, nil
+	cpu := float64(one.cpu+many.cpu) / float64((1+t)*rounds)
+	return Measurement{Value: float64(t) * float64(one.wall) / float64(many.wall), CPU: cpu}, nil
 }
 
 // loadCalllib builds (once) and loads the library of W9 and W10.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"sync/atomic"
-	"time"
 
 	"github.com/mpsync/mpsync/ctypes"
 )
@@ -14,10 +13,11 @@ var sink atomic.Int64
 func w4(p *peers) *Workload {
 	const n = 5_000_000
 	type shape struct {
-		name, pyCase, target string
-		raw                  bool
-		run                  func(v *ctypes.Value[int32], n int)
-		floor                func(a *atomic.Int32, n int)
+		name, pyCase string
+		targets      []Target
+		raw          bool
+		run          func(v *ctypes.Value[int32], n int)
+		floor        func(a *atomic.Int32, n int)
 	}
 	get := func(v *ctypes.Value[int32], n int) {
 		var s int32
@@ -44,11 +44,11 @@ func w4(p *peers) *Workload {
 		}
 	}
 	shapes := []shape{
-		{"raw Get", "raw-get", "≤ 2× Go atomic", true, get, aget},
-		{"raw Set", "raw-set", "≤ 2× Go atomic", true, set, aset},
-		{"synchronized Get", "sync-get", "≤ 20 ns", false, get, aget},
-		{"synchronized Set", "sync-set", "≤ 20 ns", false, set, aset},
-		{"Lock; Set(Get()+1); Unlock", "sync-incr", "", false, func(v *ctypes.Value[int32], n int) {
+		{"raw Get", "raw-get", []Target{upTo(2, "Go sync/atomic")}, true, get, aget},
+		{"raw Set", "raw-set", []Target{upTo(2, "Go sync/atomic")}, true, set, aset},
+		{"synchronized Get", "sync-get", []Target{upTo(20, "")}, false, get, aget},
+		{"synchronized Set", "sync-set", []Target{upTo(20, "")}, false, set, aset},
+		{"Lock; Set(Get()+1); Unlock", "sync-incr", nil, false, func(v *ctypes.Value[int32], n int) {
 			for range n {
 				v.Lock()
 				v.Set(v.Get() + 1)
@@ -58,7 +58,7 @@ func w4(p *peers) *Workload {
 	}
 	w := &Workload{ID: "W4", Name: "value_rw"}
 	for _, s := range shapes {
-		c := &Case{Name: s.name, Unit: "ns", Lower: true, Target: s.target}
+		c := &Case{Name: s.name, Unit: "ns", Lower: true, Targets: s.targets}
 		c.Impls = append(c.Impls, &Impl{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			var opts []ctypes.Option
 			if s.raw {
@@ -71,17 +71,17 @@ func w4(p *peers) *Workload {
 			defer v.Unlink()
 			defer v.Close()
 			iters := cfg.iters(n)
-			start := time.Now()
+			m := startMeter()
 			s.run(v, iters)
-			return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+			return m.stop().perOp(iters, "ns"), nil
 		}})
 		if s.floor != nil {
 			c.Impls = append(c.Impls, &Impl{Name: "Go sync/atomic", Run: func(cfg *Config) (Measurement, error) {
 				var a atomic.Int32
 				iters := cfg.iters(n)
-				start := time.Now()
+				m := startMeter()
 				s.floor(&a, iters)
-				return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+				return m.stop().perOp(iters, "ns"), nil
 			}})
 		}
 		c.Impls = append(c.Impls, peerImpl("Python multiprocessing.Value", p.runPython, "value_rw", "ns", fixedArgs(n/20, s.pyCase), nil))
@@ -98,10 +98,9 @@ func w5(p *peers) *Workload {
 	for i := range local {
 		local[i] = float64(i) * 0.5
 	}
-	rate := func(d time.Duration, n int) float64 { return float64(n) * count * 8 / d.Seconds() / 1e9 }
-	fill := &Case{Name: "fill from local memory", Unit: "GB/s", Target: "≥ 0.8× C memcpy"}
-	sum := &Case{Name: "read back and sum", Unit: "GB/s", Target: "≥ 0.9× C loop"}
-	withArray := func(body func(a *ctypes.Array[float64], n int) time.Duration) func(cfg *Config) (Measurement, error) {
+	fill := &Case{Name: "fill from local memory", Unit: "GB/s", Op: "GB", Targets: []Target{atLeast(0.8, "C memcpy")}}
+	sum := &Case{Name: "read back and sum", Unit: "GB/s", Op: "GB", Targets: []Target{atLeast(0.9, "C loop")}}
+	withArray := func(body func(a *ctypes.Array[float64], n int) spent) func(cfg *Config) (Measurement, error) {
 		return func(cfg *Config) (Measurement, error) {
 			a, err := ctypes.NewArray[float64](count)
 			if err != nil {
@@ -113,23 +112,23 @@ func w5(p *peers) *Workload {
 				return Measurement{}, err
 			}
 			n := cfg.iters(reps)
-			return Measurement{Value: rate(body(a, n), n)}, nil
+			return body(a, n).rate(float64(n)*count*8, 1e9, 1e9), nil
 		}
 	}
 	fill.Impls = []*Impl{
-		{Name: "mpsync", Run: withArray(func(a *ctypes.Array[float64], n int) time.Duration {
-			start := time.Now()
+		{Name: "mpsync", Run: withArray(func(a *ctypes.Array[float64], n int) spent {
+			m := startMeter()
 			for range n {
 				a.CopyFrom(local)
 			}
-			return time.Since(start)
+			return m.stop()
 		})},
 		peerImpl("C memcpy", p.runC, "bulk", "GB/s", fixedArgs(reps, "fill"), nil),
 		peerImpl("Python RawArray slice", p.runPython, "bulk", "GB/s", fixedArgs(reps/100, "fill"), nil),
 	}
 	sum.Impls = []*Impl{
-		{Name: "mpsync", Run: withArray(func(a *ctypes.Array[float64], n int) time.Duration {
-			start := time.Now()
+		{Name: "mpsync", Run: withArray(func(a *ctypes.Array[float64], n int) spent {
+			m := startMeter()
 			var total float64
 			for range n {
 				var s float64
@@ -139,7 +138,7 @@ func w5(p *peers) *Workload {
 				total += s
 			}
 			sink.Add(int64(total))
-			return time.Since(start)
+			return m.stop()
 		})},
 		peerImpl("C loop", p.runC, "bulk", "GB/s", fixedArgs(reps, "sum"), nil),
 		peerImpl("Python RawArray sum", p.runPython, "bulk", "GB/s", fixedArgs(reps/200, "sum"), nil),

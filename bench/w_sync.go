@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"time"
 	"unsafe"
 
 	"github.com/mpsync/mpsync/semaphore"
@@ -13,33 +12,53 @@ import (
 )
 
 // peerImpl is an implementation run by a C or Python peer program: one
-// run per repetition, reading the metric it prints ("ns_per_op" converted
-// to unit, or "ops_per_s" converted to M/s). A "count" it prints is
-// checked against want(cfg), if want is given.
+// run per repetition, reading the metrics it prints (see
+// peerMeasurement). A "count" it prints is checked against want(cfg), if
+// want is given.
 func peerImpl(name string, run func(string, ...string) (map[string]float64, error), prog, unit string, args func(cfg *Config) []string, want func(cfg *Config) int) *Impl {
 	return &Impl{Name: name, Run: func(cfg *Config) (Measurement, error) {
 		m, err := run(prog, args(cfg)...)
 		if err != nil {
 			return Measurement{}, err
 		}
-		var v float64
-		if scale, ok := rateUnits[unit]; ok {
-			v, err = metric(m, nil, "ops_per_s")
-			v /= scale
-		} else {
-			v, err = metric(m, nil, "ns_per_op")
-			v = fromNs(v, unit)
-		}
-		checks := map[string]string{}
+		meas, err := peerMeasurement(m, unit)
 		if want != nil {
-			checks["count_ok"] = strconv.FormatBool(int(m["count"]) == want(cfg))
+			meas.Checks["count_ok"] = strconv.FormatBool(int(m["count"]) == want(cfg))
 		}
-		return Measurement{Value: v, Checks: checks}, err
+		return meas, err
 	}}
+}
+
+// peerMeasurement converts a peer's metrics to a measurement in unit:
+// "ns_per_op" for a time, "ops_per_s" for a rate, and "cpu_ns_per_op",
+// the CPU time of all its processes per operation (per thing counted by
+// a rate: an increment, a byte, a round of W10's work).
+func peerMeasurement(m map[string]float64, unit string) (Measurement, error) {
+	meas := Measurement{Checks: map[string]string{}}
+	var err error
+	if scale, ok := rateUnits[unit]; ok {
+		meas.Value, err = metric(m, nil, "ops_per_s")
+		meas.Value /= scale
+	} else {
+		meas.Value, err = metric(m, nil, "ns_per_op")
+		meas.Value = fromNs(meas.Value, unit)
+	}
+	if err != nil {
+		return meas, err
+	}
+	meas.CPU, err = metric(m, nil, "cpu_ns_per_op")
+	if size, ok := cpuOpSize[unit]; ok {
+		meas.CPU *= size
+	}
+	return meas, err
 }
 
 // rateUnits are the units of rates, with their size.
 var rateUnits = map[string]float64{"M/s": 1e6, "GB/s": 1e9, "×": 1}
+
+// cpuOpSize is, for a rate whose Case.Op is more than one thing counted,
+// the things in one op: W5 reports CPU time per GB.
+var cpuOpSize = map[string]float64{"GB/s": 1e9}
 
 // fixedArgs returns an args function with an iteration count scaled for
 // -quick after the fixed leading arguments.
@@ -47,10 +66,15 @@ func fixedArgs(n int, lead ...string) func(cfg *Config) []string {
 	return func(cfg *Config) []string { return append(lead, strconv.Itoa(cfg.iters(n))) }
 }
 
+// limitSpin names the [limit] rows of W2, W7 and W8: C that only spins
+// (with a pause), never sleeping, the floor the hardware sets. It is no
+// target: it burns a core per waiting process (see its CPU time).
+const limitSpin = "[limit] C pure spin"
+
 // w1 is lock_uncontended: acquire+release of a free lock in one process.
 func w1(p *peers) *Workload {
 	const n = 5_000_000
-	c := &Case{Name: "Lock+Unlock, free lock", Unit: "ns", Lower: true, Target: "≤ 1.25× sync.Mutex"}
+	c := &Case{Name: "Lock+Unlock, free lock", Unit: "ns", Lower: true, Targets: []Target{upTo(1.25, "Go sync.Mutex")}}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			l, err := semaphore.NewLock()
@@ -60,24 +84,24 @@ func w1(p *peers) *Workload {
 			defer l.Unlink()
 			defer l.Close()
 			iters := cfg.iters(n)
-			start := time.Now()
+			m := startMeter()
 			for range iters {
 				l.Lock()
 				//lint:ignore SA2001 the lock itself is what is measured or tested
 				l.Unlock()
 			}
-			return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+			return m.stop().perOp(iters, "ns"), nil
 		}},
 		{Name: "Go sync.Mutex", Run: func(cfg *Config) (Measurement, error) {
 			var mu sync.Mutex
 			iters := cfg.iters(n)
-			start := time.Now()
+			m := startMeter()
 			for range iters {
 				mu.Lock()
 				//lint:ignore SA2001 the lock itself is what is measured or tested
 				mu.Unlock()
 			}
-			return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+			return m.stop().perOp(iters, "ns"), nil
 		}},
 		peerImpl("C futex lock", p.runC, "lock_uncontended", "ns", fixedArgs(n, "futex"), nil),
 		peerImpl("C robust pthread mutex", p.runC, "lock_uncontended", "ns", fixedArgs(n, "robust"), nil),
@@ -90,7 +114,7 @@ func w1(p *peers) *Workload {
 // w2 is sem_pingpong: two processes alternate on two semaphores.
 func w2(p *peers) *Workload {
 	const n = 20000
-	c := &Case{Name: "round trip on two semaphores", Unit: "µs", Lower: true, Target: "≤ 0.5× C futex"}
+	c := &Case{Name: "round trip on two semaphores", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex semaphores")}}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
@@ -111,7 +135,7 @@ func w2(p *peers) *Workload {
 				return Measurement{}, err
 			}
 			ctx := context.Background()
-			start := time.Now()
+			m := startMeter()
 			for range iters {
 				a.Release()
 				if err := b.Acquire(ctx); err != nil {
@@ -119,11 +143,12 @@ func w2(p *peers) *Workload {
 					return Measurement{}, err
 				}
 			}
-			d := time.Since(start)
-			return Measurement{Value: perOp(d, iters, "µs")}, h.wait()
+			return h.finish(m.stop(), iters, "µs")
 		}},
+		peerImpl("C spin-then-futex semaphores", p.runC, "pingpong", "µs", fixedArgs(n, "spinfutex"), nil),
 		peerImpl("C futex semaphores", p.runC, "pingpong", "µs", fixedArgs(n, "futex"), nil),
 		peerImpl("C glibc semaphores", p.runC, "pingpong", "µs", fixedArgs(n, "sem"), nil),
+		peerImpl(limitSpin, p.runC, "pingpong", "µs", fixedArgs(n, "spin"), nil),
 		peerImpl("Python multiprocessing", p.runPython, "pingpong", "µs", fixedArgs(n/4), nil),
 	}
 	return &Workload{ID: "W2", Name: "sem_pingpong", Cases: []*Case{c}}
@@ -147,7 +172,7 @@ func w3(p *peers, procs []int) *Workload {
 		pyArgs := func(cfg *Config) []string {
 			return []string{strconv.Itoa(np), strconv.Itoa(cfg.iters(total/50) / np * np)}
 		}
-		c := &Case{Name: fmt.Sprintf("P=%d increments", np), Unit: "M/s", Target: "≥ 1× C futex"}
+		c := &Case{Name: fmt.Sprintf("P=%d increments", np), Unit: "M/s", Op: "increment", Targets: []Target{atLeast(1, "C futex lock")}}
 		c.Impls = []*Impl{
 			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) { return goCounter(np, cfg.iters(total)/np*np) }},
 			peerImpl("C futex lock", p.runC, "counter", "M/s", args("futex", total), want(total)),
@@ -189,7 +214,7 @@ func goCounter(np, total int) (Measurement, error) {
 		}
 		hs = append(hs, h)
 	}
-	start := time.Now()
+	m := startMeter()
 	for _, h := range hs {
 		h.send("go")
 	}
@@ -198,16 +223,25 @@ func goCounter(np, total int) (Measurement, error) {
 			return Measurement{}, err
 		}
 	}
-	d := time.Since(start)
+	s := m.stop()
+	for _, h := range hs {
+		cpu, err := h.cpu()
+		if err != nil {
+			return Measurement{}, err
+		}
+		s.cpu += cpu
+	}
 	got := *counterOf(seg)
-	return Measurement{Value: float64(total) / d.Seconds() / 1e6, Checks: map[string]string{"count_ok": strconv.FormatBool(got == int64(total))}}, nil
+	meas := s.rate(float64(total), 1e6, 1)
+	meas.Checks = map[string]string{"count_ok": strconv.FormatBool(got == int64(total))}
+	return meas, nil
 }
 
 // w7 is event_latency: an event set in one process wakes a waiter in
 // another; two events ping-pong, and the latency is half a round trip.
 func w7(p *peers) *Workload {
 	const n = 20000
-	c := &Case{Name: "set → waiter wakes (½ round trip)", Unit: "µs", Lower: true, Target: "≤ 1.0× C futex"}
+	c := &Case{Name: "set → waiter wakes (½ round trip)", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex event")}}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
@@ -228,7 +262,7 @@ func w7(p *peers) *Workload {
 				return Measurement{}, err
 			}
 			ctx := context.Background()
-			start := time.Now()
+			m := startMeter()
 			for range iters {
 				a.Set()
 				if _, err := b.Wait(ctx); err != nil {
@@ -237,10 +271,11 @@ func w7(p *peers) *Workload {
 				}
 				b.Clear()
 			}
-			d := time.Since(start)
-			return Measurement{Value: perOp(d, 2*iters, "µs")}, h.wait()
+			return h.finish(m.stop(), 2*iters, "µs")
 		}},
-		peerImpl("C futex event", p.runC, "event", "µs", fixedArgs(n), nil),
+		peerImpl("C spin-then-futex event", p.runC, "event", "µs", fixedArgs(n, "spinfutex"), nil),
+		peerImpl("C futex event", p.runC, "event", "µs", fixedArgs(n, "futex"), nil),
+		peerImpl(limitSpin, p.runC, "event", "µs", fixedArgs(n, "spin"), nil),
 		peerImpl("Python multiprocessing.Event", p.runPython, "event", "µs", fixedArgs(n/4), nil),
 	}
 	return &Workload{ID: "W7", Name: "event_latency", Cases: []*Case{c}}
@@ -249,7 +284,7 @@ func w7(p *peers) *Workload {
 // w8 is barrier: two processes wait on one barrier, round after round.
 func w8(p *peers) *Workload {
 	const n = 20000
-	c := &Case{Name: "2 processes, one round", Unit: "µs", Lower: true, Target: "≤ 1.0× pthread_barrier"}
+	c := &Case{Name: "2 processes, one round", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex barrier")}}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
@@ -264,17 +299,18 @@ func w8(p *peers) *Workload {
 				return Measurement{}, err
 			}
 			ctx := context.Background()
-			start := time.Now()
+			m := startMeter()
 			for range iters {
 				if _, err := b.Wait(ctx); err != nil {
 					h.kill()
 					return Measurement{}, err
 				}
 			}
-			d := time.Since(start)
-			return Measurement{Value: perOp(d, iters, "µs")}, h.wait()
+			return h.finish(m.stop(), iters, "µs")
 		}},
-		peerImpl("C pthread_barrier", p.runC, "barrier", "µs", fixedArgs(n), nil),
+		peerImpl("C spin-then-futex barrier", p.runC, "barrier", "µs", fixedArgs(n, "spinfutex"), nil),
+		peerImpl("C pthread_barrier", p.runC, "barrier", "µs", fixedArgs(n, "pthread"), nil),
+		peerImpl(limitSpin, p.runC, "barrier", "µs", fixedArgs(n, "spin"), nil),
 		peerImpl("Python multiprocessing.Barrier", p.runPython, "barrier", "µs", fixedArgs(n/10), nil),
 	}
 	return &Workload{ID: "W8", Name: "barrier", Cases: []*Case{c}}

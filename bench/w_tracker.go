@@ -20,7 +20,8 @@ func w11(p *peers) *Workload {
 		{"creator killed", "0"},
 		{"process group killed: parent + 3 children", "3"},
 	} {
-		c := &Case{Name: sc.name, Unit: "left", Lower: true, Target: "0", Count: true}
+		c := &Case{Name: sc.name, Unit: "left", Lower: true, Targets: []Target{upTo(0, "")}, Count: true,
+			NoCPU: "a count of objects left behind"}
 		c.Impls = []*Impl{
 			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 				exe, err := os.Executable()

@@ -1,9 +1,11 @@
 /* call.c - W9 and W10 for raw C, on calllib.so loaded with dlopen.
  *
  *   call LIB add N          N calls of add through its dlsym'd pointer:
- *                           prints "ns_per_op"
- *   call LIB threads T N M  T threads each make M calls of spin(N); prints
- *                           "ops_per_s <speedup over 1 thread>" */
+ *                           prints "ns_per_op" and "cpu_ns_per_op"
+ *   call LIB threads T N M  T threads each make M calls of spin(N), after
+ *                           1 thread did: prints "ops_per_s <speedup over
+ *                           1 thread>" and "cpu_ns_per_op <CPU time of
+ *                           both runs per round of spin>" */
 #include "common.h"
 
 #include <dlfcn.h>
@@ -45,10 +47,11 @@ int main(int argc, char **argv)
         int (*add)(int, int) = (int (*)(int, int))dlsym(lib, "add");
         long n = atol(argv[3]);
         volatile int sink = 0;
-        double start = now_ns();
+        double c0 = cpu_ns(), start = now_ns();
         for (long i = 0; i < n; i++)
             sink += add((int)i, 1);
-        printf("ns_per_op %.2f\n", (now_ns() - start) / n);
+        double end = now_ns();
+        printf("ns_per_op %.2f\ncpu_ns_per_op %.2f\n", (end - start) / n, (cpu_ns() - c0) / n);
         return 0;
     }
     if (argc != 6)
@@ -57,7 +60,7 @@ int main(int argc, char **argv)
     int t = atoi(argv[3]);
     rounds = atol(argv[4]);
     calls = atol(argv[5]);
-    double one = run(1), many = run(t);
-    printf("ops_per_s %.3f\n", t * one / many);
+    double c0 = cpu_ns(), one = run(1), many = run(t), cpu = cpu_ns() - c0;
+    printf("ops_per_s %.3f\ncpu_ns_per_op %.4f\n", t * one / many, cpu / ((1.0 + t) * calls * rounds));
     return 0;
 }

@@ -6,28 +6,12 @@
  *                            page, close and unlink, N times
  *   shm_lifecycle attach N   open+map+close an existing 4 KiB segment N times
  *
- * Prints "ns_per_op <value>". */
+ * Prints "ns_per_op <value>" and "cpu_ns_per_op <value>".  Names start
+ * with the bench run's prefix (see peer_name). */
+#include "common.h"
+
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-    perror(what);
-    exit(1);
-}
 
 static char *create(const char *name, size_t size)
 {
@@ -48,13 +32,13 @@ int main(int argc, char **argv)
     if (argc != 3)
         return 2;
     long n = atol(argv[2]);
-    char name[64];
-    double start = now_ns();
+    char name[128];
+    double c0 = cpu_ns(), start = now_ns();
     if (strcmp(argv[1], "create") == 0 || strcmp(argv[1], "touch") == 0) {
         int touch = argv[1][0] == 't';
         size_t size = touch ? (size_t)64 << 20 : 4096;
         for (long i = 0; i < n; i++) {
-            snprintf(name, sizeof name, "/mps-bench-%d-%ld", (int)getpid(), i);
+            peer_name(name, sizeof name, i);
             char *p = create(name, size);
             if (touch)
                 for (size_t off = 0; off < size; off += 4096)
@@ -64,8 +48,9 @@ int main(int argc, char **argv)
                 die("shm_unlink");
         }
     } else if (strcmp(argv[1], "attach") == 0) {
-        snprintf(name, sizeof name, "/mps-bench-%d", (int)getpid());
+        peer_name(name, sizeof name, 0);
         munmap(create(name, 4096), 4096);
+        c0 = cpu_ns();
         start = now_ns();
         for (long i = 0; i < n; i++) {
             int fd = shm_open(name, O_RDWR, 0);
@@ -81,13 +66,14 @@ int main(int argc, char **argv)
             close(fd);
             munmap(p, size);
         }
-        double end = now_ns();
+        double end = now_ns(), cpu = cpu_ns() - c0;
         shm_unlink(name);
-        printf("ns_per_op %.1f\n", (end - start) / n);
+        printf("ns_per_op %.1f\ncpu_ns_per_op %.1f\n", (end - start) / n, cpu / n);
         return 0;
     } else {
         return 2;
     }
-    printf("ns_per_op %.1f\n", (now_ns() - start) / n);
+    double end = now_ns(), cpu = cpu_ns() - c0;
+    printf("ns_per_op %.1f\ncpu_ns_per_op %.1f\n", (end - start) / n, cpu / n);
     return 0;
 }
