@@ -18,8 +18,7 @@ import (
 //   - mpsync and Go rows in this process: this process's CPU clock over
 //     the loop. It counts every goroutine and runtime thread meanwhile —
 //     the garbage collector, the scheduler — which belong to the cost;
-//     the suite runs nothing else while it measures (W14's side-by-side
-//     window is reported without CPU time).
+//     the suite runs nothing else while it measures.
 //   - mpsync rows with helper processes (W2, W3, W7, W8): this process's
 //     share plus what each helper reports of its own loop ("cpu <ns>",
 //     see reportCPU).
@@ -34,7 +33,10 @@ import (
 // needs no reaping of grandchildren that RUSAGE_CHILDREN would miss.
 // mpsync's resource tracker is not counted: it sleeps while objects are
 // made and used (registering is a write to the process's own registry)
-// and wakes when a process exits, after the loop; W14 measures it.
+// and wakes when a process exits, after the loop. W14's idle case
+// reports the trackers' own CPU time over its window, from
+// /proc/<pid>/task/*/schedstat; W11 and W14's clean-up latency have no
+// operation to charge (Case.NoCPU).
 
 // cpuTime returns this process's CPU time so far: user + system, all
 // threads.

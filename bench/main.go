@@ -1,6 +1,9 @@
 // Command bench runs mpsync's workload suite (W1–W11 and W14 of the design) for
-// mpsync and its peers — raw C on glibc, Python's multiprocessing, Go's
-// sync package — in one run, and reports medians and ratios.
+// mpsync and its peers — raw C on glibc (the best C for each workload:
+// spin-then-futex where mpsync spins, and pure spinning as the [limit]),
+// Python's multiprocessing, Go's sync package — in one run, and reports
+// medians, CPU time per operation, ratios, and whether each target is
+// met.
 //
 //	go run ./bench                # the full suite, a few minutes
 //	go run ./bench -quick         # under a minute
@@ -10,8 +13,9 @@
 // implementations (A B C A B C …); a ratio is the median of the per-
 // repetition ratios mpsync/peer, so drift of the machine cancels. The
 // table goes to stdout; report.md, report.json and report.svg (a chart)
-// go to the -out folder
-// (a new temporary folder by default, printed at the end).
+// go to the -out folder (a new temporary folder by default, printed at
+// the end). The run exits 1 if it leaves entries of its own in /dev/shm
+// (see leftovers).
 package main
 
 import (

@@ -27,9 +27,9 @@ type Case struct {
 	Targets []Target
 	Impls   []*Impl
 
-	// Op names the operation CPU time is reported per, for a rate
-	// ("increment", "GB", "round"); empty for a time, whose operation is
-	// the one timed, its CPU time given in Unit.
+	// Op names the operation CPU time is reported per, for a rate or a
+	// count ("increment", "GB", "round", "10 s"); empty for a time, whose
+	// operation is the one timed, its CPU time given in Unit.
 	Op string
 	// NoCPU says why the case reports no CPU time (a count of objects
 	// left behind is no operation); empty if it does.

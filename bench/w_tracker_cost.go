@@ -28,7 +28,8 @@ import (
 // created a SharedMemory, which starts its resource tracker as a child)
 // and waits. The tracker's context switches, voluntary and involuntary,
 // summed over all its threads (/proc/<pid>/task/*/status), are counted
-// over 10 s (5 s scaled to 10 s with -quick), both trackers side by
+// over 10 s (5 s scaled to 10 s with -quick), with the CPU time of
+// those threads over the same window, both trackers side by
 // side in the same seconds, once, 5 s after the client started (2 s with
 // -quick): the tracker at rest, not its start-up. Threads are looked at every half second:
 // one born in the window counts from 0, one that ends in it counts up
@@ -61,8 +62,7 @@ import (
 func w14(p *peers) *Workload {
 	w := &Workload{ID: "W14", Name: "tracker_cost"}
 	idle := &Case{Name: "idle wake-ups, 1 client holding 1 object", Unit: "per 10 s", Lower: true,
-		Targets: []Target{upTo(20, "")}, Count: true, Window: true,
-		NoCPU: "wake-ups of a process at rest, measured side by side"}
+		Targets: []Target{upTo(20, "")}, Count: true, Window: true, Op: "10 s"}
 	idle.Impls = []*Impl{
 		{Name: "mpsync", Run: idleMpsync},
 		{Name: "Python multiprocessing", Run: func(cfg *Config) (Measurement, error) { return idlePython(p, cfg) }},
@@ -200,15 +200,20 @@ func idlePython(p *peers, cfg *Config) (Measurement, error) {
 	return m, nil
 }
 
-// threadSwitches returns, for each thread of process pid, its voluntary
-// plus involuntary context switches so far.
-func threadSwitches(pid int) (map[int]uint64, error) {
+// threadLife is what a thread has done so far: its voluntary plus
+// involuntary context switches, and its CPU time in ns (schedstat's
+// first field: user + system).
+type threadLife struct{ switches, cpu uint64 }
+
+// threadSwitches returns, for each thread of process pid, its context
+// switches and CPU time so far.
+func threadSwitches(pid int) (map[int]threadLife, error) {
 	dir := fmt.Sprintf("/proc/%d/task", pid)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	m := map[int]uint64{}
+	m := map[int]threadLife{}
 	for _, e := range ents {
 		tid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -231,8 +236,20 @@ func threadSwitches(pid int) (map[int]uint64, error) {
 				found++
 			}
 		}
+		sched, err := os.ReadFile(filepath.Join(dir, e.Name(), "schedstat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(sched))
+		if len(f) == 0 {
+			return nil, fmt.Errorf("%s/schedstat: %q", e.Name(), sched)
+		}
+		cpu, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s/schedstat: %q", e.Name(), sched)
+		}
 		if found == 2 {
-			m[tid] = n
+			m[tid] = threadLife{n, cpu}
 		}
 	}
 	if len(m) == 0 {
@@ -243,8 +260,9 @@ func threadSwitches(pid int) (map[int]uint64, error) {
 
 // countSwitches counts the context switches of every thread of process
 // pid over window, reading them every idleLook, and returns them scaled
-// to 10 s. Threads that begin in the window count from 0; threads that
-// end in it count up to their last look.
+// to 10 s, with the CPU time of those threads over the window (also per
+// 10 s). Threads that begin in the window count from 0; threads that end
+// in it count up to their last look.
 func countSwitches(pid int, window time.Duration) (Measurement, error) {
 	first, err := threadSwitches(pid)
 	if err != nil {
@@ -252,7 +270,7 @@ func countSwitches(pid int, window time.Duration) (Measurement, error) {
 	}
 	start := time.Now()
 	last := maps.Clone(first)
-	var now map[int]uint64
+	var now map[int]threadLife
 	for end := start.Add(window); ; {
 		time.Sleep(min(idleLook, max(time.Until(end), 0)))
 		if now, err = threadSwitches(pid); err != nil {
@@ -264,16 +282,20 @@ func countSwitches(pid int, window time.Duration) (Measurement, error) {
 		}
 	}
 	elapsed := time.Since(start)
-	var total uint64
+	var total, cpu uint64
 	for tid, n := range last {
-		total += n - first[tid] // first[tid] is 0 for a thread born in the window
+		// first[tid] is zero for a thread born in the window.
+		total += n.switches - first[tid].switches
+		cpu += n.cpu - first[tid].cpu
 	}
 	threads := strconv.Itoa(len(first))
 	if len(now) != len(first) || len(last) != len(first) {
 		threads = fmt.Sprintf("%d→%d (%d ended)", len(first), len(now), len(last)-len(now))
 	}
+	per10s := float64(10*time.Second) / float64(elapsed)
 	return Measurement{
-		Value: float64(total) * float64(10*time.Second) / float64(elapsed),
+		Value: float64(total) * per10s,
+		CPU:   float64(cpu) * per10s,
 		Checks: map[string]string{
 			"threads": threads,
 			"window":  fmt.Sprintf("%.0f s", elapsed.Seconds()),
