@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -95,13 +96,20 @@ func caseLines(c *Case) [][]string {
 
 // legend explains the columns, below the table and in report.md.
 func (r *Report) legend() []string {
-	return []string{
+	lines := []string{
 		fmt.Sprintf("method: 1 warm-up + %d repetitions, interleaved; ratio = median of per-repetition mpsync/impl", r.Config.Reps),
 		"ratios: below 1 is better for times (ns, µs, ms), above 1 for rates (M/s, GB/s, ×)",
 		"cpu/op: median CPU time (user + system) of all the implementation's processes over the measured loop, per operation (per increment, GB or round for rates; per 10 s of the idle tracker); - where there is no operation to charge",
 		"target: ✓ met, ✗ not met, ? not measured; a ratio target stands on the line of the peer it names, a bound on mpsync's own value on mpsync's line",
-		"[limit]: C that only spins, never sleeping: the hardware's floor, not a target",
 	}
+	for _, wl := range r.Workloads {
+		for _, c := range wl.Cases {
+			if slices.ContainsFunc(c.Impls, func(im *Impl) bool { return im.Name == limitSpin }) {
+				return append(lines, "[limit]: C that only spins, never sleeping: the hardware's floor, not a target")
+			}
+		}
+	}
+	return lines
 }
 
 func (r *Report) printTable(w io.Writer) {
