@@ -34,5 +34,6 @@ int main(int argc, char **argv)
     }
     double end = now_ns(), cpu = cpu_ns() - c0, bytes = n * (double)count * sizeof(double);
     printf("ops_per_s %.0f\ncpu_ns_per_op %.6f\n", bytes / ((end - start) / 1e9), cpu / bytes);
+    free(local);
     return 0;
 }
