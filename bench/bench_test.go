@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestMain(m *testing.M) {
@@ -119,5 +120,42 @@ func TestStats(t *testing.T) {
 	}
 	if r := ratio(a, &Impl{}); !math.IsNaN(r) {
 		t.Errorf("ratio with no values = %v, want NaN", r)
+	}
+}
+
+// TestWaitGone: a file deleted, and one renamed then deleted under its new
+// name (as mpsync's tracker does), are gone; one renamed and put back is
+// not.
+func TestWaitGone(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"deleted", "set-aside", "put-back"} {
+		if err := os.WriteFile(dir+"/"+f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := watchDeletes(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, step := range [][2]string{
+		{"deleted", ""}, {"set-aside", "aside-1"}, {"aside-1", ""}, {"put-back", "aside-2"}, {"aside-2", "put-back"},
+	} {
+		if step[1] == "" {
+			err = os.Remove(dir + "/" + step[0])
+		} else {
+			err = os.Rename(dir+"/"+step[0], dir+"/"+step[1])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Second)
+	last, left := w.waitGone([]string{"deleted", "set-aside", "put-back"}, deadline)
+	if len(left) != 1 || left[0] != "put-back" {
+		t.Errorf("left %v, want only put-back left", left)
+	}
+	if last.IsZero() || !last.Before(deadline) {
+		t.Errorf("the last file went at %v, the deadline; want the time its event came", last)
 	}
 }

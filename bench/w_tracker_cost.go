@@ -512,7 +512,7 @@ func watchDeletes(dir string) (*deleteWatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_DELETE); err != nil {
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_MOVED_TO); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("inotify %s: %w", dir, err)
 	}
@@ -523,13 +523,17 @@ func watchDeletes(dir string) (*deleteWatch, error) {
 func (w *deleteWatch) Close() error { return w.f.Close() }
 
 // waitGone waits until every one of names has been deleted, or until the
-// deadline, and returns when the last of them went and those left. If the
-// event queue overflowed, the names are looked at directly.
+// deadline, and returns when the last of them went and those left. A file
+// renamed first and deleted under its new name (mpsync's tracker sets a
+// name aside before it unlinks it) is gone when that name is deleted. If
+// the event queue overflowed, the names are looked at directly.
 func (w *deleteWatch) waitGone(names []string, deadline time.Time) (last time.Time, left []string) {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
 	}
+	movedFrom := map[uint32]string{} // rename cookie → a wanted name
+	aside := map[string]string{}     // a wanted file's new name → its name
 	w.f.SetReadDeadline(deadline)
 	buf := make([]byte, 64<<10)
 	for len(want) > 0 {
@@ -552,7 +556,17 @@ func (w *deleteWatch) waitGone(names []string, deadline time.Time) (last time.Ti
 				continue
 			}
 			name := string(bytes.TrimRight(buf[nameAt:min(off, n)], "\x00"))
-			if want[name] {
+			switch {
+			case ev.Mask&unix.IN_MOVED_FROM != 0 && want[name]:
+				movedFrom[ev.Cookie] = name
+			case ev.Mask&unix.IN_MOVED_TO != 0 && movedFrom[ev.Cookie] != "":
+				aside[name] = movedFrom[ev.Cookie]
+				delete(movedFrom, ev.Cookie)
+			case ev.Mask&unix.IN_DELETE != 0 && aside[name] != "":
+				delete(want, aside[name])
+				delete(aside, name)
+				last = now
+			case ev.Mask&unix.IN_DELETE != 0 && want[name]:
 				delete(want, name)
 				last = now
 			}
