@@ -16,6 +16,6 @@
 // By default the C sources in this folder are compiled in. Building with
 // the tag mpsync_system_lib links the installed libmpsync instead, found
 // through pkg-config (mpsync.pc), and refuses one older than this
-// package's ABI. Without cgo every function returns an error saying that
-// cgo is required.
+// package's ABI. mpsync needs Linux and cgo: a build without cgo, or for
+// another system, stops at compile time (see internal/platform).
 package csrc

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	_ "github.com/mpsync/mpsync/internal/platform" // Linux and cgo only
 )
 
 // Lib is a built libmpsync.

@@ -10,6 +10,8 @@ import (
 	"io"
 	"io/fs"
 	"syscall"
+
+	_ "github.com/mpsync/mpsync/internal/platform" // Linux and cgo only
 )
 
 // sentinel is an error value with an optional parent it also matches, so

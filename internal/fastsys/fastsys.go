@@ -23,6 +23,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	_ "github.com/mpsync/mpsync/internal/platform" // Linux and cgo only
 )
 
 // smallLimit is the largest segment whose pages may be freed by a raw

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	_ "github.com/mpsync/mpsync/internal/platform" // Linux and cgo only
 )
 
 const (

@@ -5,5 +5,7 @@
 // reused after its goroutine exits) and never zero.
 package goid
 
+import _ "github.com/mpsync/mpsync/internal/platform" // Linux and cgo only
+
 // Current returns the running goroutine's identity.
 func Current() uint64 { return uint64(getg()) }

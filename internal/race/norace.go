@@ -2,7 +2,11 @@
 
 package race
 
-import "unsafe"
+import (
+	"unsafe"
+
+	_ "github.com/mpsync/mpsync/internal/platform" // Linux and cgo only
+)
 
 // Enabled reports whether the race detector is on.
 const Enabled = false

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	_ "github.com/mpsync/mpsync/internal/platform" // Linux and cgo only
 )
 
 // Enabled reports whether the race detector is on.
