@@ -4,7 +4,9 @@ package csrc
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -158,4 +160,17 @@ func FuzzValidateHeader(f *testing.F) {
 			t.Fatalf("count %d * elem %d != payload %d", info.Count, info.ElemSize, info.PayloadSize)
 		}
 	})
+}
+
+// TestSystemLibRelease checks that the release system_lib.go requires of
+// the installed library is this package's.
+func TestSystemLibRelease(t *testing.T) {
+	src, err := os.ReadFile("system_lib.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("#if MPS_VERSION_MAJOR != %d || MPS_VERSION_MINOR != %d\n", VersionMajor, VersionMinor)
+	if !strings.Contains(string(src), want) {
+		t.Errorf("system_lib.go does not check for release %d.%d (%q)", VersionMajor, VersionMinor, want)
+	}
 }

@@ -3,7 +3,14 @@
  *
  * Internal functions that are not static carry the prefix mps__ (two
  * underscores) and hidden visibility, so they never leave the shared
- * library; public functions are marked MPS_API.
+ * library; public functions are marked MPS_API.  The few internal
+ * functions that mpsync's Go door (package csrc) calls are marked MPS_DOOR
+ * instead: a Go program built with the tag mpsync_system_lib calls them in
+ * the installed libmpsync.so, which exports them in the version node
+ * MPSYNC_PRIVATE_<MAJOR>.<MINOR> (see mpsync.map) and nowhere else.  They
+ * are not API: they change between releases without notice, and the node
+ * named after the release makes a Go program built against one release
+ * refuse, at load time, a library of another.
  */
 #ifndef MPSYNC_IMPL_H
 #define MPSYNC_IMPL_H
@@ -16,6 +23,7 @@
 
 #define MPS_API __attribute__((visibility("default")))
 #define MPS_HIDDEN __attribute__((visibility("hidden")))
+#define MPS_DOOR __attribute__((visibility("default")))
 
 /* Where Linux keeps POSIX shared memory and named semaphores. */
 #define MPS_SHM_DIR "/dev/shm/"
@@ -60,7 +68,7 @@ MPS_HIDDEN int mps__map_fd(int fd, size_t size, void **data);
 MPS_HIDDEN void mps__shm_forget(mps_shm *shm);
 
 /* mps__kind_tag returns the tag of a kind used in random object names. */
-MPS_HIDDEN const char *mps__kind_tag(int kind);
+MPS_DOOR const char *mps__kind_tag(int kind);
 
 /* MPS_RANDOM_NAME_TRIES bounds the retries of an exclusive create under a
  * random name: a collision of 64 random bits is astronomically unlikely,
@@ -96,7 +104,7 @@ MPS_HIDDEN int mps__publish(int fd, int random, const char *prefix, char *name);
 /* mps__self returns this process's identity, making it (and its
  * registry) on first use.  Returns 0, or -ENOSPC (no room in /dev/shm) or
  * another -errno; a failure is retried on the next call. */
-MPS_HIDDEN int mps__self(uint64_t *id);
+MPS_DOOR int mps__self(uint64_t *id);
 
 /* mps__self_word is mps__self's identity, or 0 if it cannot be made. */
 MPS_HIDDEN uint64_t mps__self_word(void);
@@ -113,17 +121,17 @@ MPS_HIDDEN void mps__registry_path(uint64_t id, char *out);
 /* mps__alive_lock sets (set != 0) the liveness lock on fd, returning 0 or
  * -errno, or tests whether another open file description holds it,
  * returning 1 (held), 0 (free) or -errno. */
-MPS_HIDDEN int mps__alive_lock(int fd, int set);
+MPS_DOOR int mps__alive_lock(int fd, int set);
 
 /* mps__alive reports whether the process of identity id lives: its
  * registry's liveness lock is held.  When that cannot be told (the
  * registry cannot be opened for another reason than its absence), it is
  * taken to be alive. */
-MPS_HIDDEN int mps__alive(uint64_t id);
+MPS_DOOR int mps__alive(uint64_t id);
 
 /* mps__pid_of returns the pid recorded in id's registry (in the owner's
  * pid namespace), or 0. */
-MPS_HIDDEN int mps__pid_of(uint64_t id);
+MPS_DOOR int mps__pid_of(uint64_t id);
 
 /* ---- the tracker's client (registry.c) ---- */
 
@@ -134,14 +142,14 @@ MPS_HIDDEN int mps__pid_of(uint64_t id);
  * inode), 0 (listed for another inode, now updated; tracking off; or the
  * registry full), -ENOSPC when the registry's next page cannot be
  * given room, or the error of mps__self. */
-MPS_HIDDEN int mps__track(const char *name, uint64_t ino);
-MPS_HIDDEN void mps__forget(const char *name);
+MPS_DOOR int mps__track(const char *name, uint64_t ino);
+MPS_DOOR void mps__forget(const char *name);
 
 /* mps__tracker_find connects to a live tracker of this user published in
  * /dev/shm (skipping the entry except, if not NULL), introducing this
  * process as id (0: a probe), and copies the tracker's entry name into
  * found (32 bytes) if not NULL.  Returns the connection or -ENOENT. */
-MPS_HIDDEN int mps__tracker_find(const char *except, uint64_t id, char *found);
+MPS_DOOR int mps__tracker_find(const char *except, uint64_t id, char *found);
 
 /* mps__tracker_join connects the new identity id to a tracker, starting
  * one if none runs, unless tracking is off. */
@@ -149,13 +157,13 @@ MPS_HIDDEN void mps__tracker_join(uint64_t id);
 
 /* mps__set_tracker_exe makes this program's own binary, run with
  * MPSYNC_TRACKER_ROLE=1, the tracker it starts (Go programs). */
-MPS_HIDDEN void mps__set_tracker_exe(const char *exe);
+MPS_DOOR void mps__set_tracker_exe(const char *exe);
 
 /* mps__tracker_watch blocks until the tracker connection ends, then
  * connects again, starting a tracker if none runs.  Returns 0, -ENOENT if
  * no tracker could be reached, or -ENOTCONN if this process does not
  * track (tracking off, or nothing registered yet).  For a watcher thread. */
-MPS_HIDDEN int mps__tracker_watch(void);
+MPS_DOOR int mps__tracker_watch(void);
 
 
 /* ---- waiting (lock.c), shared by every kind ---- */

@@ -21,7 +21,7 @@ struct mps_object {
     char name[MPS_NAME_MAX + 1];
 };
 
-MPS_HIDDEN const char *mps__kind_tag(int kind)
+MPS_DOOR const char *mps__kind_tag(int kind)
 {
     switch (kind) {
     case MPS_KIND_LOCK: return "lock";

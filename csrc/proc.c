@@ -73,7 +73,7 @@ static int random_id(uint64_t *id)
     }
 }
 
-MPS_HIDDEN int mps__alive_lock(int fd, int set)
+MPS_DOOR int mps__alive_lock(int fd, int set)
 {
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = MPS_REG_ALIVE_BYTE, .l_len = 1};
     if (set)
@@ -144,7 +144,7 @@ static int make_identity(void)
     return 0;
 }
 
-MPS_HIDDEN int mps__self(uint64_t *id)
+MPS_DOOR int mps__self(uint64_t *id)
 {
     uint64_t w = __atomic_load_n(&self_id, __ATOMIC_ACQUIRE);
     if (w != 0) {
@@ -183,7 +183,7 @@ MPS_HIDDEN unsigned char *mps__self_registry(int *fd)
     return self_reg;
 }
 
-MPS_HIDDEN int mps__alive(uint64_t id)
+MPS_DOOR int mps__alive(uint64_t id)
 {
     id &= MPS_ID_MASK;
     if (id == __atomic_load_n(&self_id, __ATOMIC_RELAXED))
@@ -200,7 +200,7 @@ MPS_HIDDEN int mps__alive(uint64_t id)
     return held != 0; /* held, or cannot tell; no registry is anything but a file */
 }
 
-MPS_HIDDEN int mps__pid_of(uint64_t id)
+MPS_DOOR int mps__pid_of(uint64_t id)
 {
     char path[MPS_PATH_MAX];
     mps__registry_path(id & MPS_ID_MASK, path);

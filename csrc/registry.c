@@ -132,7 +132,7 @@ static int dial_tracker(const char *entry, uint64_t id)
 
 static int by_name(const void *a, const void *b) { return strcmp(a, b); }
 
-MPS_HIDDEN int mps__tracker_find(const char *except, uint64_t id, char *found)
+MPS_DOOR int mps__tracker_find(const char *except, uint64_t id, char *found)
 {
     enum { max_candidates = 16 };
     char cand[max_candidates][32];
@@ -258,7 +258,7 @@ static void ensure_tracker(uint64_t id)
     }
 }
 
-MPS_HIDDEN void mps__set_tracker_exe(const char *exe)
+MPS_DOOR void mps__set_tracker_exe(const char *exe)
 {
     pthread_mutex_lock(&reg_mu);
     free(tracker_exe);
@@ -266,7 +266,7 @@ MPS_HIDDEN void mps__set_tracker_exe(const char *exe)
     pthread_mutex_unlock(&reg_mu);
 }
 
-MPS_HIDDEN int mps__tracker_watch(void)
+MPS_DOOR int mps__tracker_watch(void)
 {
     pthread_mutex_lock(&reg_mu);
     if (tracking != 1) {
@@ -357,7 +357,7 @@ MPS_HIDDEN void mps__tracker_join(uint64_t id)
     pthread_mutex_unlock(&reg_mu);
 }
 
-MPS_HIDDEN int mps__track(const char *name, uint64_t ino)
+MPS_DOOR int mps__track(const char *name, uint64_t ino)
 {
     if (strlen(name) >= MPS_REG_NAME_MAX || strncmp(name, MPS_REG_PREFIX, strlen(MPS_REG_PREFIX)) == 0)
         return 0;
@@ -427,7 +427,7 @@ out:
     return err;
 }
 
-MPS_HIDDEN void mps__forget(const char *name)
+MPS_DOOR void mps__forget(const char *name)
 {
     pthread_mutex_lock(&reg_mu);
     int32_t *link;
