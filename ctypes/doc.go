@@ -2,7 +2,7 @@
 // counterpart of Python's multiprocessing.Value, Array, RawValue and
 // RawArray (multiprocessing.sharedctypes): created in one process, opened
 // by name in others — Go, C through libmpsync, or Python through
-// csrc/python/mpsync.py.
+// the mpsync package in csrc/python.
 //
 // Import path: github.com/mpsync/mpsync/ctypes.
 //

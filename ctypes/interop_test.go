@@ -56,7 +56,7 @@ func TestCReadsAndWrites(t *testing.T) {
 	}
 }
 
-// TestPythonReadsAndWrites has Python, through csrc/python/mpsync.py on
+// TestPythonReadsAndWrites has Python, through the mpsync package on
 // libmpsync, share a Value (incrementing it under its lock together with
 // Go), a struct array and a char array with Go.
 func TestPythonReadsAndWrites(t *testing.T) {
@@ -93,7 +93,7 @@ func TestPythonReadsAndWrites(t *testing.T) {
 	}
 }
 
-// TestPythonAfterClose has csrc/python/mpsync.py use Values, Arrays and
+// TestPythonAfterClose has the mpsync package use Values, Arrays and
 // Locks after close(): every accessor raises ValueError, where it used to
 // touch the unmapped memory and crash the interpreter.
 func TestPythonAfterClose(t *testing.T) {

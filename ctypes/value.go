@@ -9,7 +9,7 @@ import (
 
 // Value is one T in shared memory, like multiprocessing.Value: created in
 // one process, opened by name in others (Go, C through libmpsync, Python
-// through csrc/python/mpsync.py).
+// through the mpsync package in csrc/python).
 //
 // T is a number, bool, Char, WChar, a fixed-size array of those, or a
 // struct of them laid out as C would lay it out (structs.HostLayout is

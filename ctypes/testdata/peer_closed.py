@@ -1,4 +1,4 @@
-"""The Python side of TestPythonAfterClose: csrc/python/mpsync.py on
+"""The Python side of TestPythonAfterClose: the mpsync package in csrc/python on
 Go-made objects, used after close(). Line protocol as the test harness's
 helpers.
 
@@ -17,8 +17,8 @@ import mpsync  # noqa: E402
 
 
 def main():
-    value, point = mpsync.Value(sys.argv[1]), mpsync.Value(sys.argv[2])
-    points, chars = mpsync.Array(sys.argv[3]), mpsync.Array(sys.argv[4])
+    value, point = mpsync.Value(name=sys.argv[1]), mpsync.Value(name=sys.argv[2])
+    points, chars = mpsync.Array(name=sys.argv[3]), mpsync.Array(name=sys.argv[4])
     lock = mpsync.Lock(sys.argv[5])
     value_lock = value.get_lock()
     print("proctest: ready", flush=True)

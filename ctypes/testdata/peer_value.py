@@ -1,4 +1,4 @@
-"""The Python side of the ctypes tests: csrc/python/mpsync.py (Python's
+"""The Python side of the ctypes tests: the mpsync package in csrc/python (Python's
 ctypes on libmpsync.so) on Go-made objects. Line protocol as the test
 harness's helpers.
 
@@ -14,7 +14,7 @@ import mpsync  # noqa: E402
 
 
 def main():
-    value, points, chars = mpsync.Value(sys.argv[1]), mpsync.Array(sys.argv[2]), mpsync.Array(sys.argv[3])
+    value, points, chars = mpsync.Value(name=sys.argv[1]), mpsync.Array(name=sys.argv[2]), mpsync.Array(name=sys.argv[3])
     n = int(sys.argv[4])
     print("proctest: ready", flush=True)
     print("points", " ".join("%g,%g" % (p.X, p.Y) for p in points), flush=True)

@@ -1,4 +1,4 @@
-"""Python's own ctypes on libmpsync.so (through csrc/python/mpsync.py),
+"""Python's own ctypes on libmpsync.so (through the mpsync package in csrc/python),
 sharing an mpsync Lock and Value with a Go process. Line protocol as the
 test harness's helpers.
 
@@ -13,7 +13,7 @@ import mpsync  # noqa: E402
 
 
 def main():
-    lock, value, n = mpsync.Lock(sys.argv[1]), mpsync.Value(sys.argv[2]), int(sys.argv[3])
+    lock, value, n = mpsync.Lock(sys.argv[1]), mpsync.Value(name=sys.argv[2]), int(sys.argv[3])
     print("proctest: ready", flush=True)
     sys.stdin.readline()
     for _ in range(n):
