@@ -106,21 +106,34 @@ def _encode(item):
     return fmt, code, item
 
 
+def _slot(item, packed):
+    """The slot of a str or bytes: CPython's size (its length, rounded up
+    to a multiple of 8, plus 8 if it already is one) where that holds the
+    UTF-8, else the same from the UTF-8 length.  CPython counts a str's
+    characters, so a non-ASCII str may not fit its own slot and is cut."""
+    for n in (len(item), len(packed)):
+        size = _ALIGN * (n // _ALIGN + 1)
+        if len(packed) <= size:
+            return size
+
+
 class ShareableList:
     """A fixed-length list of int, float, bool, str, bytes and None in a
     shared memory segment, in the layout of Python's own
     multiprocessing.shared_memory.ShareableList (and Go's
     ctypes.ShareableList): ShareableList(sequence) makes one,
     ShareableList(name=...) opens one.  Items may change type in place;
-    a str or bytes must fit the slot made for the first one (its UTF-8
-    length rounded up to 8 bytes, plus up to 8)."""
+    a str or bytes must fit the slot made for the first one (as CPython
+    makes it, except that a non-ASCII str always gets room for its
+    UTF-8)."""
 
     __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, sequence=None, *, name=None):
         if name is None or sequence is not None:
-            items = [_encode(item) for item in (sequence or ())]
-            sizes = [_ALIGN * (len(v) // _ALIGN + 1) if f == "s" else _ALIGN for f, _, v in items]
+            sequence = list(sequence or ())
+            items = [_encode(item) for item in sequence]
+            sizes = [_slot(item, v) if f == "s" else _ALIGN for item, (f, _, v) in zip(sequence, items)]
             n = len(items)
             offsets = [0]
             for s in sizes:
