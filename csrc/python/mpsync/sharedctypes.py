@@ -105,6 +105,18 @@ class _Shared(Handle):
         self._type, self.format, self._count = t, fmt, count
         self._data = self._view(t, count, lib.mps_object_payload(self._obj))
 
+    def _coerce(self, x):
+        """A struct element from a tuple of its fields, or from a ctypes
+        Structure of another class with the same format (an opened
+        object's element type is a class made from its format)."""
+        if isinstance(x, tuple):
+            return self._type(*x)
+        if isinstance(x, ctypes.Structure) and not isinstance(x, self._type):
+            if format_of(type(x)) != self.format:
+                raise TypeError("mpsync: %s holds %s, not %s" % (self.name, self.format, format_of(type(x))))
+            return self._type.from_buffer_copy(x)
+        return x
+
     def _has_lock(self):
         return bool(lib.mps_object_lock(self._obj))
 
@@ -138,6 +150,7 @@ class SharedValue(_Shared):
         if hasattr(v, "value"):
             v.value = x
         else:
+            x = self._coerce(x)
             ctypes.memmove(ctypes.addressof(v), ctypes.addressof(x), ctypes.sizeof(self._type))
 
     @classmethod
@@ -164,7 +177,10 @@ class SharedArray(_Shared):
         return self._live()[i]
 
     def __setitem__(self, i, x):
-        self._live()[i] = x
+        data = self._live()
+        if issubclass(self._type, ctypes.Structure):
+            x = [self._coerce(e) for e in x] if isinstance(i, slice) else self._coerce(x)
+        data[i] = x
 
     @property
     def value(self):
