@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -172,5 +174,46 @@ func TestSystemLibRelease(t *testing.T) {
 	want := fmt.Sprintf("#if MPS_VERSION_MAJOR != %d || MPS_VERSION_MINOR != %d\n", VersionMajor, VersionMinor)
 	if !strings.Contains(string(src), want) {
 		t.Errorf("system_lib.go does not check for release %d.%d (%q)", VersionMajor, VersionMinor, want)
+	}
+}
+
+// TestDoorPrivateSymbols checks that every internal function the door
+// calls is marked MPS_DOOR and exported in the private version node, so
+// that the door links against an installed libmpsync (-tags
+// mpsync_system_lib).
+func TestDoorPrivateSymbols(t *testing.T) {
+	called := map[string]bool{}
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`C\.(mps__\w+)`).FindAllStringSubmatch(string(src), -1) {
+			called[m[1]] = true
+		}
+	}
+	if len(called) == 0 {
+		t.Fatal("found no call of an internal function in the door")
+	}
+	impl, err := os.ReadFile("mpsync_impl.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile("mpsync.map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, private, ok := strings.Cut(string(script), "MPSYNC_PRIVATE_@VERSION@ {")
+	if !ok {
+		t.Fatal("mpsync.map has no node MPSYNC_PRIVATE_@VERSION@")
+	}
+	for name := range called {
+		if !regexp.MustCompile(`(?m)^MPS_DOOR .*\b` + name + `\(`).Match(impl) {
+			t.Errorf("the door calls %s, which mpsync_impl.h does not mark MPS_DOOR", name)
+		}
+		if !regexp.MustCompile(`(?m)^\s+` + name + `;`).MatchString(private) {
+			t.Errorf("the door calls %s, which mpsync.map's private node does not export", name)
+		}
 	}
 }
