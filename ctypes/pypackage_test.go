@@ -212,3 +212,28 @@ func TestPythonPackageSharesWithGo(t *testing.T) {
 		}
 	})
 }
+
+// TestPythonPackageFindsInstalledLibrary installs libmpsync into an empty
+// prefix, as the README says, and has the installed package find it
+// without MPSYNC_LIB: through pkg-config (the PKG_CONFIG_PATH of the C
+// recipe), and through the loader (LD_LIBRARY_PATH).
+func TestPythonPackageFindsInstalledLibrary(t *testing.T) {
+	python := installedPython(t)
+	prefix := t.TempDir()
+	cbuild.Run(t, "make", "-C", filepath.Join(cbuild.ModuleRoot(t), "csrc"), "--no-print-directory",
+		"BUILDDIR="+t.TempDir(), "PREFIX="+prefix, "install")
+	libdir := filepath.Join(prefix, "lib")
+	base := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "MPSYNC_LIB=") || strings.HasPrefix(kv, "LD_LIBRARY_PATH=") ||
+			strings.HasPrefix(kv, "PKG_CONFIG_PATH=")
+	})
+	for _, how := range []string{"PKG_CONFIG_PATH=" + filepath.Join(libdir, "pkgconfig"), "LD_LIBRARY_PATH=" + libdir} {
+		cmd := exec.Command(python, "-c", "import mpsync; mpsync.Lock().unlink(); "+
+			"print(next(l.split()[-1] for l in open('/proc/self/maps') if 'libmpsync' in l))")
+		cmd.Dir, cmd.Env = t.TempDir(), append(base, how, "PYTHONDONTWRITEBYTECODE=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), libdir+"/libmpsync.so.0.") {
+			t.Errorf("with %s: import mpsync loaded %q, %v; want the library in %s", how, out, err, libdir)
+		}
+	}
+}
