@@ -101,7 +101,7 @@ class Handle:
 
     @classmethod
     def _reopen(cls, name):
-        return cls(name)
+        return cls(name=name)
 
     def __repr__(self):
         return "<mpsync.%s %r%s>" % (type(self).__name__, self._name, " closed" if self._obj is None else "")
