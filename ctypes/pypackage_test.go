@@ -237,3 +237,44 @@ func TestPythonPackageFindsInstalledLibrary(t *testing.T) {
 		}
 	}
 }
+
+// TestPythonPackageSharesWithC has a Python process using the installed
+// package make a Lock and a segment, and a C process (csrc's peer_lock,
+// linked against libmpsync) count with it under the Lock (the total is
+// exact); then a C process holding the Lock is SIGKILLed, and Python's
+// next acquire raises OwnerDeadError with the Lock held.
+func TestPythonPackageSharesWithC(t *testing.T) {
+	const n = 3000
+	python := installedPython(t)
+	lib := cbuild.Build(t)
+	peerLock := lib.Program(t, "testdata/peer_lock.c")
+	py := proctest.Exec(t, python, filepath.Join(cbuild.ModuleRoot(t), "ctypes", "testdata", "peer_with_c.py"), strconv.Itoa(n))
+	py.Cmd.Env = pythonEnv(lib)
+	py.Start()
+	names := strings.Fields(py.Recv())
+	if len(names) != 3 || names[0] != "names" {
+		t.Fatalf("python: %q, want names LOCK SEGMENT", names)
+	}
+	c := proctest.Exec(t, peerLock, "count", names[1], names[2], strconv.Itoa(n))
+	c.Start()
+	c.Send("go")
+	py.Send("go")
+	c.Expect("done")
+	py.Expect("done")
+	py.Send("total")
+	py.Expect(fmt.Sprintf("total %d", 2*n))
+	if err := c.Wait(); err != nil {
+		t.Fatalf("C: %v\n%s", err, c.Stderr())
+	}
+
+	holder := proctest.Exec(t, peerLock, "hold", names[1])
+	holder.Start()
+	holder.Expect("locked")
+	holder.Kill()
+	py.Send("take")
+	py.Expect("owner-dead")
+	py.Send("bye")
+	if err := py.Wait(); err != nil {
+		t.Fatalf("python: %v\n%s", err, py.Stderr())
+	}
+}
