@@ -217,3 +217,16 @@ func TestDoorPrivateSymbols(t *testing.T) {
 		}
 	}
 }
+
+// TestPythonPackageRelease checks that the Python package (python/) is
+// versioned as the library release it is written for.
+func TestPythonPackageRelease(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("python", "pyproject.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("\nversion = \"%d.%d.", VersionMajor, VersionMinor)
+	if !strings.Contains(string(src), want) {
+		t.Errorf("python/pyproject.toml: want a version %d.%d.x, for libmpsync %d.%d", VersionMajor, VersionMinor, VersionMajor, VersionMinor)
+	}
+}
