@@ -1,6 +1,7 @@
-"""mpsync for Python: the sharing layer of multiprocessing (locks, typed
-shared values and arrays, shared memory, ShareableList) on libmpsync, so
-that Python, Go and C processes use the same objects, opened by name.
+"""mpsync for Python: the sharing layer of multiprocessing (Lock, RLock,
+Semaphore, BoundedSemaphore, Event, Condition, Barrier, typed shared
+values and arrays, shared memory, ShareableList) on libmpsync, so that
+Python, Go and C processes use the same objects, opened by name.
 
     import mpsync
     lock = mpsync.Lock()                        # a new robust lock
@@ -35,8 +36,10 @@ from ._lib import OwnerDeadError, TypeMismatchError
 from .shared_memory import ShareableList, SharedMemory
 from .sharedctypes import (Array, RawArray, RawValue, SharedArray, SharedValue, SynchronizedArray,
                            SynchronizedValue, Value, format_of, parse_format)
-from .synchronize import Lock
+from ._lib import BrokenBarrierError
+from .synchronize import Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore
 
-__all__ = ["Lock", "Value", "Array", "RawValue", "RawArray", "SharedValue", "SharedArray",
+__all__ = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier",
+           "BrokenBarrierError", "Value", "Array", "RawValue", "RawArray", "SharedValue", "SharedArray",
            "SynchronizedValue", "SynchronizedArray", "SharedMemory", "ShareableList",
            "OwnerDeadError", "TypeMismatchError", "parse_format", "format_of"]

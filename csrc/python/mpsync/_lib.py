@@ -14,6 +14,9 @@ KIND_LOCK, KIND_RLOCK, KIND_SEMAPHORE, KIND_BOUNDED_SEMAPHORE = 1, 2, 3, 4
 KIND_CONDITION, KIND_EVENT, KIND_BARRIER, KIND_VALUE, KIND_ARRAY = 5, 6, 7, 8, 9
 
 
+from threading import BrokenBarrierError  # noqa: E402,F401  (raised by Barrier; exported)
+
+
 class OwnerDeadError(OSError):
     """The previous holder of a lock died holding it.  The lock is now
     held by the caller, who must repair the state it protects and call
@@ -32,6 +35,8 @@ class ObjectSpec(ctypes.Structure):
 
 
 INIT_FUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+# int (*)(void *arg): a condition's predicate, a barrier's action.
+PRED_FUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 
 _vp, _cp, _i, _u, _i64, _u64, _sz = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint,
                                      ctypes.c_int64, ctypes.c_uint64, ctypes.c_size_t)
@@ -63,6 +68,44 @@ _FUNCTIONS = [
     ("mps_lock_release", _i, [_vp]),
     ("mps_lock_consistent", _i, [_vp]),
     ("mps_lock_owner", _i, [_vp]),
+    ("mps_rlock_create", _i, [_cp, _vpp]),
+    ("mps_rlock_open", _i, [_cp, _vpp]),
+    ("mps_rlock_acquire", _i, [_vp, _i64]),
+    ("mps_rlock_release", _i, [_vp]),
+    ("mps_rlock_count", _i, [_vp, ctypes.POINTER(ctypes.c_uint32)]),
+    ("mps_sem_create", _i, [_cp, _u, _vpp]),
+    ("mps_bsem_create", _i, [_cp, _u, _vpp]),
+    ("mps_sem_open", _i, [_cp, _vpp]),
+    ("mps_sem_acquire", _i, [_vp, _i64]),
+    ("mps_sem_release", _i, [_vp]),
+    ("mps_sem_value", _i, [_vp, ctypes.POINTER(_u)]),
+    ("mps_sem_max", _i, [_vp, ctypes.POINTER(_u)]),
+    ("mps_event_create", _i, [_cp, _vpp]),
+    ("mps_event_open", _i, [_cp, _vpp]),
+    ("mps_event_set", _i, [_vp]),
+    ("mps_event_clear", _i, [_vp]),
+    ("mps_event_is_set", _i, [_vp, ctypes.POINTER(_i)]),
+    ("mps_event_wait", _i, [_vp, _i64]),
+    ("mps_cond_create", _i, [_cp, _vp, _vpp]),
+    ("mps_cond_open", _i, [_cp, _vpp]),
+    ("mps_cond_name", _cp, [_vp]),
+    ("mps_cond_lock", _vp, [_vp]),
+    ("mps_cond_acquire", _i, [_vp, _i64]),
+    ("mps_cond_release", _i, [_vp]),
+    ("mps_cond_wait", _i, [_vp, _i64]),
+    ("mps_cond_wait_for", _i, [_vp, PRED_FUNC, _vp, _i64]),
+    ("mps_cond_notify", _i, [_vp, _u]),
+    ("mps_cond_notify_all", _i, [_vp]),
+    ("mps_cond_close", _i, [_vp]),
+    ("mps_cond_unlink", _i, [_vp]),
+    ("mps_barrier_create", _i, [_cp, _u, _vpp]),
+    ("mps_barrier_open", _i, [_cp, _vpp]),
+    ("mps_barrier_wait", _i, [_vp, _i64, PRED_FUNC, _vp, ctypes.POINTER(_u)]),
+    ("mps_barrier_abort", _i, [_vp]),
+    ("mps_barrier_reset", _i, [_vp]),
+    ("mps_barrier_parties", _i, [_vp, ctypes.POINTER(_u)]),
+    ("mps_barrier_n_waiting", _i, [_vp, ctypes.POINTER(_u)]),
+    ("mps_barrier_broken", _i, [_vp, ctypes.POINTER(_i)]),
 ]
 
 

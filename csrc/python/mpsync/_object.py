@@ -37,11 +37,24 @@ class Handle:
         _lib.check(rc, what if name is None else what + " " + name, name)
         self._attach(obj)
 
-    def _open(self, name, kind=None):
-        """Open the object called name, refusing another kind."""
+    def _make(self, name, create, *args):
+        """Create the object with its C constructor, create(name, *args,
+        &out)."""
+        obj = ctypes.c_void_p()
+        what = "create %s" % lib.mps_kind_name(self._kind).decode()
+        _lib.check(create(_lib.encode_name(name), *args, ctypes.byref(obj)),
+                   what if name is None else what + " " + name, name)
+        self._attach(obj)
+
+    def _open(self, name, kind=None, opener=None):
+        """Open the object called name, refusing another kind: with
+        mps_object_open, or opener(name, &out)."""
         kind = self._kind if kind is None else kind
         obj = ctypes.c_void_p()
-        rc = lib.mps_object_open(_lib.encode_name(name), kind, ctypes.byref(obj))
+        if opener is None:
+            rc = lib.mps_object_open(_lib.encode_name(name), kind, ctypes.byref(obj))
+        else:
+            rc = opener(_lib.encode_name(name), ctypes.byref(obj))
         if rc == -errno.EMEDIUMTYPE:
             other = ctypes.c_void_p()
             actual = "another kind"

@@ -31,3 +31,14 @@ def run(target, *args):
     p.start()
     p.join()
     return p.exitcode
+
+
+def check_rlock(test, lock):
+    """CPython's _TestLock.test_rlock on lock."""
+    test.assertEqual(lock.acquire(), True)
+    test.assertEqual(lock.acquire(), True)
+    test.assertEqual(lock.acquire(), True)
+    test.assertEqual(lock.release(), None)
+    test.assertEqual(lock.release(), None)
+    test.assertEqual(lock.release(), None)
+    test.assertRaises((AssertionError, RuntimeError), lock.release)
