@@ -39,6 +39,9 @@ func TestLayoutMatchesC(t *testing.T) {
 		{"MPS_REG_NAME_MAX", RegNameMax}, {"MPS_REG_SLOTS", RegSlots}, {"MPS_REG_SIZE", RegSize},
 		{"MPS_UNTRACKED_MODE", UntrackedMode}, {"MPS_ID_MASK high", IDMask >> 32}, {"MPS_ID_MASK low", IDMask & 0xffffffff},
 		{"sizeof MPS_REG_MAGIC", len(RegMagic)}, {"sizeof MPS_REG_PREFIX", len(RegPrefix) + 1}, {"sizeof MPS_TRK_PREFIX", len(TrkPrefix) + 1},
+		{"MPS_KIND_QUEUE", KindQueue}, {"MPS_QUEUE_CTRL_SIZE", QueueCtrlSize}, {"MPS_QUEUE_SLOT_DATA", QueueSlotData},
+		{"MPS_QUEUE_MAX_CAPACITY", QueueMaxCapacity}, {"MPS_QUEUE_MAX_MSG", QueueMaxMsg},
+		{"MPS_QUEUE_WRITER", QueueWriter}, {"MPS_QUEUE_READER", QueueReader},
 	}
 	c := cLayout()
 	if len(c) != len(goVals) {

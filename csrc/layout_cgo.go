@@ -20,6 +20,8 @@ static const long mps_layout_values[] = {
 	MPS_REG_SLOT_OFF_NAME, MPS_REG_NAME_MAX, MPS_REG_SLOTS, (long)MPS_REG_SIZE,
 	MPS_UNTRACKED_MODE_VALUE, (long)(MPS_ID_MASK >> 32), (long)(MPS_ID_MASK & 0xffffffff),
 	sizeof MPS_REG_MAGIC, sizeof MPS_REG_PREFIX, sizeof MPS_TRK_PREFIX,
+	MPS_KIND_QUEUE, MPS_QUEUE_CTRL_SIZE, MPS_QUEUE_SLOT_DATA, MPS_QUEUE_MAX_CAPACITY,
+	MPS_QUEUE_MAX_MSG, MPS_QUEUE_WRITER, MPS_QUEUE_READER,
 };
 #define F(name) {#name, name}
 static const struct { const char *name; long value; } mps_family_layout[] = {

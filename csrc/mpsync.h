@@ -228,7 +228,8 @@ int mps_shm_unlink(const char *name);
 #define MPS_KIND_BARRIER 7
 #define MPS_KIND_VALUE 8
 #define MPS_KIND_ARRAY 9
-#define MPS_KIND_MAX 9
+#define MPS_KIND_QUEUE 10 /* a message queue; layout under "Queues" below */
+#define MPS_KIND_MAX 10
 
 /* struct mps_header is the header as laid out in memory (see above). */
 struct mps_header {
@@ -900,6 +901,74 @@ int mps_value_cas(mps_object *obj, uint64_t index, const void *expected, const v
  * -EINVAL (the range does not fit the object). */
 int mps_value_read(const mps_object *obj, uint64_t first, uint64_t count, void *out);
 int mps_value_write(mps_object *obj, uint64_t first, uint64_t count, const void *in);
+
+/* ------------------------------------------------------------------------
+ * Queues
+ *
+ * A queue (MPS_KIND_QUEUE) is a bounded multi-producer, multi-consumer
+ * ring of capacity fixed-size slots, each holding one message of at most
+ * max_msg bytes, in one object: count 1, elem_size the whole payload, an
+ * empty format, no header lock area, payload aligned to 64 bytes.  Go's
+ * package shm/queue implements it; its documentation describes the
+ * protocol in full.  The payload starts with a control block of
+ * MPS_QUEUE_CTRL_SIZE bytes (all 64-bit words are positions or counts that
+ * only grow):
+ *
+ *   off size field
+ *     0   8  capacity     slots, 1..MPS_QUEUE_MAX_CAPACITY
+ *     8   8  max_msg      bytes per message at most, 1..MPS_QUEUE_MAX_MSG
+ *    16   8  stride       bytes per slot: MPS_QUEUE_SLOT_DATA + max_msg
+ *                         rounded up to a multiple of 64
+ *    24   4  closed       1 once closed for writing (under the put lock)
+ *    64  64  put_lock     a robust lock area: producers' critical section
+ *   128   8  tail         next position to put (under the put lock)
+ *   136   8  lost_put     messages lost by dead readers (under the put lock)
+ *   144   8  jput_pos     the put side's journal: a position,
+ *   152   8  jput_lost    the lost_put it sets,
+ *   160   4  jput_valid   1 while the journal holds an unfinished repair
+ *   192  64  get_lock     a robust lock area: consumers' critical section
+ *   256   8  head         next position to get (under the get lock)
+ *   264   8  lost_get     messages lost by dead writers (under the get lock)
+ *   272   8  jget_pos     the get side's journal, as the put side's
+ *   280   8  jget_lost
+ *   288   4  jget_valid
+ *   320   8  done         task_done calls so far
+ *   384   4  data_seq     futex: bumped when a message may have arrived
+ *   388   4  data_wait    1 when someone may sleep on data_seq
+ *   448   4  space_seq    futex: bumped when a slot may have been freed
+ *   452   4  space_wait
+ *   456   4  tasks_seq    futex: bumped when tasks may have been done
+ *   460   4  tasks_wait
+ *
+ * Slot i (0 <= i < capacity) starts at MPS_QUEUE_CTRL_SIZE + i * stride:
+ *
+ *     0   8  seq     2p: free for the put of position p (p % capacity == i);
+ *                    2p + 1: holds the message of position p;
+ *                    the slot starts with seq = 2i
+ *     8   8  holder  identity | MPS_QUEUE_WRITER once a put has taken
+ *                    the slot (tail moved past it), until a get takes it:
+ *                    then identity | MPS_QUEUE_READER (head moved past it)
+ *    16   4  len     message length, <= max_msg
+ *    24      data
+ *
+ * A put of position p = tail takes the put lock, checks that slot
+ * p % capacity has seq == 2p, records itself as writer, advances tail,
+ * releases the lock, copies the message in and sets seq = 2p + 1.  A get
+ * of position p = head takes the get lock, checks that the slot has
+ * seq == 2p + 1, records itself as reader, advances head, releases the
+ * lock, copies the message out and sets seq = 2(p + capacity).  Slots whose writer or reader died
+ * are freed by the next process that needs them and counted in lost_put
+ * or lost_get; a repair that itself may die writes its journal first.
+ * Sleepers set *_wait to 1 and sleep on *_seq; whoever changes the state
+ * bumps *_seq and wakes them when it swaps *_wait back to 0.
+ * ------------------------------------------------------------------------ */
+
+#define MPS_QUEUE_CTRL_SIZE 512
+#define MPS_QUEUE_SLOT_DATA 24
+#define MPS_QUEUE_MAX_CAPACITY (1u << 30)
+#define MPS_QUEUE_MAX_MSG 0x7fffffffu
+#define MPS_QUEUE_WRITER (1ull << 30) /* holder tag bits */
+#define MPS_QUEUE_READER (1ull << 31)
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,7 @@ const (
 	KindBarrier          = 7
 	KindValue            = 8
 	KindArray            = 9
+	KindQueue            = 10
 )
 
 // ObjectSpec describes an object to lay out (struct mps_object_spec).
@@ -45,3 +46,14 @@ type ObjectInfo struct {
 	LockOffset    int // 0: no lock area
 	Format        string
 }
+
+// Queue layout constants (MPS_QUEUE_*); the queue's control block and
+// slots are described in mpsync.h and in package shm/queue.
+const (
+	QueueCtrlSize    = 512
+	QueueSlotData    = 24
+	QueueMaxCapacity = 1 << 30
+	QueueMaxMsg      = 1<<31 - 1
+	QueueWriter      = 1 << 30
+	QueueReader      = 1 << 31
+)

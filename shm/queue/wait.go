@@ -1,0 +1,102 @@
+package queue
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpsync/mpsync/internal/futex"
+)
+
+// Sleep slices: how long a waiter sleeps at most before it looks again at
+// its context and at the processes it waits for, which may have died
+// without waking it. They bound how long a dead writer's or reader's slot
+// goes unnoticed by a waiting get or put.
+const (
+	sliceCancellable = 5 * time.Millisecond
+	sliceForever     = 20 * time.Millisecond
+)
+
+// spinTries is how many times a waiter looks at the queue, yielding to
+// the process's other goroutines in between, before it sleeps in the
+// kernel: a peer on another core is usually a fraction of a microsecond
+// away, and waking from a sleep costs tens of microseconds.
+const spinTries = 200
+
+// signal is an event count in shared memory: sleepers set wait to 1 and
+// sleep on seq (a futex word); a process that changes what they wait for
+// calls notify, which bumps seq and wakes them all if wait was set. A
+// dead sleeper costs at most one needless wake-up.
+type signal struct {
+	seq, wait *atomic.Uint32
+	// gate lets one goroutine per handle sleep in the kernel; the
+	// others of this process wait for it here, so waiting goroutines cost
+	// no OS thread each.
+	gate chan struct{}
+}
+
+// notify wakes the sleepers, if any. It costs one load when there are
+// none.
+func (s *signal) notify() {
+	if s.wait.Load() != 0 && s.wait.Swap(0) != 0 {
+		s.seq.Add(1)
+		futex.Wake(s.seq, futex.MaxWake)
+	}
+}
+
+// waiter is one blocking call's state across its waits.
+type waiter struct {
+	started     bool
+	spun        bool
+	slice       time.Duration
+	deadline    time.Time
+	hasDeadline bool
+}
+
+// await waits until ready reports true, s is notified, or one sleep slice
+// passes, whichever is first; first, once per call, it spins briefly. It
+// reports whether a whole slice passed (the cue to look for dead
+// holders), or ctx's error once ctx has ended.
+func (w *waiter) await(ctx context.Context, s *signal, ready func() bool) (timedOut bool, err error) {
+	if !w.started {
+		w.started = true
+		w.slice = sliceForever
+		if ctx.Done() != nil {
+			w.slice = sliceCancellable
+		}
+		w.deadline, w.hasDeadline = ctx.Deadline()
+	}
+	if !w.spun {
+		w.spun = true
+		for range spinTries {
+			if ready() {
+				return false, nil
+			}
+			runtime.Gosched()
+		}
+	}
+	select {
+	case s.gate <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.gate }()
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	wait := w.slice
+	if w.hasDeadline {
+		if wait = min(wait, time.Until(w.deadline)); wait <= 0 {
+			return false, context.DeadlineExceeded
+		}
+	}
+	seq := s.seq.Load()
+	s.wait.Store(1)
+	if ready() {
+		return false, nil
+	}
+	return futex.Wait(s.seq, seq, wait) == unix.ETIMEDOUT, nil
+}
