@@ -1,4 +1,4 @@
-// Command bench runs mpsync's workload suite (W1–W11 and W14 of the design) for
+// Command bench runs mpsync's workload suite (W1–W11, W13 and W14 of the design) for
 // mpsync and its peers — raw C on glibc (the best C for each workload:
 // spin-then-futex where mpsync spins, and pure spinning as the [limit]),
 // Python's multiprocessing, Go's sync package — in one run, and reports
