@@ -970,6 +970,111 @@ int mps_value_write(mps_object *obj, uint64_t first, uint64_t count, const void 
 #define MPS_QUEUE_WRITER (1ull << 30) /* holder tag bits */
 #define MPS_QUEUE_READER (1ull << 31)
 
+/* mps_queue is an open queue.  It is opaque; use the functions below.  A
+ * handle may be used from several threads at once, except that
+ * mps_queue_close must not race with other uses.  Since version 0.3.
+ *
+ * Timeouts (timeout_ns): < 0 waits as long as it takes, 0 never waits
+ * (-EAGAIN when the queue is full, or empty), > 0 waits at most that
+ * long (-ETIMEDOUT).  A process killed at any instant loses at most the
+ * message it was putting or getting; the others go on within one sleep
+ * slice (20 ms), and mps_queue_lost counts such messages. */
+typedef struct mps_queue mps_queue;
+
+/* mps_queue_slot is a slot taken for writing in place (mps_queue_reserve:
+ * len is the room, max_msg bytes) or a message read in place
+ * (mps_queue_receive: len is its length).  data points into the shared
+ * mapping; pos identifies the slot to mps_queue_commit or
+ * mps_queue_release. */
+struct mps_queue_slot {
+    void *data;
+    size_t len;
+    uint64_t pos;
+};
+
+/* mps_queue_create creates a queue of capacity messages (1 ..
+ * MPS_QUEUE_MAX_CAPACITY) of at most max_msg bytes each (1 ..
+ * MPS_QUEUE_MAX_MSG) under name (NULL or "" for a random one,
+ * "mps_queue_" + 16 hex digits), allocated whole in /dev/shm.  Returns 0,
+ * -EINVAL, -EOVERFLOW (too large), or the errors of mps_object_create. */
+int mps_queue_create(const char *name, uint64_t capacity, uint64_t max_msg, mps_queue **out);
+
+/* mps_queue_open opens the queue called name.  Returns 0, the errors of
+ * mps_object_open (-EMEDIUMTYPE: another kind of object), or -EBADMSG (a
+ * shape that does not match the object's size). */
+int mps_queue_open(const char *name, mps_queue **out);
+
+/* mps_queue_close unmaps the queue and frees the handle (unlink the queue
+ * with mps_shm_unlink).  NULL is accepted.  Returns 0 or munmap's errno. */
+int mps_queue_close(mps_queue *q);
+
+/* mps_queue_name returns the name without a slash; valid until close. */
+const char *mps_queue_name(const mps_queue *q);
+
+/* mps_queue_capacity and mps_queue_max_msg return the queue's shape. */
+uint64_t mps_queue_capacity(const mps_queue *q);
+uint64_t mps_queue_max_msg(const mps_queue *q);
+
+/* mps_queue_len returns the number of messages put and not yet taken by a
+ * get (possibly stale at once, like Python's qsize). */
+uint64_t mps_queue_len(const mps_queue *q);
+
+/* mps_queue_put copies len bytes (<= max_msg; 0 is a message) into the
+ * queue.  Returns 0, -EMSGSIZE (len over the maximum), -EPIPE (closed for
+ * writing), -EAGAIN, -ETIMEDOUT, or -EINVAL. */
+int mps_queue_put(mps_queue *q, const void *msg, size_t len, int64_t timeout_ns);
+
+/* mps_queue_get takes the message at the head into buf (size bytes) and
+ * stores its length in *len.  Returns 0, -EPIPE (closed for writing and
+ * drained: the end), -EMSGSIZE (longer than size: it stays in the queue),
+ * -EBADMSG (a slot holds a length over the maximum), -EAGAIN,
+ * -ETIMEDOUT, or -EINVAL. */
+int mps_queue_get(mps_queue *q, void *buf, size_t size, size_t *len, int64_t timeout_ns);
+
+/* mps_queue_reserve takes the next slot for a put, to be written in place
+ * through slot->data and published with mps_queue_commit, which must
+ * follow (gets wait for it, in order).  Returns what mps_queue_put does,
+ * but never -EMSGSIZE. */
+int mps_queue_reserve(mps_queue *q, int64_t timeout_ns, struct mps_queue_slot *slot);
+
+/* mps_queue_commit publishes the first len bytes of a reserved slot.
+ * Returns 0, -EINVAL (len over the maximum), or -EALREADY (committed
+ * already). */
+int mps_queue_commit(mps_queue *q, const struct mps_queue_slot *slot, size_t len);
+
+/* mps_queue_receive takes the message at the head for reading in place,
+ * until mps_queue_release gives its slot back.  Returns what
+ * mps_queue_get does, but never -EMSGSIZE. */
+int mps_queue_receive(mps_queue *q, int64_t timeout_ns, struct mps_queue_slot *slot);
+
+/* mps_queue_release gives a received message's slot back.  Returns 0 or
+ * -EALREADY (released already). */
+int mps_queue_release(mps_queue *q, const struct mps_queue_slot *slot);
+
+/* mps_queue_close_write closes the queue for writing, for every process:
+ * puts fail with -EPIPE, gets return -EPIPE once the queue is drained.
+ * Returns 0, or the errors of mps_lock_acquire. */
+int mps_queue_close_write(mps_queue *q);
+
+/* mps_queue_write_closed returns 1 if the queue is closed for writing,
+ * else 0. */
+int mps_queue_write_closed(const mps_queue *q);
+
+/* mps_queue_task_done marks one message taken from the queue processed
+ * (JoinableQueue.task_done).  Returns 0 or -ERANGE (called more times
+ * than messages were put; lost messages count as done). */
+int mps_queue_task_done(mps_queue *q);
+
+/* mps_queue_join waits until every message put was marked done or lost.
+ * Returns 0, -EAGAIN, or -ETIMEDOUT. */
+int mps_queue_join(mps_queue *q, int64_t timeout_ns);
+
+/* mps_queue_lost stores in *lost the number of messages lost because the
+ * process putting or getting them died, after freeing the slots of dead
+ * readers no put has needed since.  Returns 0 or the errors of
+ * mps_lock_acquire. */
+int mps_queue_lost(mps_queue *q, uint64_t *lost);
+
 #ifdef __cplusplus
 }
 #endif
