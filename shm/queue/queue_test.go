@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -422,4 +426,71 @@ func TestManyGoroutines(t *testing.T) {
 		seen[k] = true
 	}
 	q.CloseWrite()
+}
+
+// TestManyWaiters has thousands of goroutines wait in Get on an empty
+// queue, fed by another process: each gets one message, and the process
+// never runs more than ~20 OS threads, since goroutines wait in the
+// process rather than each blocking a thread in the kernel.
+func TestManyWaiters(t *testing.T) {
+	const goroutines = 2000
+	q := newQueue(t, 64, 16)
+	b := newBooks(t, 1)
+	p := proctest.Start(t, "producer", q.Name(), b.seg.Name(), "0", strconv.Itoa(goroutines), "copy", "slow")
+	var maxThreads atomic.Int64
+	stop := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Add(1)
+	go func() {
+		defer sampler.Done()
+		for {
+			if n := threads(t); n > maxThreads.Load() {
+				maxThreads.Store(n)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	seen := make([]atomic.Bool, goroutines)
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, err := q.Get(t.Context())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, seq, ok := parse(m, q.MaxMessage()); !ok || seen[seq].Swap(true) {
+				t.Errorf("message %v corrupt or twice", m)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let them all wait
+	p.Send("go")
+	wg.Wait()
+	p.Expect("done")
+	close(stop)
+	sampler.Wait()
+	t.Logf("at most %d OS threads", maxThreads.Load())
+	if maxThreads.Load() > 20 {
+		t.Errorf("the process ran %d OS threads, want at most ~20", maxThreads.Load())
+	}
+}
+
+// threads returns this process's number of OS threads.
+func threads(t testing.TB) int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	_, rest, _ := bytes.Cut(status, []byte("\nThreads:"))
+	line, _, _ := bytes.Cut(rest, []byte("\n"))
+	n, _ := strconv.ParseInt(string(bytes.TrimSpace(line)), 10, 64)
+	return n
 }
