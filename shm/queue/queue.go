@@ -217,6 +217,13 @@ func holderOf(sl unsafe.Pointer) *atomic.Uint64 {
 	return (*atomic.Uint64)(unsafe.Add(sl, slotOffHolder))
 }
 func lenOf(sl unsafe.Pointer) *atomic.Uint32 { return (*atomic.Uint32)(unsafe.Add(sl, slotOffLen)) }
+
+// setHolder and setLen write a slot's holder and length with plain
+// stores (a locked instruction each saved on every put and get): each is
+// published by the atomic store or compare-and-swap that follows it (of
+// tail, head or seq), which is what other processes look at first.
+func setHolder(sl unsafe.Pointer, w uint64) { *(*uint64)(unsafe.Add(sl, slotOffHolder)) = w }
+func setLen(sl unsafe.Pointer, n uint32)    { *(*uint32)(unsafe.Add(sl, slotOffLen)) = n }
 func dataOf(sl unsafe.Pointer, n uint64) []byte {
 	return unsafe.Slice((*byte)(unsafe.Add(sl, slotData)), n)
 }
@@ -322,7 +329,7 @@ func (q *Queue) reserve(ctx context.Context, op string, block bool) (uint64, uns
 		t := q.put.pos.Load()
 		sl := q.slot(t)
 		if seqOf(sl).Load() == free(t) {
-			holderOf(sl).Store(self | writerTag)
+			setHolder(sl, self|writerTag)
 			q.put.pos.Store(t + 1)
 			unlock(&q.put)
 			return t, sl, nil
@@ -354,7 +361,7 @@ func (q *Queue) reserve(ctx context.Context, op string, block bool) (uint64, uns
 
 // commit publishes the message of n bytes written at position pos.
 func (q *Queue) commit(pos uint64, sl unsafe.Pointer, n int) bool {
-	lenOf(sl).Store(uint32(n))
+	setLen(sl, uint32(n))
 	race.Release(sl)
 	if !seqOf(sl).CompareAndSwap(free(pos), full(pos)) {
 		return false
@@ -397,7 +404,7 @@ func (q *Queue) claim(ctx context.Context, op string, block bool, room int) (uin
 				unlock(&q.get)
 				return 0, nil, 0, fmt.Errorf("%s: message of %d bytes, buffer of %d: %w", op, n, room, io.ErrShortBuffer)
 			}
-			holderOf(sl).Store(self | readerTag)
+			setHolder(sl, self|readerTag)
 			q.get.pos.Store(h + 1)
 			unlock(&q.get)
 			race.Acquire(sl)
