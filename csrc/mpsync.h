@@ -942,9 +942,10 @@ int mps_value_write(mps_object *obj, uint64_t first, uint64_t count, const void 
  *
  * Slot i (0 <= i < capacity) starts at MPS_QUEUE_CTRL_SIZE + i * stride:
  *
- *     0   8  seq     2p: free for the put of position p (p % capacity == i);
- *                    2p + 1: holds the message of position p;
- *                    the slot starts with seq = 2i
+ *     0   8  seq     4p: free for the put of position p (p % capacity == i);
+ *                    4p + 1: holds the message of position p;
+ *                    4p + 2: position p is being given up (its writer
+ *                    or reader died); the slot starts with seq = 4i
  *     8   8  holder  identity | MPS_QUEUE_WRITER once a put has taken
  *                    the slot (tail moved past it), until a get takes it:
  *                    then identity | MPS_QUEUE_READER (head moved past it)
@@ -952,13 +953,18 @@ int mps_value_write(mps_object *obj, uint64_t first, uint64_t count, const void 
  *    24      data
  *
  * A put of position p = tail takes the put lock, checks that slot
- * p % capacity has seq == 2p, records itself as writer, advances tail,
- * releases the lock, copies the message in and sets seq = 2p + 1.  A get
+ * p % capacity has seq == 4p, records itself as writer, advances tail,
+ * releases the lock, copies the message in and sets seq = 4p + 1.  A get
  * of position p = head takes the get lock, checks that the slot has
- * seq == 2p + 1, records itself as reader, advances head, releases the
- * lock, copies the message out and sets seq = 2(p + capacity).  Slots whose writer or reader died
- * are freed by the next process that needs them and counted in lost_put
- * or lost_get; a repair that itself may die writes its journal first.
+ * seq == 4p + 1, records itself as reader, advances head, releases the
+ * lock, copies the message out and sets seq = 4(p + capacity).  A slot
+ * whose writer died (seq 4p at the head) is skipped by a get, one whose
+ * reader died (seq 4p + 1 behind the head) freed by a put, each counted in
+ * lost_get or lost_put: the side's journal is written first (position, new
+ * lost count, valid = 1), then seq moves by compare-and-swap to 4p + 2,
+ * the count is stored, head advances (a skip), seq becomes
+ * 4(p + capacity), and valid returns to 0.  The next holder of a lock
+ * taken back from a dead process replays a valid journal the same way.
  * Sleepers set *_wait to 1 and sleep on *_seq; whoever changes the state
  * bumps *_seq and wakes them when it swaps *_wait back to 0.
  * ------------------------------------------------------------------------ */

@@ -70,9 +70,11 @@ static int cas(uint64_t *p, uint64_t old, uint64_t new)
 }
 
 /* A slot's seq: free(p) while free for the put of position p, full(p)
- * once it holds that put's message. */
-static uint64_t free_seq(uint64_t p) { return 2 * p; }
-static uint64_t full_seq(uint64_t p) { return 2 * p + 1; }
+ * once it holds that put's message, given(p) while a recovery gives
+ * position p up. */
+static uint64_t free_seq(uint64_t p) { return 4 * p; }
+static uint64_t full_seq(uint64_t p) { return 4 * p + 1; }
+static uint64_t given_seq(uint64_t p) { return 4 * p + 2; }
 
 static unsigned char *slot(const mps_queue *q, uint64_t pos)
 {
@@ -151,18 +153,23 @@ static int tasks_ready(const mps_queue *q);
 
 /* ---- the two sides' locks and journals ---- */
 
+/* replay gives up the slot of the journal's position, whose writer (get
+ * side) or reader (put side) died, counting its message lost, or finishes
+ * doing so: seq goes from the state the dead process left to given, then
+ * free one lap on.  A holder that committed or released in the meantime
+ * moved seq on: then nothing is done.  The side's lock is held. */
 static void replay(const mps_queue *q, const struct side *s)
 {
     if (__atomic_load_n(u32(q, s->jvalid), __ATOMIC_SEQ_CST) == 0)
         return;
     uint64_t p = ld(u64(q, s->jpos));
-    st(u64(q, s->lost), ld(u64(q, s->jlost)));
-    if (s == &put_side) {
-        cas(seq_of(slot(q, p)), full_seq(p), free_seq(p + q->capacity));
-    } else {
-        cas(seq_of(slot(q, p)), free_seq(p), free_seq(p + q->capacity));
-        if (ld(u64(q, OFF_HEAD)) == p)
+    uint64_t *seq = seq_of(slot(q, p));
+    uint64_t left = s == &put_side ? full_seq(p) : free_seq(p);
+    if (cas(seq, left, given_seq(p)) || ld(seq) == given_seq(p)) {
+        st(u64(q, s->lost), ld(u64(q, s->jlost)));
+        if (s == &get_side && ld(u64(q, OFF_HEAD)) == p)
             st(u64(q, OFF_HEAD), p + 1);
+        st(seq, free_seq(p + q->capacity));
     }
     __atomic_store_n(u32(q, s->jvalid), 0, __ATOMIC_SEQ_CST);
 }

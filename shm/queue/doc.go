@@ -60,20 +60,21 @@
 //	slot:                 seq, holder, len, then the message
 //
 // Positions only grow; position p lives in slot p mod capacity. A slot's
-// seq is 2p while it is free for the put of position p, and 2p+1 once that
-// put's message is in it. holder names the process (its identity, tagged
-// writer or reader) that took the slot last.
+// seq is 4p while it is free for the put of position p, 4p+1 once that
+// put's message is in it, and 4p+2 while a recovery gives position p up.
+// holder names the process (its identity, tagged writer or reader) that
+// took the slot last.
 //
 // # The protocol
 //
 // A put takes the put lock, checks that the slot of position p = tail is
-// free (seq 2p), writes its identity as the slot's writer, advances tail,
+// free (seq 4p), writes its identity as the slot's writer, advances tail,
 // and releases the lock; then it copies the message in (or the caller
-// writes it in place), stores len and sets seq to 2p+1. A get takes the
-// get lock, checks that the slot of p = head is full (seq 2p+1), writes
+// writes it in place), stores len and sets seq to 4p+1. A get takes the
+// get lock, checks that the slot of p = head is full (seq 4p+1), writes
 // its identity as reader, advances head, and releases the lock; then it
 // copies the message out (or the caller reads it in place) and sets seq to
-// 2(p+capacity), free for the put one lap later. Copies happen outside the
+// 4(p+capacity), free for the put one lap later. Copies happen outside the
 // locks, so several processes copy at once, and each lock guards only a
 // few words.
 //
@@ -95,9 +96,9 @@
 //     harmless: a slot whose writer is recorded but whose tail did not
 //     advance is simply taken again.
 //   - Between its put's reservation and its commit (a dead writer): the get
-//     that reaches the slot (seq still 2p, tail beyond p) finds its writer
+//     that reaches the slot (seq still 4p, tail beyond p) finds its writer
 //     dead when its sleep slice ends, and skips the position: it sets seq to
-//     2(p+capacity), advances head and counts one lost message.
+//     4(p+capacity), advances head and counts one lost message.
 //   - Between its get's claim and its release (a dead reader): the slot
 //     stays full behind head. The put that needs it one lap later finds its
 //     reader dead and frees it, counting one lost message; Lost and a Join
@@ -106,9 +107,15 @@
 //     so it is journalled: the side's journal records the position and the
 //     new lost count, is marked valid, and is replayed; a process that dies
 //     during the repair leaves the journal valid, and the next holder of
-//     that lock replays it. Replaying is idempotent: counts are stored, not
-//     added, and the slot changes by compare-and-swap from the state only a
-//     dead process could have left.
+//     that lock replays it. The replay first moves the slot, by
+//     compare-and-swap, from the state the dead process left (4p for a
+//     writer, 4p+1 for a reader) to 4p+2, "given up"; only from there does
+//     it count the loss (a stored count, not an addition), advance head for
+//     a skip, and free the slot. A holder that finished its commit or
+//     release just before dying has moved the slot on, so the
+//     compare-and-swap fails and nothing is counted; replaying again after
+//     a death halfway finds 4p+2, or a slot already freed, and is
+//     idempotent.
 //   - Sleeping: a dead sleeper's waiter flag costs one needless wake-up.
 //
 // Lost messages count as done for Join. A consumer that dies after its get

@@ -208,9 +208,11 @@ func (q *Queue) slot(pos uint64) unsafe.Pointer {
 }
 
 // A slot's seq says what it holds: free(p) when it is free for the put of
-// position p, full(p) once that put has committed its message.
-func free(p uint64) uint64 { return 2 * p }
-func full(p uint64) uint64 { return 2*p + 1 }
+// position p, full(p) once that put has committed its message, given(p)
+// while a recovery gives position p up (its writer or reader died).
+func free(p uint64) uint64  { return 4 * p }
+func full(p uint64) uint64  { return 4*p + 1 }
+func given(p uint64) uint64 { return 4*p + 2 }
 
 func seqOf(sl unsafe.Pointer) *atomic.Uint64 { return (*atomic.Uint64)(sl) }
 func holderOf(sl unsafe.Pointer) *atomic.Uint64 {
@@ -254,35 +256,48 @@ func unlock(s *side) {
 	}
 }
 
-// replayPut finishes freeing the slot of position jPos, whose reader
-// died, and counting it lost. The put lock is held.
+// replayPut frees the slot of position jPos, whose reader died, and
+// counts its message lost, or finishes doing so. The put lock is held.
+// The slot goes from full to given, then free one lap on: a slot its
+// reader released in the meantime (or one already freed) is left alone
+// and not counted.
 func (q *Queue) replayPut() {
 	if q.put.jValid.Load() == 0 {
 		return
 	}
 	p := q.put.jPos.Load()
-	q.put.lost.Store(q.put.jLost.Load())
-	seqOf(q.slot(p)).CompareAndSwap(full(p), free(p+q.capacity))
+	seq := seqOf(q.slot(p))
+	if seq.CompareAndSwap(full(p), given(p)) || seq.Load() == given(p) {
+		q.put.lost.Store(q.put.jLost.Load())
+		seq.Store(free(p + q.capacity))
+	}
 	q.put.jValid.Store(0)
 }
 
-// replayGet finishes skipping the slot of position jPos, whose writer
-// died, and counting it lost. The get lock is held.
+// replayGet skips position jPos at the head, whose writer died, counting
+// its message lost, or finishes doing so. The get lock is held. The slot
+// goes from free to given, then free one lap on: a slot its writer
+// committed in the meantime is left to be read.
 func (q *Queue) replayGet() {
 	if q.get.jValid.Load() == 0 {
 		return
 	}
 	p := q.get.jPos.Load()
-	q.get.lost.Store(q.get.jLost.Load())
-	seqOf(q.slot(p)).CompareAndSwap(free(p), free(p+q.capacity))
-	if q.get.pos.Load() == p {
-		q.get.pos.Store(p + 1)
+	seq := seqOf(q.slot(p))
+	if seq.CompareAndSwap(free(p), given(p)) || seq.Load() == given(p) {
+		q.get.lost.Store(q.get.jLost.Load())
+		if q.get.pos.Load() == p {
+			q.get.pos.Store(p + 1)
+		}
+		seq.Store(free(p + q.capacity))
 	}
 	q.get.jValid.Store(0)
 }
 
-// journal records, for s's replay, that position p's slot is being
-// given up and one more message counted lost, then replays it.
+// journal records, for s's replay, that position p's slot is to be
+// given up and one more message counted lost, then replays it: a process
+// that dies on the way leaves the journal for the next holder of s's
+// lock.
 func (q *Queue) journal(s *side, p uint64) {
 	s.jPos.Store(p)
 	s.jLost.Store(s.lost.Load() + 1)
