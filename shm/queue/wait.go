@@ -20,11 +20,15 @@ const (
 	sliceForever     = 20 * time.Millisecond
 )
 
-// spinTries is how many times a waiter looks at the queue, yielding to
-// the process's other goroutines in between, before it sleeps in the
-// kernel: a peer on another core is usually a fraction of a microsecond
-// away, and waking from a sleep costs tens of microseconds.
-const spinTries = 200
+// spinTries is how many times a waiter looks at the queue before it
+// sleeps in the kernel: a peer on another core is usually a fraction of a
+// microsecond away, and waking from a sleep costs tens of microseconds.
+// Between two looks it yields to other processes (sched_yield), and every
+// eighth time to the other goroutines of its own: on a busy machine the
+// peer it waits for may need this core. Measured on the round trip
+// through two queues with the machine loaded: 3-7 µs, against 10-13 µs
+// alternating the two yields and 40-75 µs yielding to goroutines only.
+const spinTries = 100
 
 // signal is an event count in shared memory: sleepers set wait to 1 and
 // sleep on seq (a futex word); a process that changes what they wait for
@@ -71,11 +75,15 @@ func (w *waiter) await(ctx context.Context, s *signal, ready func() bool) (timed
 	}
 	if !w.spun {
 		w.spun = true
-		for range spinTries {
+		for i := range spinTries {
 			if ready() {
 				return false, nil
 			}
-			runtime.Gosched()
+			if i%8 == 7 {
+				runtime.Gosched()
+			} else {
+				unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+			}
 		}
 	}
 	select {
