@@ -51,7 +51,7 @@ struct side {
 static const struct side put_side = {OFF_PUT_LOCK, OFF_TAIL, OFF_LOST_PUT, OFF_JPUT_POS, OFF_JPUT_LOST, OFF_JPUT_VALID};
 static const struct side get_side = {OFF_GET_LOCK, OFF_HEAD, OFF_LOST_GET, OFF_JGET_POS, OFF_JGET_LOST, OFF_JGET_VALID};
 
-enum { spin_tries = 200 };
+enum { spin_tries = 100 };
 static const int64_t slice_ns = 20 * 1000000; /* sleep slice: dead holders are looked for after one */
 
 struct mps_queue {
@@ -116,8 +116,7 @@ static int await(const mps_queue *q, int off, int (*ready)(const mps_queue *), i
         for (int i = 0; i < spin_tries; i++) {
             if (ready(q))
                 return 0;
-            if (i % 16 == 15)
-                sched_yield();
+            sched_yield(); /* the peer waited for may need this core */
         }
     }
     int64_t wait = slice_ns;
