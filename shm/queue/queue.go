@@ -325,7 +325,7 @@ func (q *Queue) reserve(ctx context.Context, op string, block bool) (uint64, uns
 		return 0, nil, err
 	}
 	if ctx.Done() != nil && ctx.Err() != nil {
-		return 0, nil, ctx.Err()
+		return 0, nil, fmt.Errorf("%s: %w", op, ctx.Err())
 	}
 	self, err := proc.Self()
 	if err != nil {
@@ -394,7 +394,7 @@ func (q *Queue) claim(ctx context.Context, op string, block bool, room int) (uin
 		return 0, nil, 0, err
 	}
 	if ctx.Done() != nil && ctx.Err() != nil {
-		return 0, nil, 0, ctx.Err()
+		return 0, nil, 0, fmt.Errorf("%s: %w", op, ctx.Err())
 	}
 	self, err := proc.Self()
 	if err != nil {
