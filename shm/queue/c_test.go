@@ -14,6 +14,9 @@ func TestWithC(t *testing.T) {
 	peer := cbuild.Build(t).Program(t, "testdata/peer_queue.c")
 	t.Run("ManyProcesses", func(t *testing.T) { testManyWithC(t, peer) })
 	t.Run("DeadCWriter", func(t *testing.T) { testDeadCWriter(t, peer) })
+	// As TestKilledProcesses, with C and Go processes killed and
+	// recovering after each other.
+	t.Run("KilledProcesses", func(t *testing.T) { killRounds(t, 100, peer) })
 }
 
 // testManyWithC: Go and C producers and consumers, in and out of place,

@@ -1,6 +1,12 @@
 package queue
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"unsafe"
+
+	"github.com/mpsync/mpsync/internal/robust"
+)
 
 // Positions returns the queue's tail and head: positions put (reserved)
 // and taken so far, for the tests' accounting.
@@ -18,4 +24,20 @@ func StallSkip(q *Queue) {
 	q.get.jValid.Store(1)
 	seqOf(q.slot(p)).CompareAndSwap(free(p), given(p))
 	q.get.lost.Store(q.get.jLost.Load())
+}
+
+// Dump describes the queue's shared state, for failure messages.
+func Dump(q *Queue) string {
+	s := fmt.Sprintf("tail %d head %d lost %d+%d done %d closed %d jput %d/%d/%d jget %d/%d/%d data %d/%d space %d/%d\n",
+		q.put.pos.Load(), q.get.pos.Load(), q.put.lost.Load(), q.get.lost.Load(), q.done.Load(), q.writeClosed.Load(),
+		q.put.jValid.Load(), q.put.jPos.Load(), q.put.jLost.Load(), q.get.jValid.Load(), q.get.jPos.Load(), q.get.jLost.Load(),
+		q.data.seq.Load(), q.data.wait.Load(), q.space.seq.Load(), q.space.wait.Load())
+	for i := range q.capacity {
+		sl := q.slot(i)
+		s += fmt.Sprintf("slot %d: seq %d (pos %d, kind %d) holder %x len %d\n", i, seqOf(sl).Load(), seqOf(sl).Load()/4, seqOf(sl).Load()%4, holderOf(sl).Load(), lenOf(sl).Load())
+	}
+	base := unsafe.Pointer(unsafe.Add(q.slots, -ctrlSize))
+	s += fmt.Sprintf("put lock %+v\nget lock %+v\n", robust.Inspect(unsafe.Slice((*byte)(unsafe.Add(base, offPutLock)), 64)),
+		robust.Inspect(unsafe.Slice((*byte)(unsafe.Add(base, offGetLock)), 64)))
+	return s
 }

@@ -297,8 +297,12 @@ func TestManyProcesses(t *testing.T) {
 // hangs, no message is corrupt or delivered twice, each producer's order
 // holds, and what was put is what was delivered plus what the queue
 // reports lost, at most one per killed process.
-func TestKilledProcesses(t *testing.T) {
-	const rounds, maxMsg, each = 200, 256, 20000
+func TestKilledProcesses(t *testing.T) { killRounds(t, 200, "") }
+
+// killRounds runs rounds of TestKilledProcesses; with cPeer, the path of
+// csrc/testdata/peer_queue.c, half the processes are C programs.
+func killRounds(t *testing.T, rounds int, cPeer string) {
+	const maxMsg, each = 256, 20000
 	q := newQueue(t, 16, maxMsg)
 	b := newBooks(t, (rounds+8)*each)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 14))
@@ -312,12 +316,24 @@ func TestKilledProcesses(t *testing.T) {
 		id := strconv.Itoa(next)
 		zc := mode(rng.IntN(2) == 1)
 		next++
-		if producer {
-			p := proctest.Start(t, "producer", q.Name(), b.seg.Name(), id, strconv.Itoa(each), zc, "fast")
-			p.Send("go")
-			return role{p, true}
+		var p *proctest.Proc
+		inC := cPeer != "" && rng.IntN(2) == 0
+		switch {
+		case inC && producer:
+			p = proctest.Exec(t, cPeer, "produce", q.Name(), b.seg.Name(), id, strconv.Itoa(each), zc)
+			p.Start()
+		case inC:
+			p = proctest.Exec(t, cPeer, "consume", q.Name(), b.seg.Name(), id, zc)
+			p.Start()
+		case producer:
+			p = proctest.Start(t, "producer", q.Name(), b.seg.Name(), id, strconv.Itoa(each), zc, "fast")
+		default:
+			p = proctest.Start(t, "consumer", q.Name(), b.seg.Name(), id, zc)
 		}
-		return role{proctest.Start(t, "consumer", q.Name(), b.seg.Name(), id, zc), false}
+		if producer {
+			p.Send("go")
+		}
+		return role{p, producer}
 	}
 	var live []role
 	for i := range 8 {
@@ -338,7 +354,6 @@ func TestKilledProcesses(t *testing.T) {
 	// Stop the producers, close, drain.
 	for _, r := range live {
 		if r.producer {
-			r.p.Send("stop")
 			r.p.Send("stop")
 		}
 	}
@@ -386,5 +401,8 @@ func TestKilledProcesses(t *testing.T) {
 	delivered := int(tail) - lost
 	if valid > delivered || delivered > valid+killedC {
 		t.Errorf("put %d − lost %d = %d delivered, but %d were logged and %d consumers killed", tail, lost, delivered, valid, killedC)
+	}
+	if t.Failed() {
+		t.Logf("the queue:\n%s", queue.Dump(q))
 	}
 }
