@@ -175,7 +175,10 @@ func (q *Queue) Len() int {
 // handed out by Reservation.Buf and Message.Bytes then read zeros).
 // The queue remains for other processes until it is unlinked. Close
 // does not close the queue for writing (see CloseWrite). It is
-// idempotent.
+// idempotent. Calls waiting on the handle return ErrClosed; close a
+// handle only once calls that may be past their wait are done (a put
+// whose slot was taken when the memory went away would leave that slot
+// to block the gets until this process exits, as a dead writer's).
 func (q *Queue) Close() error {
 	if q.closed.Swap(true) {
 		return nil
@@ -368,6 +371,9 @@ func (q *Queue) reserve(ctx context.Context, op string, block bool) (uint64, uns
 			t := q.put.pos.Load()
 			return seqOf(q.slot(t)).Load() == free(t) || q.writeClosed.Load() != 0
 		})
+		if err == nil && q.closed.Load() {
+			err = ErrClosed // closed meanwhile: the memory is gone
+		}
 		if err != nil {
 			return 0, nil, fmt.Errorf("%s: %w", op, err)
 		}
@@ -443,6 +449,9 @@ func (q *Queue) claim(ctx context.Context, op string, block bool, room int) (uin
 			h := q.get.pos.Load()
 			return seqOf(q.slot(h)).Load() == full(h) || q.writeClosed.Load() != 0
 		})
+		if err == nil && q.closed.Load() {
+			err = ErrClosed // closed meanwhile: the memory is gone
+		}
 		if err != nil {
 			return 0, nil, 0, fmt.Errorf("%s: %w", op, err)
 		}
@@ -646,6 +655,9 @@ func (q *Queue) Join(ctx context.Context) error {
 	var w waiter
 	for q.unfinished() {
 		timedOut, err := w.await(ctx, &q.tasks, func() bool { return !q.unfinished() })
+		if err == nil && q.closed.Load() {
+			err = ErrClosed // closed meanwhile: the memory is gone
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}

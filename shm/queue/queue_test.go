@@ -494,3 +494,23 @@ func threads(t testing.TB) int64 {
 	n, _ := strconv.ParseInt(string(bytes.TrimSpace(line)), 10, 64)
 	return n
 }
+
+// TestCloseWhileWaiting: a Get waiting on a handle that another goroutine
+// closes returns ErrClosed.
+func TestCloseWhileWaiting(t *testing.T) {
+	q := newQueue(t, 2, 8)
+	other := openQueue(t, q.Name())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := other.Get(context.Background())
+		errc <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	other.Close()
+	if err := <-errc; !errors.Is(err, queue.ErrClosed) {
+		t.Fatalf("Get on a handle closed while it waited: %v, want ErrClosed", err)
+	}
+	if q.Len() != 0 {
+		t.Fatalf("Len = %d", q.Len())
+	}
+}
