@@ -106,13 +106,14 @@ static void notify(const mps_queue *q, int off)
 }
 
 /* await waits until ready(q) or a notify on the event count at off, for
- * one sleep slice at most, spinning first once per call (*spun).  It
- * returns 1 if a whole slice passed (the cue to look for dead holders),
- * 0, or -ETIMEDOUT once deadline (0: none) has passed. */
-static int await(const mps_queue *q, int off, int (*ready)(const mps_queue *), int64_t deadline, int *spun)
+ * one sleep slice at most, spinning first once per call.  It returns 1
+ * if a slice has passed since the call began or last got 1 (the cue to
+ * look for dead holders; *looked keeps the time, 0 before the first
+ * wait), 0, or -ETIMEDOUT once deadline (0: none) has passed. */
+static int await(const mps_queue *q, int off, int (*ready)(const mps_queue *), int64_t deadline, int64_t *looked)
 {
-    if (!*spun) {
-        *spun = 1;
+    if (*looked == 0) {
+        *looked = now_ns();
         for (int i = 0; i < spin_tries; i++) {
             if (ready(q))
                 return 0;
@@ -132,8 +133,12 @@ static int await(const mps_queue *q, int off, int (*ready)(const mps_queue *), i
     if (ready(q))
         return 0;
     struct timespec ts = {wait / 1000000000, wait % 1000000000};
-    long r = syscall(SYS_futex, u32(q, off), FUTEX_WAIT, seq, &ts, NULL, 0);
-    return r != 0 && errno == ETIMEDOUT;
+    syscall(SYS_futex, u32(q, off), FUTEX_WAIT, seq, &ts, NULL, 0);
+    int64_t now = now_ns();
+    if (now - *looked < slice_ns)
+        return 0;
+    *looked = now;
+    return 1;
 }
 
 static int space_ready(const mps_queue *q)
@@ -308,7 +313,8 @@ MPS_API int mps_queue_reserve(mps_queue *q, int64_t timeout_ns, struct mps_queue
     if (err != 0)
         return err;
     int64_t deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
-    int look = timeout_ns == 0, spun = 0;
+    int look = timeout_ns == 0;
+    int64_t looked = 0;
     for (;;) {
         if ((err = lock(q, &put_side)) != 0)
             return err;
@@ -338,7 +344,7 @@ MPS_API int mps_queue_reserve(mps_queue *q, int64_t timeout_ns, struct mps_queue
         unlock(q, &put_side);
         if (timeout_ns == 0)
             return -EAGAIN;
-        int r = await(q, OFF_SPACE, space_ready, deadline, &spun);
+        int r = await(q, OFF_SPACE, space_ready, deadline, &looked);
         if (r < 0)
             return r;
         look = r;
@@ -383,7 +389,8 @@ static int claim(mps_queue *q, int64_t timeout_ns, size_t room, struct mps_queue
     if (err != 0)
         return err;
     int64_t deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
-    int look = timeout_ns == 0, spun = 0;
+    int look = timeout_ns == 0;
+    int64_t looked = 0;
     for (;;) {
         if ((err = lock(q, &get_side)) != 0)
             return err;
@@ -413,7 +420,7 @@ static int claim(mps_queue *q, int64_t timeout_ns, size_t room, struct mps_queue
             return -EPIPE;
         if (timeout_ns == 0)
             return -EAGAIN;
-        int r = await(q, OFF_DATA, data_ready, deadline, &spun);
+        int r = await(q, OFF_DATA, data_ready, deadline, &looked);
         if (r < 0)
             return r;
         look = r;
@@ -527,12 +534,11 @@ MPS_API int mps_queue_join(mps_queue *q, int64_t timeout_ns)
 {
     if (q == NULL)
         return -EINVAL;
-    int64_t deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
-    int spun = 0;
+    int64_t deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0, looked = 0;
     while (!tasks_ready(q)) {
         if (timeout_ns == 0)
             return -EAGAIN;
-        int r = await(q, OFF_TASKS, tasks_ready, deadline, &spun);
+        int r = await(q, OFF_TASKS, tasks_ready, deadline, &looked);
         if (r < 0)
             return r;
         if (r == 1 && (r = sweep(q)) != 0)

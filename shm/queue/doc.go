@@ -82,8 +82,11 @@
 // briefly, then set the waiter flag of a futex word and sleep on it, in
 // slices; whoever changes what they wait for bumps the word and wakes
 // them if the flag was set, so a put or get with no one waiting makes no
-// system call. Goroutines of one process queue for one sleeping slot per
-// word, so waiting goroutines cost no OS thread each.
+// system call. Once a slice has passed since a waiter began or last
+// looked, it looks for a dead holder of the slot it waits for, however
+// often other traffic woke it meanwhile. Goroutines of one handle queue
+// for one sleeping slot per word, so waiting goroutines cost no OS
+// thread each.
 //
 // # Recovery
 //

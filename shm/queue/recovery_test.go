@@ -150,3 +150,36 @@ func mustPut(t *testing.T, q *queue.Queue, msg []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeadWriterAmidTraffic: puts after a dead writer's position keep
+// waking the waiting get; it still looks for the dead writer once a
+// sleep slice has passed, instead of waiting until the ring is full.
+func TestDeadWriterAmidTraffic(t *testing.T) {
+	q := newQueue(t, 1<<16, 16)
+	stall(t, q, "reserve")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			if err := q.TryPut([]byte("later")); err != nil {
+				return
+			}
+		}
+	}()
+	// The guard only turns a hang (the ring fills after a minute) into a
+	// failure; the get should return within a few sleep slices.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	got, err := q.Get(ctx)
+	if err != nil || string(got) != "later" {
+		t.Fatalf("Get = %q, %v; want \"later\"", got, err)
+	}
+	if n, _ := q.Lost(); n != 1 {
+		t.Fatalf("Lost() = %d, want 1", n)
+	}
+}

@@ -58,12 +58,15 @@ type waiter struct {
 	slice       time.Duration
 	deadline    time.Time
 	hasDeadline bool
+	looked      time.Time // when the caller last looked for dead holders, or began
 }
 
 // await waits until ready reports true, s is notified, or one sleep slice
 // passes, whichever is first; first, once per call, it spins briefly. It
-// reports whether a whole slice passed (the cue to look for dead
-// holders), or ctx's error once ctx has ended.
+// reports whether a slice has passed since the call began or last got
+// true (the cue to look for dead holders: wake-ups for other reasons,
+// such as later messages, must not put that off), or ctx's error once
+// ctx has ended.
 func (w *waiter) await(ctx context.Context, s *signal, ready func() bool) (timedOut bool, err error) {
 	if !w.started {
 		w.started = true
@@ -72,6 +75,7 @@ func (w *waiter) await(ctx context.Context, s *signal, ready func() bool) (timed
 			w.slice = sliceCancellable
 		}
 		w.deadline, w.hasDeadline = ctx.Deadline()
+		w.looked = time.Now()
 	}
 	if !w.spun {
 		w.spun = true
@@ -106,5 +110,10 @@ func (w *waiter) await(ctx context.Context, s *signal, ready func() bool) (timed
 	if ready() {
 		return false, nil
 	}
-	return futex.Wait(s.seq, seq, wait) == unix.ETIMEDOUT, nil
+	futex.Wait(s.seq, seq, wait)
+	if time.Since(w.looked) < w.slice {
+		return false, nil
+	}
+	w.looked = time.Now()
+	return true, nil
 }
