@@ -982,7 +982,8 @@ int mps_value_write(mps_object *obj, uint64_t first, uint64_t count, const void 
  *
  * Timeouts (timeout_ns): < 0 waits as long as it takes, 0 never waits
  * (-EAGAIN when the queue is full, or empty), > 0 waits at most that
- * long (-ETIMEDOUT).  A process killed at any instant loses at most the
+ * long (-ETIMEDOUT).  Every call that puts or gets may also return the
+ * error of making this process's identity (-ENOSPC: /dev/shm is full).  A process killed at any instant loses at most the
  * message it was putting or getting; the others go on within one sleep
  * slice (20 ms), and mps_queue_lost counts such messages. */
 typedef struct mps_queue mps_queue;
