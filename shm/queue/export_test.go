@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/robust"
 )
 
@@ -40,4 +41,13 @@ func Dump(q *Queue) string {
 	s += fmt.Sprintf("put lock %+v\nget lock %+v\n", robust.Inspect(unsafe.Slice((*byte)(unsafe.Add(base, offPutLock)), 64)),
 		robust.Inspect(unsafe.Slice((*byte)(unsafe.Add(base, offGetLock)), 64)))
 	return s
+}
+
+// StallReserve takes the put lock and starts a reservation, writing
+// itself as the slot's writer, but stops before advancing tail, holding
+// the lock, for a test to kill the process there.
+func StallReserve(q *Queue) {
+	q.lock(context.Background(), &q.put)
+	self, _ := proc.Self()
+	setHolder(q.slot(q.put.pos.Load()), self|writerTag)
 }

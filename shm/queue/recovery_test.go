@@ -15,7 +15,8 @@ func init() {
 	// middle of an operation and says "stalled", to be killed there:
 	// "reserve" holds a reservation, "receive" a message read in place,
 	// "get" sleeps in Get on an empty queue, "skip" holds the get lock
-	// halfway through skipping a dead writer's slot.
+	// halfway through skipping a dead writer's slot, "reserve-locked"
+	// holds the put lock halfway through a reservation.
 	proctest.Register("stall", func(h *proctest.Helper) {
 		q, err := queue.Open(h.Args[0])
 		if err != nil {
@@ -43,6 +44,8 @@ func init() {
 			h.Fatalf("Get returned")
 		case "skip":
 			queue.StallSkip(q)
+		case "reserve-locked":
+			queue.StallReserve(q)
 		}
 		h.Printf("stalled")
 		select {}
@@ -181,5 +184,20 @@ func TestDeadWriterAmidTraffic(t *testing.T) {
 	}
 	if n, _ := q.Lost(); n != 1 {
 		t.Fatalf("Lost() = %d, want 1", n)
+	}
+}
+
+func TestDeadPutLockHolder(t *testing.T) {
+	// A put killed holding the put lock, its slot marked but tail not
+	// advanced: the next put takes the lock back and the slot, and
+	// nothing is lost.
+	q := newQueue(t, 2, 16)
+	stall(t, q, "reserve-locked")
+	mustPut(t, q, []byte("next"))
+	if got, err := q.TryGet(); err != nil || string(got) != "next" {
+		t.Fatalf("TryGet = %q, %v", got, err)
+	}
+	if n, err := q.Lost(); n != 0 || err != nil {
+		t.Fatalf("Lost() = %d, %v; want 0", n, err)
 	}
 }
