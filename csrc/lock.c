@@ -95,9 +95,23 @@ static int take_over(struct lock_area *l, uint64_t w, uint64_t self)
     return 1;
 }
 
+static int acquire_slow(struct lock_area *l, int64_t timeout_ns);
+
 MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
 {
+    /* The free lock with this process's identity made: one load and one
+     * compare-and-swap, in a leaf with no frame (Go's FastLock). */
     struct lock_area *l = lock;
+    uint64_t self = __atomic_load_n(&mps__self_id, __ATOMIC_ACQUIRE), zero = 0;
+    if (self != 0 && l != NULL && (uintptr_t)l % 8 == 0 && cas(l, &zero, self))
+        return 0;
+    return acquire_slow(l, timeout_ns);
+}
+
+/* acquire_slow is mps_lock_acquire for the rest: a bad argument, no
+ * identity yet, or a taken lock (Go's lockMiss and lockSlow). */
+__attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t timeout_ns)
+{
     if (l == NULL || (uintptr_t)l % 8 != 0)
         return -EINVAL;
     uint64_t self;
@@ -107,7 +121,6 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
     uint64_t zero = 0;
     if (cas(l, &zero, self))
         return 0;
-
     int64_t deadline = mps__deadline(timeout_ns);
     if (timeout_ns != 0) {
         for (int i = 0; i < spin_tries; i++) {
@@ -158,9 +171,24 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
     }
 }
 
+static int release_slow(struct lock_area *l);
+
 MPS_API int mps_lock_release(void *lock)
 {
+    /* Held by this process with neither the waiters nor the dead bit:
+     * one compare-and-swap releases it, as Go's FastUnlock does (the
+     * stamps release_slow clears belong to contended holds and takeovers,
+     * which leave a bit set). */
     struct lock_area *l = lock;
+    uint64_t held = __atomic_load_n(&mps__self_id, __ATOMIC_ACQUIRE);
+    if (held != 0 && l != NULL && cas(l, &held, 0))
+        return 0;
+    return release_slow(l);
+}
+
+/* release_slow is mps_lock_release when the fast path did not apply. */
+__attribute__((noinline)) static int release_slow(struct lock_area *l)
+{
     if (l == NULL)
         return -EINVAL;
     uint64_t self = mps__self_word();

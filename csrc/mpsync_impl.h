@@ -101,6 +101,11 @@ MPS_HIDDEN int mps__publish(int fd, int random, const char *prefix, char *name);
 
 /* ---- process identity (proc.c; see mpsync.h) ---- */
 
+/* mps__self_id is this process's identity, 0 until made (and again in a
+ * child after fork).  The lock's fast paths read it directly; everything
+ * else asks mps__self, which makes it. */
+MPS_HIDDEN extern uint64_t mps__self_id;
+
 /* mps__self returns this process's identity, making it (and its
  * registry) on first use.  Returns 0, or -ENOSPC (no room in /dev/shm) or
  * another -errno; a failure is retried on the next call. */

@@ -21,7 +21,7 @@
 #include "mpsync_impl.h"
 
 static pthread_mutex_t self_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t self_id;      /* 0 until made; read lock-free */
+MPS_HIDDEN uint64_t mps__self_id; /* 0 until made; read lock-free */
 static int self_fd = -1;      /* the registry, holding the liveness lock */
 static unsigned char *self_reg; /* the registry, mapped */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -38,7 +38,7 @@ static void child_after_fork(void)
         close(self_fd);
     self_reg = NULL;
     self_fd = -1;
-    __atomic_store_n(&self_id, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&mps__self_id, 0, __ATOMIC_RELAXED);
     pthread_mutex_init(&self_mu, NULL);
 }
 
@@ -140,22 +140,22 @@ static int make_identity(void)
     }
     self_fd = fd;
     self_reg = reg;
-    __atomic_store_n(&self_id, id, __ATOMIC_RELEASE);
+    __atomic_store_n(&mps__self_id, id, __ATOMIC_RELEASE);
     return 0;
 }
 
 MPS_DOOR int mps__self(uint64_t *id)
 {
-    uint64_t w = __atomic_load_n(&self_id, __ATOMIC_ACQUIRE);
+    uint64_t w = __atomic_load_n(&mps__self_id, __ATOMIC_ACQUIRE);
     if (w != 0) {
         *id = w;
         return 0;
     }
     pthread_once(&atfork_once, install_atfork);
     pthread_mutex_lock(&self_mu);
-    int made = self_id == 0;
+    int made = mps__self_id == 0;
     int err = made ? make_identity() : 0;
-    w = self_id;
+    w = mps__self_id;
     pthread_mutex_unlock(&self_mu);
     if (err != 0)
         return err;
@@ -186,7 +186,7 @@ MPS_HIDDEN unsigned char *mps__self_registry(int *fd)
 MPS_DOOR int mps__alive(uint64_t id)
 {
     id &= MPS_ID_MASK;
-    if (id == __atomic_load_n(&self_id, __ATOMIC_RELAXED))
+    if (id == __atomic_load_n(&mps__self_id, __ATOMIC_RELAXED))
         return 1;
     char path[MPS_PATH_MAX];
     mps__registry_path(id, path);
