@@ -64,6 +64,7 @@ func TestTargets(t *testing.T) {
 		{Name: "mpsync", Values: []float64{2, 3, 4}},
 		{Name: "C", Values: []float64{2, 2, 2}}, // ratios 1, 1.5, 2: median 1.5
 		{Name: "gone", Missing: "no compiler"},
+		{Name: fromC, Values: []float64{2, 4, 5}}, // against C: 1, 2, 2.5; against mpsync: 1, 1.33, 1.25
 	}}
 	for _, tc := range []struct {
 		target Target
@@ -77,6 +78,12 @@ func TestTargets(t *testing.T) {
 		{atLeast(3.5, ""), "≥ 3.5 µs", "false"},
 		{upTo(1, "gone"), "≤ 1.0× gone", "unknown"},
 		{upTo(1, "no such peer"), "≤ 1.0× no such peer", "unknown"},
+		{upTo(2, "C").of(fromC), "≤ 2.0× C", "true"},
+		{upTo(1.9, "C").of(fromC), "≤ 1.9× C", "false"},
+		{upTo(1.1, "mpsync").of(fromC), "≤ 1.1× mpsync", "false"},
+		{upTo(1.25, "mpsync").of(fromC), "≤ 1.25× mpsync", "true"},
+		{upTo(1, fromC).of(fromC), "≤ 1.0× " + fromC, "unknown"},
+		{upTo(1, "C").of("gone"), "≤ 1.0× C", "unknown"},
 	} {
 		v := tc.target.check(c)
 		met := "unknown"
@@ -104,6 +111,22 @@ func TestTargets(t *testing.T) {
 	} {
 		if got := allMet(tc.vs); !(got == nil && tc.want == nil || got != nil && tc.want != nil && *got == *tc.want) {
 			t.Errorf("allMet(%v) = %v, want %v", tc.vs, got, tc.want)
+		}
+	}
+}
+
+// TestTargetLines: a target of another row stands on that row's line,
+// with its ratio; mpsync's stand on the lines of the peers they name.
+func TestTargetLines(t *testing.T) {
+	c := &Case{Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C"), upTo(1.1, "mpsync").of(fromC)}, Impls: []*Impl{
+		{Name: "mpsync", Values: []float64{2}},
+		{Name: fromC, Values: []float64{2.1}},
+		{Name: "C", Values: []float64{2}},
+	}}
+	want := map[string]string{"mpsync": "", fromC: "≤ 1.1× mpsync (1.05×) ✓", "C": "≤ 1.0× C ✓"}
+	for _, cells := range caseLines(c) {
+		if got := cells[7]; got != want[cells[1]] {
+			t.Errorf("%s: target cell %q, want %q", cells[1], got, want[cells[1]])
 		}
 	}
 }

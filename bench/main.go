@@ -1,7 +1,9 @@
 // Command bench runs mpsync's workload suite (W1–W11, W13 and W14 of the design) for
 // mpsync and its peers — raw C on glibc (the best C for each workload:
 // spin-then-futex where mpsync spins, and pure spinning as the [limit]),
-// Python's multiprocessing, Go's sync package — in one run, and reports
+// libmpsync's own C API (the "mpsync from C" rows of W1, W2, W3, W7 and
+// W8, built from the module's csrc), Python's multiprocessing, Go's sync
+// package — in one run, and reports
 // medians, CPU time per operation, ratios, and whether each target is
 // met.
 //

@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/mpsync/mpsync/internal/cbuild"
 )
 
 // The peers' sources travel inside the binary, so the suite runs from any
@@ -31,6 +34,10 @@ type peers struct {
 	errs     map[string]error
 	python   string // python3's path, or "" if missing
 	cc       string
+
+	libOnce sync.Once
+	lib     *cbuild.Lib // libmpsync built for the "mpsync from C" rows
+	libErr  error
 }
 
 func newPeers() (*peers, error) {
@@ -97,6 +104,70 @@ func (p *peers) cLibrary(name string) (string, error) {
 	return p.cProgram(name, "-shared", "-fPIC")
 }
 
+// mpsProgram returns the executable built from peers/c/<name>.c against
+// libmpsync, compiling the library (from the module's csrc) and the
+// program on first use, both as internal/cbuild builds them for the
+// tests. It links the shared library, as the pkg-config line of the
+// README does: that is how a C user gets libmpsync, and a call through
+// the PLT is part of what they pay (linking libmpsync.a instead measured
+// no different on W1).
+func (p *peers) mpsProgram(name string) (string, error) {
+	p.libOnce.Do(func() {
+		root, err := sourceRoot()
+		if err != nil {
+			p.libErr = &missingError{"libmpsync's sources: " + err.Error()}
+			return
+		}
+		p.lib, p.libErr = cbuild.Make(root, filepath.Join(p.dir, "libmpsync"))
+	})
+	if p.libErr != nil {
+		return "", p.libErr
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := "libmpsync:" + name
+	if exe, ok := p.compiled[key]; ok {
+		return exe, p.errs[key]
+	}
+	exe, err := p.lib.Compile(filepath.Join(p.dir, "peers", "c", name+".c"))
+	p.compiled[key], p.errs[key] = exe, err
+	return exe, err
+}
+
+// sourceRoot finds the module whose csrc the "mpsync from C" rows build:
+// above the working directory (go run ./bench), else above this file's
+// folder when it was compiled.
+func sourceRoot() (string, error) {
+	if wd, err := os.Getwd(); err == nil {
+		if root, err := cbuild.FindModuleRoot(wd); err == nil {
+			if _, err := os.Stat(filepath.Join(root, "csrc", "mpsync.h")); err == nil {
+				return root, nil
+			}
+		}
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("no go.mod with csrc above the working directory")
+	}
+	return cbuild.FindModuleRoot(filepath.Dir(file))
+}
+
+// runMps runs a peer built against libmpsync once and returns its
+// metrics. If no tracker runs, the first such peer starts one: this
+// binary, which serves as mpsync's tracker in that role, as a Go program
+// using mpsync does.
+func (p *peers) runMps(name string, args ...string) (map[string]float64, error) {
+	exe, err := p.mpsProgram(name)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, args...)
+	if self, err := os.Executable(); err == nil {
+		cmd.Env = append(os.Environ(), "MPSYNC_TRACKER="+self)
+	}
+	return runMetrics(cmd)
+}
+
 // runC runs a C peer once and returns the metrics it printed.
 func (p *peers) runC(name string, args ...string) (map[string]float64, error) {
 	exe, err := p.cProgram(name)
@@ -118,7 +189,7 @@ func (p *peers) runPython(name string, args ...string) (map[string]float64, erro
 // runMetrics runs a peer, the run's peerPrefix in its environment, and
 // parses its "name value" lines.
 func runMetrics(cmd *exec.Cmd) (map[string]float64, error) {
-	cmd.Env = append(os.Environ(), "MPSYNC_BENCH_PREFIX="+peerPrefix)
+	cmd.Env = append(cmd.Environ(), "MPSYNC_BENCH_PREFIX="+peerPrefix)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -68,7 +68,8 @@ var columns = []string{"case", "impl", "median", "min", "max", "cpu/op", "mpsync
 // caseLines renders c's rows as the table's and report.md's cells: the
 // case's name on its first line, each target (with ✓, ✗ or ?) on the
 // line of the peer it names, or on mpsync's for a bound on mpsync's own
-// value.
+// value; a target of another row (Target.Of) on that row's line, with
+// its ratio, which the mpsync/impl column does not show.
 func caseLines(c *Case) [][]string {
 	vs := c.verdicts()
 	var out [][]string
@@ -79,7 +80,12 @@ func caseLines(c *Case) [][]string {
 		}
 		var targets []string
 		for _, v := range vs {
-			if v.Peer == rw.Impl || v.Peer == "" && i == 0 {
+			switch {
+			case v.Of != "" && v.Of == rw.Impl && v.Met != nil:
+				targets = append(targets, fmt.Sprintf("%s (%.2f×) %s", v.Text, v.Figure, v.mark()))
+			case v.Of != "" && v.Of == rw.Impl:
+				targets = append(targets, v.Text+" "+v.mark())
+			case v.Of == "" && (v.Peer == rw.Impl || v.Peer == "" && i == 0):
 				targets = append(targets, v.Text+" "+v.mark())
 			}
 		}
@@ -100,7 +106,7 @@ func (r *Report) legend() []string {
 		fmt.Sprintf("method: 1 warm-up + %d repetitions, interleaved; ratio = median of per-repetition mpsync/impl", r.Config.Reps),
 		"ratios: below 1 is better for times (ns, µs, ms), above 1 for rates (M/s, GB/s, ×)",
 		"cpu/op: median CPU time (user + system) of all the implementation's processes over the measured loop, per operation (per increment, GB or round for rates; per 10 s of the idle tracker); - where there is no operation to charge",
-		"target: ✓ met, ✗ not met, ? not measured; a ratio target stands on the line of the peer it names, a bound on mpsync's own value on mpsync's line",
+		"target: ✓ met, ✗ not met, ? not measured; a ratio target stands on the line of the peer it names, a bound on mpsync's own value on mpsync's line, a target of another row (mpsync from C) on that row's line with its ratio in brackets",
 	}
 	for _, wl := range r.Workloads {
 		for _, c := range wl.Cases {

@@ -9,11 +9,14 @@ import (
 // A Target is a goal for mpsync on a case: a bound on the ratio
 // mpsync/Peer as the report gives it (the median of per-repetition
 // ratios), or, with Peer empty, on mpsync's own median — its worst
-// repetition for a count, where every run must meet it.
+// repetition for a count, where every run must meet it. With Of set, the
+// goal is for that row instead of mpsync's (Impls[0]): "mpsync from C"
+// against a C peer, or against mpsync from Go (Peer "mpsync").
 type Target struct {
 	AtMost bool    // the bound is an upper one (≤); else a lower one (≥)
 	Bound  float64 // a ratio, or a value in the case's unit
 	Peer   string  // the Impl.Name compared with, or "" for mpsync's value
+	Of     string  // the Impl.Name bounded, or "" for mpsync
 }
 
 // upTo is the target "mpsync/peer ≤ bound" (mpsync's value ≤ bound if
@@ -23,6 +26,12 @@ func upTo(bound float64, peer string) Target { return Target{AtMost: true, Bound
 // atLeast is the target "mpsync/peer ≥ bound" (mpsync's value ≥ bound if
 // peer is "").
 func atLeast(bound float64, peer string) Target { return Target{Bound: bound, Peer: peer} }
+
+// of is t for the row named impl instead of mpsync.
+func (t Target) of(impl string) Target {
+	t.Of = impl
+	return t
+}
 
 // text states t for the report: "≤ 1.25× Go sync.Mutex", "≤ 20 ns".
 func (t Target) text(unit string) string {
@@ -47,6 +56,7 @@ func (t Target) text(unit string) string {
 type verdict struct {
 	Text   string  `json:"text"`
 	Peer   string  `json:"peer,omitempty"`
+	Of     string  `json:"of,omitempty"` // the row bounded, if not mpsync
 	Bound  float64 `json:"bound"`
 	AtMost bool    `json:"at_most"`
 	// Figure is what was compared with Bound: the ratio mpsync/Peer, or
@@ -59,10 +69,16 @@ type verdict struct {
 
 // check compares c's results with t.
 func (t Target) check(c *Case) verdict {
-	v := verdict{Text: t.text(c.Unit), Peer: t.Peer, Bound: t.Bound, AtMost: t.AtMost}
+	v := verdict{Text: t.text(c.Unit), Peer: t.Peer, Of: t.Of, Bound: t.Bound, AtMost: t.AtMost}
 	mp := c.Impls[0]
+	if t.Of != "" {
+		mp = c.impl(t.Of)
+	}
+	peer := c.impl(t.Peer)
 	fig := math.NaN()
-	if t.Peer == "" {
+	switch {
+	case mp == nil:
+	case t.Peer == "":
 		s := stats(mp.Values)
 		fig = s.Median
 		if c.Count {
@@ -71,12 +87,8 @@ func (t Target) check(c *Case) verdict {
 				fig = s.Max
 			}
 		}
-	} else {
-		for _, im := range c.Impls[1:] {
-			if im.Name == t.Peer {
-				fig = ratio(mp, im)
-			}
-		}
+	case peer != nil && peer != mp:
+		fig = ratio(mp, peer)
 	}
 	if math.IsNaN(fig) {
 		return v
@@ -87,6 +99,16 @@ func (t Target) check(c *Case) verdict {
 	}
 	v.Figure, v.Met = fig, &met
 	return v
+}
+
+// impl returns c's implementation named name, or nil.
+func (c *Case) impl(name string) *Impl {
+	for _, im := range c.Impls {
+		if im.Name == name {
+			return im
+		}
+	}
+	return nil
 }
 
 // verdicts checks every target of c.

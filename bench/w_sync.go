@@ -71,10 +71,22 @@ func fixedArgs(n int, lead ...string) func(cfg *Config) []string {
 // target: it burns a core per waiting process (see its CPU time).
 const limitSpin = "[limit] C pure spin"
 
+// fromC names the "mpsync from C" rows of W1, W2, W3, W7 and W8:
+// libmpsync's C API (mpsync.h) on the workload, every process in C
+// (peers/c/mpsync_c.c). Their targets: within 1.1× of the C futex lock
+// where the workload has one (W1, W3), else of mpsync from Go.
+const fromC = "mpsync from C"
+
+// fromCPeer is the "mpsync from C" row running mpsync_c with the given
+// workload argument (and W3's want).
+func fromCPeer(p *peers, unit string, args func(cfg *Config) []string, want func(cfg *Config) int) *Impl {
+	return peerImpl(fromC, p.runMps, "mpsync_c", unit, args, want)
+}
+
 // w1 is lock_uncontended: acquire+release of a free lock in one process.
 func w1(p *peers) *Workload {
 	const n = 5_000_000
-	c := &Case{Name: "Lock+Unlock, free lock", Unit: "ns", Lower: true, Targets: []Target{upTo(1.25, "Go sync.Mutex")}}
+	c := &Case{Name: "Lock+Unlock, free lock", Unit: "ns", Lower: true, Targets: []Target{upTo(1.25, "Go sync.Mutex"), upTo(1.1, "C futex lock").of(fromC)}}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			l, err := semaphore.NewLock()
@@ -103,6 +115,7 @@ func w1(p *peers) *Workload {
 			}
 			return m.stop().perOp(iters, "ns"), nil
 		}},
+		fromCPeer(p, "ns", fixedArgs(n, "lock"), nil),
 		peerImpl("C futex lock", p.runC, "lock_uncontended", "ns", fixedArgs(n, "futex"), nil),
 		peerImpl("C robust pthread mutex", p.runC, "lock_uncontended", "ns", fixedArgs(n, "robust"), nil),
 		peerImpl("C glibc sem_wait/post", p.runC, "lock_uncontended", "ns", fixedArgs(n, "sem"), nil),
@@ -114,7 +127,7 @@ func w1(p *peers) *Workload {
 // w2 is sem_pingpong: two processes alternate on two semaphores.
 func w2(p *peers) *Workload {
 	const n = 20000
-	c := &Case{Name: "round trip on two semaphores", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex semaphores")}}
+	c := &Case{Name: "round trip on two semaphores", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex semaphores"), upTo(1.1, "mpsync").of(fromC)}}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
@@ -145,6 +158,7 @@ func w2(p *peers) *Workload {
 			}
 			return h.finish(m.stop(), iters, "µs")
 		}},
+		fromCPeer(p, "µs", fixedArgs(n, "pingpong"), nil),
 		peerImpl("C spin-then-futex semaphores", p.runC, "pingpong", "µs", fixedArgs(n, "spinfutex"), nil),
 		peerImpl("C futex semaphores", p.runC, "pingpong", "µs", fixedArgs(n, "futex"), nil),
 		peerImpl("C glibc semaphores", p.runC, "pingpong", "µs", fixedArgs(n, "sem"), nil),
@@ -172,9 +186,12 @@ func w3(p *peers, procs []int) *Workload {
 		pyArgs := func(cfg *Config) []string {
 			return []string{strconv.Itoa(np), strconv.Itoa(cfg.iters(total/50) / np * np)}
 		}
-		c := &Case{Name: fmt.Sprintf("P=%d increments", np), Unit: "M/s", Op: "increment", Targets: []Target{atLeast(1, "C futex lock")}}
+		// Within 1.1× for a rate: at least 1/1.1 of the peer's, rounded up.
+		c := &Case{Name: fmt.Sprintf("P=%d increments", np), Unit: "M/s", Op: "increment",
+			Targets: []Target{atLeast(1, "C futex lock"), atLeast(0.91, "C futex lock").of(fromC)}}
 		c.Impls = []*Impl{
 			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) { return goCounter(np, cfg.iters(total)/np*np) }},
+			fromCPeer(p, "M/s", args("counter", total), want(total)),
 			peerImpl("C futex lock", p.runC, "counter", "M/s", args("futex", total), want(total)),
 			peerImpl("C robust pthread mutex", p.runC, "counter", "M/s", args("robust", total), want(total)),
 			peerImpl("Python multiprocessing.Lock", p.runPython, "counter", "M/s", pyArgs, func(cfg *Config) int { return cfg.iters(total/50) / np * np }),
@@ -241,7 +258,7 @@ func goCounter(np, total int) (Measurement, error) {
 // another; two events ping-pong, and the latency is half a round trip.
 func w7(p *peers) *Workload {
 	const n = 20000
-	c := &Case{Name: "set → waiter wakes (½ round trip)", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex event")}}
+	c := &Case{Name: "set → waiter wakes (½ round trip)", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex event"), upTo(1.1, "mpsync").of(fromC)}}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
@@ -273,6 +290,7 @@ func w7(p *peers) *Workload {
 			}
 			return h.finish(m.stop(), 2*iters, "µs")
 		}},
+		fromCPeer(p, "µs", fixedArgs(n, "event"), nil),
 		peerImpl("C spin-then-futex event", p.runC, "event", "µs", fixedArgs(n, "spinfutex"), nil),
 		peerImpl("C futex event", p.runC, "event", "µs", fixedArgs(n, "futex"), nil),
 		peerImpl(limitSpin, p.runC, "event", "µs", fixedArgs(n, "spin"), nil),
@@ -284,7 +302,7 @@ func w7(p *peers) *Workload {
 // w8 is barrier: two processes wait on one barrier, round after round.
 func w8(p *peers) *Workload {
 	const n = 20000
-	c := &Case{Name: "2 processes, one round", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex barrier")}}
+	c := &Case{Name: "2 processes, one round", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex barrier"), upTo(1.1, "mpsync").of(fromC)}}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
@@ -308,6 +326,7 @@ func w8(p *peers) *Workload {
 			}
 			return h.finish(m.stop(), iters, "µs")
 		}},
+		fromCPeer(p, "µs", fixedArgs(n, "barrier"), nil),
 		peerImpl("C spin-then-futex barrier", p.runC, "barrier", "µs", fixedArgs(n, "spinfutex"), nil),
 		peerImpl("C pthread_barrier", p.runC, "barrier", "µs", fixedArgs(n, "pthread"), nil),
 		peerImpl(limitSpin, p.runC, "barrier", "µs", fixedArgs(n, "spin"), nil),

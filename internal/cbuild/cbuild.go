@@ -1,5 +1,5 @@
-// Package cbuild builds libmpsync and C test programs from Go tests, the
-// way a C user would: make in csrc, then the compiler with the flags
+// Package cbuild builds libmpsync and C programs against it from Go tests
+// and the benchmark suite (bench), the way a C user would: make in csrc, then the compiler with the flags
 // pkg-config gives for the build tree (mpsync-uninstalled.pc).
 package cbuild
 
@@ -27,16 +27,24 @@ type Lib struct {
 func ModuleRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
+	if err == nil {
+		dir, err = FindModuleRoot(dir)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// FindModuleRoot returns the folder of the go.mod at or above dir.
+func FindModuleRoot(dir string) (string, error) {
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("cbuild: no go.mod above the working directory")
+			return "", fmt.Errorf("cbuild: no go.mod above %s", dir)
 		}
 		dir = parent
 	}
@@ -54,10 +62,22 @@ func Build(t testing.TB, targets ...string) *Lib {
 // shared by several tests of one test binary.
 func BuildIn(t testing.TB, dir string, targets ...string) *Lib {
 	t.Helper()
-	src := filepath.Join(ModuleRoot(t), "csrc")
+	l, err := Make(ModuleRoot(t), dir, targets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// Make is BuildIn for a program rather than a test: it runs make in the
+// csrc folder of the module at root, building into dir.
+func Make(root, dir string, targets ...string) (*Lib, error) {
+	src := filepath.Join(root, "csrc")
 	args := append([]string{"-C", src, "--no-print-directory", "BUILDDIR=" + dir}, targets...)
-	Run(t, "make", args...)
-	return &Lib{Dir: dir, Src: src}
+	if _, err := Command("make", args...); err != nil {
+		return nil, err
+	}
+	return &Lib{Dir: dir, Src: src}, nil
 }
 
 // Program compiles the C file src (relative to csrc, or absolute) against
@@ -66,6 +86,17 @@ func BuildIn(t testing.TB, dir string, targets ...string) *Lib {
 // executable lives in the library's folder.
 func (l *Lib) Program(t testing.TB, src string) string {
 	t.Helper()
+	out, err := l.Compile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Compile is Program returning its error: it links libmpsync.so (the
+// shared library, as pkg-config's flags do for a C user), with an rpath
+// to the library's folder.
+func (l *Lib) Compile(src string) (string, error) {
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(l.Src, src)
 	}
@@ -73,17 +104,19 @@ func (l *Lib) Program(t testing.TB, src string) string {
 	cmd.Env = append(os.Environ(), "PKG_CONFIG_PATH="+l.Dir)
 	flags, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("cbuild: pkg-config mpsync: %v", err)
+		return "", fmt.Errorf("cbuild: pkg-config mpsync: %v", err)
 	}
 	out := filepath.Join(l.Dir, "bin", strings.TrimSuffix(filepath.Base(src), ".c"))
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	args := []string{"-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, src}
 	args = append(args, strings.Fields(string(flags))...)
 	args = append(args, "-Wl,-rpath,"+l.Dir)
-	Run(t, CC(), args...)
-	return out
+	if _, err := Command(CC(), args...); err != nil {
+		return "", err
+	}
+	return out, nil
 }
 
 // CC returns the C compiler to use: $CC, or cc.
@@ -97,11 +130,21 @@ func CC() string {
 // Run runs a build command and fails the test with its output if it fails.
 func Run(t testing.TB, name string, args ...string) string {
 	t.Helper()
+	out, err := Command(name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Command runs a build command and returns its output, or an error that
+// holds the command line and the output.
+func Command(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		return "", fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return string(out), nil
 }
 
 // BuildTracker builds the mpsync-tracker command into dir and returns its
