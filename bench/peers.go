@@ -109,8 +109,9 @@ func (p *peers) cLibrary(name string) (string, error) {
 // program on first use, both as internal/cbuild builds them for the
 // tests. It links the shared library, as the pkg-config line of the
 // README does: that is how a C user gets libmpsync, and a call through
-// the PLT is part of what they pay (linking libmpsync.a instead measured
-// no different on W1).
+// the PLT is part of what they pay (on W1, linking libmpsync.a saved
+// about 1 ns of 18 per acquire+release; the C futex lock, inlined, took
+// 14).
 func (p *peers) mpsProgram(name string) (string, error) {
 	p.libOnce.Do(func() {
 		root, err := sourceRoot()

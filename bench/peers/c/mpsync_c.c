@@ -138,11 +138,13 @@ static void count(void *arg)
     void *l = mps_object_lock(o);
     check(mps_lock_acquire(l, -1), "mps_lock_acquire"); /* make the identity before the start */
     check(mps_lock_release(l), "mps_lock_release");
+    volatile long *n = &c->sh->count;
+    long each = c->each;
     while (atomic_load(&c->sh->go) == 0)
         ;
-    for (long i = 0; i < c->each; i++) {
+    for (long i = 0; i < each; i++) {
         check(mps_lock_acquire(l, -1), "mps_lock_acquire");
-        c->sh->count = c->sh->count + 1;
+        *n = *n + 1;
         check(mps_lock_release(l), "mps_lock_release");
     }
     mps_object_close(o);
