@@ -30,6 +30,7 @@ func TestLayoutMatchesC(t *testing.T) {
 		{"MPS_KIND_SEMAPHORE", KindSemaphore}, {"MPS_KIND_BOUNDED_SEMAPHORE", KindBoundedSemaphore},
 		{"MPS_KIND_CONDITION", KindCondition}, {"MPS_KIND_EVENT", KindEvent},
 		{"MPS_KIND_BARRIER", KindBarrier}, {"MPS_KIND_VALUE", KindValue}, {"MPS_KIND_ARRAY", KindArray},
+		{"MPS_KIND_ARENA", KindArena},
 		{"offsetof(state)", 4}, {"offsetof(kind)", 10}, {"offsetof(count)", 16},
 		{"offsetof(payload_offset)", 32}, {"offsetof(format_offset)", 48}, {"offsetof(lock_offset)", 56},
 		{"MPS_REG_ALIVE_BYTE", RegAliveByte}, {"MPS_REG_HEADER_SIZE", RegHeaderSize}, {"MPS_REG_OFF_ID", RegOffID},

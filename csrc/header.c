@@ -208,6 +208,7 @@ MPS_API const char *mps_kind_name(int kind)
         [MPS_KIND_VALUE] = "value",
         [MPS_KIND_ARRAY] = "array",
         [MPS_KIND_QUEUE] = "queue",
+        [MPS_KIND_ARENA] = "arena",
     };
     if (kind < 1 || kind > MPS_KIND_MAX)
         return "unknown";

@@ -12,6 +12,7 @@ static const long mps_layout_values[] = {
 	MPS_LAYOUT_VERSION, MPS_VERSION_MAJOR, MPS_VERSION_MINOR,
 	MPS_KIND_LOCK, MPS_KIND_RLOCK, MPS_KIND_SEMAPHORE, MPS_KIND_BOUNDED_SEMAPHORE,
 	MPS_KIND_CONDITION, MPS_KIND_EVENT, MPS_KIND_BARRIER, MPS_KIND_VALUE, MPS_KIND_ARRAY,
+	MPS_KIND_ARENA,
 	offsetof(struct mps_header, state), offsetof(struct mps_header, kind),
 	offsetof(struct mps_header, count), offsetof(struct mps_header, payload_offset),
 	offsetof(struct mps_header, format_offset), offsetof(struct mps_header, lock_offset),

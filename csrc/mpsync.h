@@ -229,7 +229,8 @@ int mps_shm_unlink(const char *name);
 #define MPS_KIND_VALUE 8
 #define MPS_KIND_ARRAY 9
 #define MPS_KIND_QUEUE 10 /* a message queue; layout under "Queues" below */
-#define MPS_KIND_MAX 10
+#define MPS_KIND_ARENA 11 /* one segment holding many objects; see "Arenas" */
+#define MPS_KIND_MAX 11
 
 /* struct mps_header is the header as laid out in memory (see above). */
 struct mps_header {

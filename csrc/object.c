@@ -34,6 +34,7 @@ MPS_DOOR const char *mps__kind_tag(int kind)
     case MPS_KIND_VALUE: return "value";
     case MPS_KIND_ARRAY: return "array";
     case MPS_KIND_QUEUE: return "queue";
+    case MPS_KIND_ARENA: return "arena";
     }
     return "obj";
 }

@@ -22,6 +22,7 @@ const (
 	KindValue            = 8
 	KindArray            = 9
 	KindQueue            = 10
+	KindArena            = 11
 )
 
 // ObjectSpec describes an object to lay out (struct mps_object_spec).

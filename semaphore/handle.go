@@ -7,6 +7,7 @@ import (
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/object"
+	"github.com/mpsync/mpsync/shm"
 )
 
 // handle is what every object type of this package holds: the open
@@ -52,6 +53,7 @@ type Option func(*options)
 type options struct {
 	name      string
 	untracked bool
+	arena     *shm.Arena
 }
 
 // WithName gives a new object a chosen name (1 to 251 bytes, an optional
@@ -63,6 +65,19 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 // outlives its creator even when no other process uses it; by default,
 // once every process that created or opened it is gone, it is unlinked.
 func Untracked() Option { return func(o *options) { o.untracked = true } }
+
+// In creates the object inside the arena a (see shm.NewArena) instead of
+// as a segment of its own: no file, no mapping and no system call of its
+// own, and about 100 bytes of shared memory for a Lock. With WithName it
+// is named in the arena (1 to 251 bytes, no '/', not starting with '#')
+// and opened from any process as "<arena>/<name>"; without, Name returns
+// its handle, "<arena>/#<offset>.<generation>", which opens it the same
+// way. The object behaves as a standalone one (robustness, type checks,
+// cancellation); Unlink frees it, and its memory is reused: another
+// process must not use it after that (opening a freed object's name or
+// handle is an error matching fs.ErrNotExist, but a handle already open
+// is not told). Untracked has no effect: the arena is tracked as a whole.
+func In(a *shm.Arena) Option { return func(o *options) { o.arena = a } }
 
 func applyOptions(opts []Option) options {
 	var o options
@@ -79,6 +94,9 @@ func create(op string, kind int, payload uint64, withLock bool, opts []Option, i
 	spec := &csrc.ObjectSpec{Kind: kind, WithLock: withLock}
 	if payload > 0 {
 		spec.Count, spec.ElemSize = 1, payload
+	}
+	if o.arena != nil {
+		return object.CreateIn(op, o.arena, o.name, spec, init)
 	}
 	return object.Create(op, o.name, spec, o.untracked, init)
 }

@@ -11,6 +11,7 @@ type options struct {
 	reserve   bool
 	untracked bool
 	prefix    string // of a random name; "" for ShmPrefix
+	names     int    // NewArena's MaxNames
 }
 
 // WithMode sets the permission bits of a new segment's file. The default

@@ -64,7 +64,7 @@ func (m *mapping) release() {
 		unix.Close(m.fd)
 	}
 	if !m.viewTaken.Load() {
-		unix.MunmapPtr(m.addr, uintptr(m.size))
+		munmap(m.addr, m.size, false)
 	}
 }
 
@@ -148,7 +148,7 @@ func createRandom(op, prefix string, size int, o options) (*Segment, error) {
 		if err == nil {
 			if addr, err = sizeAndMap(fd, size, o.reserve); err == nil {
 				if _, err = track(fd, name, o.untracked); err != nil { // the inode, now known
-					fastsys.Munmap(addr, size, fastsys.Small(size))
+					munmap(addr, size, fastsys.Small(size))
 				}
 			}
 			fastsys.Close(fd, true) // the mapping, or the name, keeps the file
@@ -240,7 +240,7 @@ func Open(name string) (*Segment, error) {
 	size, addr, st, err := statAndMap(op, fd)
 	if err == nil {
 		if err = trackOpened(name, &st); err != nil {
-			fastsys.Munmap(addr, size, fastsys.Small(size))
+			munmap(addr, size, fastsys.Small(size))
 		}
 	}
 	if err != nil {
@@ -290,7 +290,7 @@ func sizeAndMap(fd, size int, reserve bool) (unsafe.Pointer, error) {
 	} else if err := fastsys.Ftruncate(fd, int64(size)); err != nil {
 		return nil, fmt.Errorf("ftruncate %d bytes: %w", size, err)
 	}
-	return fastsys.MapShared(fd, size)
+	return mapShared(fd, size)
 }
 
 // room caches the free bytes of /dev/shm, so that small segments need not
@@ -345,7 +345,7 @@ func statAndMap(op string, fd int) (int, unsafe.Pointer, unix.Stat_t, error) {
 	if uint64(st.Size) > uint64(maxInt) {
 		return 0, nil, st, unix.EFBIG
 	}
-	addr, err := fastsys.MapShared(fd, int(st.Size))
+	addr, err := mapShared(fd, int(st.Size))
 	return int(st.Size), addr, st, err
 }
 
@@ -506,7 +506,7 @@ func (s *Segment) Close() error {
 		_, errMap = unix.MmapPtr(-1, 0, m.addr, uintptr(m.size), unix.PROT_READ|unix.PROT_WRITE,
 			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE)
 	} else {
-		errMap = fastsys.Munmap(m.addr, m.size, fastsys.Small(m.size))
+		errMap = munmap(m.addr, m.size, fastsys.Small(m.size))
 	}
 	runtime.KeepAlive(s)
 	return errors.Join(wrapOp("close", s.name, errFd), wrapOp("close", s.name, errMap))

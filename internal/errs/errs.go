@@ -73,6 +73,15 @@ var (
 	// ErrTypeMismatch is returned when an object is opened as a kind or
 	// type other than the one it was created as.
 	ErrTypeMismatch error = &sentinel{"mpsync: object kind or type mismatch", nil}
+
+	// ErrArenaFull is returned when an arena has no room for an object,
+	// or its name table no room for a name. It matches syscall.ENOSPC.
+	ErrArenaFull error = &sentinel{"mpsync: arena is full", syscall.ENOSPC}
+
+	// ErrMapLimit is returned when one more mapping would bring the
+	// process too close to the kernel's limit (vm.max_map_count). It
+	// matches syscall.ENOMEM.
+	ErrMapLimit error = &sentinel{"mpsync: too many mappings (vm.max_map_count)", syscall.ENOMEM}
 )
 
 // byErrno maps the errnos that libmpsync uses for its own conditions to

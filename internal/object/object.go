@@ -1,7 +1,8 @@
 // Package object creates and opens mpsync objects: named segments that
 // start with the object header of mpsync.h (csrc), followed by an optional
-// lock area, the element format and the payload. The semaphore and ctypes
-// packages build every shared object on it.
+// lock area, the element format and the payload; or blocks of an arena
+// (package internal/arena), named "arena/object". The semaphore and
+// ctypes packages build every shared object on it.
 package object
 
 import (
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/arena"
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/shm"
@@ -20,8 +22,14 @@ import (
 // Object is an open mpsync object.
 type Object struct {
 	seg  *shm.Segment
-	mem  []byte
+	mem  []byte // the segment, or the arena block
 	Info csrc.ObjectInfo
+
+	// An object in an arena has heap, not seg.
+	heap     *arena.Heap
+	in       *arena.Info
+	name     string // arena-qualified
+	lockSize int    // of the lock area
 }
 
 // Prefix returns the prefix of random names for objects of kind, such as
@@ -70,6 +78,9 @@ func Create(op, name string, spec *csrc.ObjectSpec, untracked bool, init func(o 
 // another kind matches errs.ErrTypeMismatch and names both kinds. An
 // object whose creator has not finished is waited for, briefly.
 func Open(op, name string, kinds ...int) (*Object, error) {
+	if a, obj, ok := arena.Split(name); ok {
+		return openIn(op, a, obj, kinds)
+	}
 	seg, err := shm.Open(name)
 	if err != nil {
 		return nil, fixOp(op, err)
@@ -90,13 +101,22 @@ func Open(op, name string, kinds ...int) (*Object, error) {
 		seg.Close()
 		return nil, fmt.Errorf("%s %s: %w", op, seg.Name(), err)
 	}
+	if err := checkKind(op, seg.Name(), info.Kind, kinds); err != nil {
+		seg.Close()
+		return nil, err
+	}
+	return &Object{seg: seg, mem: mem, Info: info, lockSize: csrc.LockAreaSize}, nil
+}
+
+// checkKind returns ErrTypeMismatch, naming both kinds, unless kind is one
+// of kinds.
+func checkKind(op, name string, kind int, kinds []int) error {
 	for _, k := range kinds {
-		if info.Kind == k {
-			return &Object{seg: seg, mem: mem, Info: info}, nil
+		if kind == k {
+			return nil
 		}
 	}
-	seg.Close()
-	return nil, fmt.Errorf("%s %s: it is a %s, not a %s: %w", op, seg.Name(), csrc.KindName(info.Kind), csrc.KindName(kinds[0]), errs.ErrTypeMismatch)
+	return fmt.Errorf("%s %s: it is a %s, not a %s: %w", op, name, csrc.KindName(kind), csrc.KindName(kinds[0]), errs.ErrTypeMismatch)
 }
 
 // fixOp puts op in front of an error from shm.
@@ -108,15 +128,23 @@ func fixOp(op string, err error) error {
 	return err
 }
 
-// Name returns the object's name, without a slash.
-func (o *Object) Name() string { return o.seg.Name() }
+// Name returns the object's name, without a slash: for an object in an
+// arena, "arena/name" or its handle "arena/#offset.gen".
+func (o *Object) Name() string {
+	if o.heap != nil {
+		return o.name
+	}
+	return o.seg.Name()
+}
 
-// LockArea returns the object's lock area, or nil if it has none.
+// LockArea returns the object's lock area, or nil if it has none: 64
+// bytes, or robust.CompactSize for the compact lock of a value or array
+// in an arena.
 func (o *Object) LockArea() []byte {
 	if o.Info.LockOffset == 0 {
 		return nil
 	}
-	return o.mem[o.Info.LockOffset : o.Info.LockOffset+csrc.LockAreaSize]
+	return o.mem[o.Info.LockOffset : o.Info.LockOffset+o.lockSize]
 }
 
 // Payload returns the object's payload.
@@ -124,9 +152,22 @@ func (o *Object) Payload() []byte {
 	return o.mem[o.Info.PayloadOffset : o.Info.PayloadOffset+o.Info.PayloadSize]
 }
 
-// Close unmaps the object. Memory handed out by LockArea and Payload stays
-// safe to touch (it reads zeros) but no longer reaches the object.
-func (o *Object) Close() error { return o.seg.Close() }
+// Close unmaps the object (for an object in an arena, releases this
+// process's mapping of the arena, unmapped with its last user). Memory
+// handed out by LockArea and Payload stays safe to touch (it reads zeros
+// once unmapped) but no longer reaches the object.
+func (o *Object) Close() error {
+	if o.heap != nil {
+		return o.heap.Release()
+	}
+	return o.seg.Close()
+}
 
-// Unlink removes the object's name.
-func (o *Object) Unlink() error { return o.seg.Unlink() }
+// Unlink removes the object's name. An object in an arena is freed: its
+// name is removed and its memory reused.
+func (o *Object) Unlink() error {
+	if o.heap != nil {
+		return unlinkIn(o)
+	}
+	return o.seg.Unlink()
+}

@@ -36,6 +36,14 @@
 // on contended paths so that the uncontended ones stay a CAS each: when
 // the holder took the lock (offset 24; 0 if it took it uncontended) and
 // when the earliest waiter still sleeping began (offset 32).
+//
+// # The compact lock area
+//
+// Objects in an arena that must stay small (values and arrays) carry only
+// the first CompactSize bytes of the lock area: the word, the recursion
+// count and the recursion owner, at the same offsets. The two times are
+// then kept in the handle, in process memory, where inspectors cannot see
+// them; the algorithm is the same.
 package robust
 
 import (
@@ -55,7 +63,8 @@ import (
 
 // Layout of the lock area (MPS_LOCK_AREA_SIZE bytes); see mpsync.h.
 const (
-	AreaSize = 64
+	AreaSize    = 64
+	CompactSize = 24 // the word, count and owner only; see the package doc
 	offWord  = 0  // uint64 lock word
 	offCount = 12 // uint32 recursion count
 	offOwner = 16 // uint64 recursion owner token
@@ -117,15 +126,18 @@ type Lock struct {
 	// the inliner.)
 	self uint64
 	fast unsafe.Pointer // *uint64
+
+	// local holds since and wait for a compact lock area.
+	local [2]atomic.Int64
 }
 
 // retired is the word the fast paths of a retired lock look at: an owner
 // without an identity, which no process has.
 var retired = uint64(deadBit)
 
-// New returns the lock living in area, which must be at least AreaSize
-// bytes of shared memory, 8-byte aligned; fresh zeroed memory is a free
-// lock. It makes this process's identity if there is none yet (a failure
+// New returns the lock living in area, AreaSize bytes of shared memory
+// (or CompactSize bytes for a compact lock area, if shorter), 8-byte
+// aligned; fresh zeroed memory is a free lock. It makes this process's identity if there is none yet (a failure
 // then is reported by the first acquisition).
 func New(area []byte) *Lock {
 	l := view(area)
@@ -144,19 +156,24 @@ func (l *Lock) Retire() { atomic.StorePointer(&l.fast, unsafe.Pointer(&retired))
 
 // view maps the fields of the lock area, without an identity.
 func view(area []byte) *Lock {
-	if len(area) < AreaSize || uintptr(unsafe.Pointer(&area[0]))%8 != 0 {
+	if len(area) < CompactSize || uintptr(unsafe.Pointer(&area[0]))%8 != 0 {
 		panic("robust: lock area too small or misaligned")
 	}
 	p := unsafe.Pointer(&area[0])
-	return &Lock{
+	l := &Lock{
 		word:  (*atomic.Uint64)(unsafe.Add(p, offWord)),
 		futex: (*atomic.Uint32)(unsafe.Add(p, offWord)), // little-endian: the low half
 		count: (*atomic.Uint32)(unsafe.Add(p, offCount)),
 		owner: (*atomic.Uint64)(unsafe.Add(p, offOwner)),
-		since: (*atomic.Int64)(unsafe.Add(p, offSince)),
-		wait:  (*atomic.Int64)(unsafe.Add(p, offWait)),
 		gate:  make(chan struct{}, 1),
 	}
+	if len(area) >= AreaSize {
+		l.since = (*atomic.Int64)(unsafe.Add(p, offSince))
+		l.wait = (*atomic.Int64)(unsafe.Add(p, offWait))
+	} else {
+		l.since, l.wait = &l.local[0], &l.local[1]
+	}
+	return l
 }
 
 // TryLock acquires the lock if it is free, or if its owner is dead (then

@@ -1,0 +1,116 @@
+package object
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/arena"
+	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/shm"
+)
+
+// CreateIn makes a new object described by spec in the arena a, named
+// name or anonymous (name ""). The object has the compact lock area if it
+// is a value or an array, the full one otherwise. init fills the lock
+// area and payload under the arena's lock; the object can be opened once
+// it is complete.
+func CreateIn(op string, a *shm.Arena, name string, spec *csrc.ObjectSpec, init func(o *Object) error) (*Object, error) {
+	h, err := arena.Acquire(a.Name())
+	if err != nil {
+		return nil, fixOp(op, err)
+	}
+	s := arena.Spec{Kind: spec.Kind, Name: name, Format: spec.Format, ElemSize: spec.ElemSize,
+		Align: uint64(spec.ElemAlign), Count: spec.Count}
+	if spec.WithLock {
+		s.Lock = arena.FullLock
+		if spec.Kind == csrc.KindValue || spec.Kind == csrc.KindArray {
+			s.Lock = arena.CompactLock
+		}
+	}
+	o := &Object{heap: h}
+	in, err := h.Alloc(op, s, func(block []byte, in *arena.Info) error {
+		o.fill(block, in)
+		if init != nil {
+			return init(o)
+		}
+		return nil
+	})
+	if err != nil {
+		h.Release()
+		return nil, err
+	}
+	o.in = in
+	o.name = h.Name() + "/" + name
+	if name == "" {
+		o.name = in.Handle(h.Name())
+	}
+	return o, nil
+}
+
+// fill describes the arena block in for the users of Object.
+func (o *Object) fill(block []byte, in *arena.Info) {
+	o.mem = block
+	o.lockSize = int(in.LockSize)
+	o.Info = csrc.ObjectInfo{Kind: in.Kind, Version: csrc.LayoutVersion, HeaderSize: 16, Count: in.Count,
+		ElemSize: in.ElemSize, PayloadOffset: in.PayloadOff, PayloadSize: in.PayloadSize(),
+		LockOffset: int(in.LockOff), Format: in.Format}
+}
+
+// openIn opens the object called obj (a name or a handle) in the arena
+// called an, as one of kinds.
+func openIn(op, an, obj string, kinds []int) (*Object, error) {
+	qualified := an + "/" + obj
+	h, err := arena.Acquire(an)
+	if err != nil {
+		return nil, fixOp(op, err)
+	}
+	off, gen, isHandle := arena.ParseHandle(obj)
+	if !isHandle {
+		if err := arena.CheckName(op, obj); err != nil {
+			h.Release()
+			return nil, err
+		}
+		off, gen, err = h.Lookup(obj)
+	}
+	var in *arena.Info
+	if err == nil {
+		in, err = h.Describe(off, gen)
+	}
+	if err == nil {
+		err = checkKind(op, qualified, in.Kind, kinds)
+	}
+	if err != nil {
+		h.Release()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &fs.PathError{Op: op, Path: qualified, Err: fs.ErrNotExist}
+		}
+		if errors.Is(err, errs.ErrTypeMismatch) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s %s: %w", op, qualified, err)
+	}
+	o := &Object{heap: h, in: in, name: qualified}
+	o.fill(h.Block(in), in)
+	return o, nil
+}
+
+// unlinkIn frees an object in an arena.
+func unlinkIn(o *Object) error {
+	h := o.heap
+	if !h.Retain() { // closed, and the arena unmapped since: map it again
+		var err error
+		if h, err = arena.Acquire(o.heap.Name()); err != nil {
+			return fixOp("unlink", err)
+		}
+	}
+	defer h.Release()
+	if err := h.Free("unlink", o.in.Off, o.in.Gen); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &fs.PathError{Op: "unlink", Path: o.name, Err: fs.ErrNotExist}
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,433 @@
+package shm_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mpsync/mpsync/ctypes"
+	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/semaphore"
+	"github.com/mpsync/mpsync/shm"
+)
+
+// newArena creates an arena that the test unlinks, after checking it.
+func newArena(t *testing.T, size int, opts ...shm.Option) *shm.Arena {
+	t.Helper()
+	a, err := shm.NewArena("", size, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := a.Check(); err != nil {
+			t.Errorf("arena at the end: %v", err)
+		}
+		a.Close()
+		if err := a.Unlink(); err != nil {
+			t.Error(err)
+		}
+	})
+	return a
+}
+
+func init() {
+	// arena-use opens the objects of TestArenaEveryKind in arena args[0]
+	// by name and by handle and uses each.
+	proctest.Register("arena-use", func(h *proctest.Helper) {
+		a := h.Args[0]
+		l, err := semaphore.OpenLock(a + "/lock")
+		if err != nil {
+			h.Fatalf("OpenLock: %v", err)
+		}
+		h.Ready()
+		l.Lock() // the parent holds it until it says "go"
+		l.Unlock()
+		v, err := ctypes.OpenValue[int64](h.Args[1])
+		if err != nil {
+			h.Fatalf("OpenValue %s: %v", h.Args[1], err)
+		}
+		v.Set(v.Get() + 1)
+		e, err := semaphore.OpenEvent(a + "/event")
+		if err != nil {
+			h.Fatalf("OpenEvent: %v", err)
+		}
+		e.Set()
+		arr, err := ctypes.OpenArray[float64](a + "/arr")
+		if err != nil {
+			h.Fatalf("OpenArray: %v", err)
+		}
+		arr.Set(3, 2.5)
+		h.Printf("done")
+	})
+}
+
+// TestArenaEveryKind creates an object of every kind in one arena, uses
+// each here and from another process, and frees them.
+func TestArenaEveryKind(t *testing.T) {
+	a := newArena(t, 1<<20)
+	in := semaphore.In(a)
+	l, err := semaphore.NewLock(in, semaphore.WithName("lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Name() != a.Name()+"/lock" {
+		t.Errorf("Name = %q", l.Name())
+	}
+	v, err := ctypes.NewValue[int64](41, ctypes.In(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(v.Name(), a.Name()+"/#") {
+		t.Errorf("anonymous Value's name %q is not a handle", v.Name())
+	}
+	e, err := semaphore.NewEvent(in, semaphore.WithName("event"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arr, err := ctypes.NewArray[float64](10, ctypes.In(a), ctypes.WithName("arr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := semaphore.NewRLock(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := semaphore.NewBoundedSemaphore(2, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := semaphore.NewCondition(l, in, semaphore.WithName("cond"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := semaphore.NewBarrier(1, nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	r.Lock()
+	r.Lock()
+	r.Unlock()
+	r.Unlock()
+	if err := s.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(); !errors.Is(err, semaphore.ErrTooManyReleases) {
+		t.Errorf("bounded semaphore released too often: %v", err)
+	}
+	if _, err := b.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := semaphore.OpenCondition(a.Name() + "/cond")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.Close()
+
+	l.Lock()
+	p := proctest.Start(t, "arena-use", a.Name(), v.Name())
+	time.Sleep(10 * time.Millisecond) // let it block on the lock; not needed for correctness
+	l.Unlock()
+	p.Expect("done")
+	if got := v.Get(); got != 42 {
+		t.Errorf("value = %d, want 42", got)
+	}
+	if ok, err := e.Wait(ctx); !ok || err != nil {
+		t.Errorf("event: %v %v", ok, err)
+	}
+	if got, _ := arr.At(3); got != 2.5 {
+		t.Errorf("arr[3] = %v", got)
+	}
+	st := a.Stats()
+	if st.Objects != 8 || st.Names != 4 {
+		t.Errorf("stats %+v: want 8 objects, 4 names", st)
+	}
+	for _, o := range []interface {
+		Close() error
+		Unlink() error
+	}{l, v, e, arr, r, s, c, b} {
+		if err := o.Unlink(); err != nil {
+			t.Error(err)
+		}
+		if err := o.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+	if st := a.Stats(); st.Objects != 0 || st.Names != 0 || st.Used != 0 {
+		t.Errorf("stats after freeing everything: %+v", st)
+	}
+}
+
+// TestArenaOpenErrors: a missing name, a stale handle (freed, its block
+// reused), a wrong kind, a wrong type, a bad name.
+func TestArenaOpenErrors(t *testing.T) {
+	a := newArena(t, 1<<20)
+	v, err := ctypes.NewValue[int64](1, ctypes.In(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := v.Name()
+	v.Unlink()
+	v.Close()
+	w, err := ctypes.NewValue[int64](2, ctypes.In(a)) // takes the same block
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.Name() == stale || strings.Split(w.Name(), ".")[0] != strings.Split(stale, ".")[0] {
+		t.Errorf("new handle %s, stale one %s: want the same block, another generation", w.Name(), stale)
+	}
+	if _, err := ctypes.OpenValue[int64](stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale handle: %v, want fs.ErrNotExist", err)
+	}
+	if err := v.Unlink(); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("second Unlink: %v, want fs.ErrNotExist", err)
+	}
+	if got, err := ctypes.OpenValue[int64](w.Name()); err != nil || got.Get() != 2 {
+		t.Errorf("new handle: %v", err)
+	} else {
+		got.Close()
+	}
+	l, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName("row7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := ctypes.OpenValue[int64](a.Name() + "/row7"); !errors.Is(err, semaphore.ErrTypeMismatch) ||
+		!strings.Contains(err.Error(), "lock") || !strings.Contains(err.Error(), "value") {
+		t.Errorf("a Lock opened as a Value: %v, want ErrTypeMismatch naming both", err)
+	}
+	if _, err := ctypes.OpenValue[int32](w.Name()); !errors.Is(err, ctypes.ErrTypeMismatch) {
+		t.Errorf("a Value[int64] opened as a Value[int32]: %v", err)
+	}
+	if _, err := semaphore.OpenLock(a.Name()); !errors.Is(err, semaphore.ErrTypeMismatch) {
+		t.Errorf("the arena opened as a Lock: %v", err)
+	}
+	if _, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName("row7")); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("a name taken: %v", err)
+	}
+	for _, bad := range []string{"#1", "a\x00b", strings.Repeat("x", 252)} {
+		if _, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName(bad)); !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("name %q: %v, want fs.ErrInvalid", bad, err)
+		}
+	}
+	for _, missing := range []string{"nothing", "#40000.1", "#zz.1", "#ffffffffffff.1"} {
+		if _, err := semaphore.OpenLock(a.Name() + "/" + missing); err == nil {
+			t.Errorf("%s opened", missing)
+		}
+	}
+	if _, err := semaphore.OpenLock("mps-test-no-such-arena/x"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("no such arena: %v", err)
+	}
+	l.Unlink()
+	w.Unlink()
+}
+
+// TestArenaFull fills a small arena: a clear error naming the arena and
+// what was asked; freed space is reused.
+func TestArenaFull(t *testing.T) {
+	a := newArena(t, 256<<10, shm.MaxNames(100))
+	var vs []*ctypes.Value[int64]
+	var err error
+	for {
+		var v *ctypes.Value[int64]
+		if v, err = ctypes.NewValue[int64](1, ctypes.In(a)); err != nil {
+			break
+		}
+		vs = append(vs, v)
+	}
+	if !errors.Is(err, shm.ErrArenaFull) || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), a.Name()) ||
+		!strings.Contains(err.Error(), "ctypes.NewValue") {
+		t.Fatalf("full arena: %v", err)
+	}
+	t.Logf("%d values, then: %v", len(vs), err)
+	vs[7].Unlink()
+	vs[7].Close()
+	if vs[7], err = ctypes.NewValue[int64](1, ctypes.In(a)); err != nil {
+		t.Errorf("after a free: %v", err)
+	}
+	for _, v := range vs {
+		v.Unlink()
+		v.Close()
+	}
+	// The name table fills too.
+	b := newArena(t, 1<<20, shm.MaxNames(100))
+	var ls []*semaphore.Lock
+	for i := 0; ; i++ {
+		l, err := semaphore.NewLock(semaphore.In(b), semaphore.WithName(strconv.Itoa(i)))
+		if err != nil {
+			if !errors.Is(err, shm.ErrArenaFull) || i < 100 {
+				t.Errorf("after %d names: %v", i, err)
+			}
+			break
+		}
+		ls = append(ls, l)
+	}
+	for _, l := range ls {
+		l.Unlink()
+		l.Close()
+	}
+	if _, err := shm.NewArena("", 4096); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("a 4 KiB arena: %v", err)
+	}
+}
+
+const million = 1_000_000
+
+func init() {
+	// arena-million opens the 10^6 Locks l<i> and Value[int64]s v<i> of
+	// arena args[0] by name, checks that v<i> holds i, and under l<i>
+	// sets it to -i.
+	proctest.Register("arena-million", func(h *proctest.Helper) {
+		a, err := shm.OpenArena(h.Args[0])
+		if err != nil {
+			h.Fatalf("OpenArena: %v", err)
+		}
+		defer a.Close()
+		h.Ready()
+		for i := range million {
+			l, err := semaphore.OpenLock(fmt.Sprintf("%s/l%d", a.Name(), i))
+			if err != nil {
+				h.Fatalf("OpenLock %d: %v", i, err)
+			}
+			v, err := ctypes.OpenValue[int64](fmt.Sprintf("%s/v%d", a.Name(), i))
+			if err != nil {
+				h.Fatalf("OpenValue %d: %v", i, err)
+			}
+			l.Lock()
+			if got := v.Get(); got != int64(i) {
+				h.Fatalf("v%d = %d", i, got)
+			}
+			v.Set(-int64(i))
+			l.Unlock()
+			l.Close()
+			v.Close()
+		}
+		h.Printf("checked")
+	})
+}
+
+// TestArenaMillion puts 10^6 Locks and 10^6 Value[int64]s in one arena;
+// another process opens every one by name, checks it and changes it; this
+// one checks every change.
+func TestArenaMillion(t *testing.T) {
+	a := newArena(t, 200<<20, shm.MaxNames(2*million))
+	for i := range million {
+		l, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName(fmt.Sprintf("l%d", i)))
+		if err != nil {
+			t.Fatalf("lock %d: %v", i, err)
+		}
+		v, err := ctypes.NewValue(int64(i), ctypes.In(a), ctypes.WithName(fmt.Sprintf("v%d", i)))
+		if err != nil {
+			t.Fatalf("value %d: %v", i, err)
+		}
+		l.Close()
+		v.Close()
+	}
+	st := a.Stats()
+	t.Logf("%d objects, %d bytes of blocks (%.1f each), arena %d bytes", st.Objects, st.Used, float64(st.Used)/float64(st.Objects), st.Size)
+	proctest.Start(t, "arena-million", a.Name()).Expect("checked")
+	for i := range million {
+		v, err := ctypes.OpenValue[int64](fmt.Sprintf("%s/v%d", a.Name(), i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.Get(); got != -int64(i) {
+			t.Fatalf("v%d = %d, want %d", i, got, -i)
+		}
+		v.Close()
+	}
+}
+
+func init() {
+	// arena-churn allocates and frees objects in arena args[0] until its
+	// stdin closes: a Lock named args[1]-<n> and an Array named
+	// args[1]-<n>-a, freed at once, so that it holds at most one of each
+	// at any time.
+	proctest.Register("arena-churn", func(h *proctest.Helper) {
+		a, err := shm.OpenArena(h.Args[0])
+		if err != nil {
+			h.Fatalf("OpenArena: %v", err)
+		}
+		stop := make(chan struct{})
+		go func() { h.ReadLine(); close(stop) }()
+		h.Ready()
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				h.Printf("stopped")
+				return
+			default:
+			}
+			l, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName(fmt.Sprintf("%s-%d", h.Args[1], n)))
+			if err != nil {
+				h.Fatalf("NewLock: %v", err)
+			}
+			v, err := ctypes.NewArray[int64](1+n%40, ctypes.In(a), ctypes.WithName(fmt.Sprintf("%s-%d-a", h.Args[1], n)))
+			if err != nil {
+				h.Fatalf("NewArray: %v", err)
+			}
+			if err := l.Unlink(); err != nil {
+				h.Fatalf("Unlink lock: %v", err)
+			}
+			if err := v.Unlink(); err != nil {
+				h.Fatalf("Unlink array: %v", err)
+			}
+			l.Close()
+			v.Close()
+		}
+	})
+}
+
+// TestArenaKilledAllocators runs four processes that allocate and free in
+// one arena and SIGKILLs one of them at a random moment, 200 times. Each
+// kill may leave behind what the victim held (a Lock and an Array at
+// most, both named) but never an inconsistent arena, nor a lost block:
+// the checker walks it after every kill, and at the end every object left
+// has a name and there are no more than the victims could have held.
+func TestArenaKilledAllocators(t *testing.T) {
+	a := newArena(t, 4<<20)
+	const workers, kills = 4, 200
+	procs := make([]*proctest.Proc, workers)
+	gen := 0
+	start := func(i int) {
+		gen++
+		procs[i] = proctest.Start(t, "arena-churn", a.Name(), fmt.Sprintf("w%d", gen))
+	}
+	for i := range procs {
+		start(i)
+	}
+	for range kills {
+		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+		i := rand.IntN(workers)
+		procs[i].Kill()
+		if _, err := a.Check(); err != nil {
+			t.Fatalf("after a kill: %v", err)
+		}
+		start(i)
+	}
+	for _, p := range procs {
+		p.Send("stop")
+		p.Expect("stopped")
+	}
+	st, err := a.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after %d kills: %d objects left, %d lock takeovers", kills, st.Objects, st.Recovered)
+	if st.Objects > 2*kills || st.Objects != st.Names {
+		t.Errorf("%d objects (%d named) left after %d kills of processes holding at most 2 named ones each", st.Objects, st.Names, kills)
+	}
+	if st.Recovered == 0 {
+		t.Errorf("no kill caught a process holding the allocator's lock in %d kills", kills)
+	}
+}

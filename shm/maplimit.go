@@ -1,0 +1,77 @@
+package shm
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/fastsys"
+)
+
+// The kernel allows a process vm.max_map_count mappings (65530 by
+// default); past it, mmap fails with ENOMEM, and so does the Go runtime
+// when its heap grows, which it cannot survive. Every standalone segment
+// or object is one mapping, so shm counts the mappings it holds and
+// refuses a new one, with an error matching ErrMapLimit (and
+// syscall.ENOMEM) that names the limit and points at arenas, while
+// mapHeadroom mappings are still free for everything else: the runtime,
+// cgo, libraries, and the mappings the process had before its first
+// segment (counted once, from /proc/self/maps).
+//
+// A segment closed while a view into it was taken keeps its range mapped
+// (to zero pages; see Segment.Bytes) and stays counted.
+
+// mapHeadroom is how many mappings are left for others: a sixteenth of
+// the limit, at least 1024 (4095 of the default 65530).
+func mapHeadroom(limit int64) int64 { return max(limit/16, 1024) }
+
+var (
+	mapCount  atomic.Int64 // mappings shm holds now
+	mapBudget = sync.OnceValue(readMapBudget)
+)
+
+// readMapBudget returns how many mappings shm may hold, and the limit.
+func readMapBudget() [2]int64 {
+	limit := int64(65530)
+	if b, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
+		if n, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64); err == nil && n > 0 {
+			limit = n
+		}
+	}
+	before := int64(0)
+	if b, err := os.ReadFile("/proc/self/maps"); err == nil {
+		before = int64(bytes.Count(b, []byte{'\n'}))
+	}
+	return [2]int64{limit - mapHeadroom(limit) - before, limit}
+}
+
+// mapShared maps size bytes of fd, counting the mapping, unless that
+// would take the process too near the kernel's limit.
+func mapShared(fd, size int) (unsafe.Pointer, error) {
+	b := mapBudget()
+	if n := mapCount.Add(1); n > b[0] {
+		mapCount.Add(-1)
+		return nil, fmt.Errorf("mpsync holds %d mappings; one more would leave fewer than %d of the kernel's limit of %d "+
+			"(vm.max_map_count) for the rest of the process: put many small objects in one arena (shm.NewArena): %w",
+			n-1, mapHeadroom(b[1]), b[1], errs.ErrMapLimit)
+	}
+	addr, err := fastsys.MapShared(fd, size)
+	if err != nil {
+		mapCount.Add(-1)
+	}
+	return addr, err
+}
+
+// munmap unmaps a mapping made by mapShared.
+func munmap(addr unsafe.Pointer, size int, small bool) error {
+	err := fastsys.Munmap(addr, size, small)
+	if err == nil {
+		mapCount.Add(-1)
+	}
+	return err
+}
