@@ -235,5 +235,3 @@ func (a *Arena) String() string {
 	st := a.h.Stats()
 	return fmt.Sprintf("shm.Arena(%s, %d bytes, %d objects, %d bytes free)", a.h.Name(), st.Size, st.Objects, st.Free)
 }
-
-

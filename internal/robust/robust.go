@@ -65,11 +65,11 @@ import (
 const (
 	AreaSize    = 64
 	CompactSize = 24 // the word, count and owner only; see the package doc
-	offWord  = 0  // uint64 lock word
-	offCount = 12 // uint32 recursion count
-	offOwner = 16 // uint64 recursion owner token
-	offSince = 24 // int64: when the holder took it, Unix ns; 0 unknown (taken uncontended)
-	offWait  = 32 // int64: when the earliest sleeping waiter began, Unix ns; 0 none
+	offWord     = 0  // uint64 lock word
+	offCount    = 12 // uint32 recursion count
+	offOwner    = 16 // uint64 recursion owner token
+	offSince    = 24 // int64: when the holder took it, Unix ns; 0 unknown (taken uncontended)
+	offWait     = 32 // int64: when the earliest sleeping waiter began, Unix ns; 0 none
 )
 
 // Bits of the lock word.
