@@ -96,7 +96,7 @@ func main() {
 
 // allWorkloads lists the suite in report order.
 func allWorkloads(p *peers, cfg *Config) []*Workload {
-	return []*Workload{w1(p), w2(p), w3(p, cfg.Procs), w4(p), w5(p), w6(p), w7(p), w8(p), w9(p), w10(p, cfg.Threads), w11(p), w13(p), w14(p)}
+	return []*Workload{w1(p), w2(p), w3(p, cfg.Procs), w4(p), w5(p), w6(p), w7(p), w8(p), w9(p), w10(p, cfg.Threads), w11(p), w12(p), w13(p), w14(p)}
 }
 
 // counts parses a comma-separated list of positive numbers.

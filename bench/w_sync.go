@@ -212,6 +212,11 @@ func goCounter(np, total int) (Measurement, error) {
 	}
 	defer l.Unlink()
 	defer l.Close()
+	return countWith(l, np, total)
+}
+
+// countWith runs W3 on the lock l.
+func countWith(l *semaphore.Lock, np, total int) (Measurement, error) {
 	seg, err := shm.Create("", 8)
 	if err != nil {
 		return Measurement{}, err

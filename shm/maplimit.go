@@ -24,7 +24,12 @@ import (
 // segment (counted once, from /proc/self/maps).
 //
 // A segment closed while a view into it was taken keeps its range mapped
-// (to zero pages; see Segment.Bytes) and stays counted.
+// (to zero pages; see Segment.Bytes) and stays counted, though the kernel
+// merges such neighbouring ranges into one mapping: so when the count
+// reaches the budget, it is set afresh from /proc/self/maps (what the
+// process maps now, less what it mapped before), and only a true count
+// over the budget is refused. Near the limit every new mapping pays for
+// that recount (milliseconds); far from it, nothing is read.
 
 // mapHeadroom is how many mappings are left for others: a sixteenth of
 // the limit, at least 1024 (4095 of the default 65530).
@@ -35,30 +40,50 @@ var (
 	mapBudget = sync.OnceValue(readMapBudget)
 )
 
-// readMapBudget returns how many mappings shm may hold, and the limit.
-func readMapBudget() [2]int64 {
+// mapBudget's answer: how many mappings shm may hold, the kernel's limit,
+// and the process's mappings before its first segment.
+type budget struct{ shm, limit, before int64 }
+
+// readMapBudget reads the limit and counts the mappings there are.
+func readMapBudget() budget {
 	limit := int64(65530)
 	if b, err := os.ReadFile("/proc/sys/vm/max_map_count"); err == nil {
 		if n, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64); err == nil && n > 0 {
 			limit = n
 		}
 	}
-	before := int64(0)
-	if b, err := os.ReadFile("/proc/self/maps"); err == nil {
-		before = int64(bytes.Count(b, []byte{'\n'}))
-	}
-	return [2]int64{limit - mapHeadroom(limit) - before, limit}
+	before := countMappings()
+	return budget{limit - mapHeadroom(limit) - before, limit, before}
 }
+
+// countMappings counts the lines of /proc/self/maps, or returns 0.
+func countMappings() int64 {
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return 0
+	}
+	return int64(bytes.Count(b, []byte{'\n'}))
+}
+
+// recountMu makes one goroutine at a time recount.
+var recountMu sync.Mutex
 
 // mapShared maps size bytes of fd, counting the mapping, unless that
 // would take the process too near the kernel's limit.
 func mapShared(fd, size int) (unsafe.Pointer, error) {
 	b := mapBudget()
-	if n := mapCount.Add(1); n > b[0] {
-		mapCount.Add(-1)
-		return nil, fmt.Errorf("mpsync holds %d mappings; one more would leave fewer than %d of the kernel's limit of %d "+
-			"(vm.max_map_count) for the rest of the process: put many small objects in one arena (shm.NewArena): %w",
-			n-1, mapHeadroom(b[1]), b[1], errs.ErrMapLimit)
+	if n := mapCount.Add(1); n > b.shm {
+		recountMu.Lock()
+		now := countMappings() - b.before // this one not mapped yet
+		if now >= b.shm {
+			recountMu.Unlock()
+			mapCount.Add(-1)
+			return nil, fmt.Errorf("mpsync holds %d mappings; one more would leave fewer than %d of the kernel's limit of %d "+
+				"(vm.max_map_count) for the rest of the process: put many small objects in one arena (shm.NewArena): %w",
+				now, mapHeadroom(b.limit), b.limit, errs.ErrMapLimit)
+		}
+		mapCount.Store(now + 1)
+		recountMu.Unlock()
 	}
 	addr, err := fastsys.MapShared(fd, size)
 	if err != nil {

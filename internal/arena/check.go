@@ -68,7 +68,11 @@ func (h *Heap) Check(op string) (Stats, error) {
 		if s == slotEmpty || s == slotTomb {
 			continue
 		}
-		in, err := h.Describe(uint64(s)*unit, h.u32(uint64(s)*unit+bGen).Load())
+		off := uint64(s) * unit
+		if !h.isBlock(off) {
+			return Stats{}, bad("name slot %d leads to %#x, outside the heap", i, off)
+		}
+		in, err := h.Describe(off, h.u32(off+bGen).Load())
 		if err != nil || in.Name == "" {
 			return Stats{}, bad("name slot %d leads to %#x, not a named object", i, uint64(s)*unit)
 		}

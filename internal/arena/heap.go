@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 	"math/bits"
 	"strings"
@@ -275,9 +274,12 @@ func (h *Heap) slot(i uint64) *atomic.Uint32 { return h.u32(h.namesOff + 4*i) }
 
 // hashName is FNV-1a (64 bits) of name.
 func hashName(name string) uint64 {
-	f := fnv.New64a()
-	f.Write([]byte(name))
-	return f.Sum64()
+	h := uint64(14695981039346656037)
+	for i := range len(name) {
+		h ^= uint64(name[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // nameAt reports whether the ready block at off is called name, and its
@@ -342,7 +344,7 @@ func CheckName(op, name string) error {
 	switch {
 	case len(name) == 0 || len(name) > MaxName:
 		return errs.Invalid(op, "name", "%q: an object name in an arena has 1 to %d bytes", name, MaxName)
-	case strings.ContainsAny(name, "/\x00"):
+	case strings.IndexByte(name, '/') >= 0 || strings.IndexByte(name, 0) >= 0:
 		return errs.Invalid(op, "name", "%q: an object name in an arena has no '/' or NUL", name)
 	case name[0] == '#':
 		return errs.Invalid(op, "name", "%q: names starting with '#' are handles of anonymous objects", name)

@@ -45,7 +45,7 @@ func Create(op, name string, spec *csrc.ObjectSpec, untracked bool, init func(o 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	o := &Object{}
+	o := &Object{lockSize: csrc.LockAreaSize}
 	fill := func(mem []byte) error {
 		info, err := csrc.InitHeader(mem, spec)
 		if err != nil {
