@@ -62,11 +62,11 @@ func w12(p *peers) *Workload {
 			c.Impls = []*Impl{
 				{Name: "mpsync, in an arena (10^6)", Run: func(cfg *Config) (Measurement, error) {
 					r, err := arena(cfg)
-					return Measurement{Value: pick(r)}, err
+					return Measurement{Value: pick(r), Checks: r.checks()}, err
 				}},
 				{Name: "mpsync, standalone (20,000)", Run: func(cfg *Config) (Measurement, error) {
 					r, err := standalone(cfg)
-					return Measurement{Value: pick(r)}, err
+					return Measurement{Value: pick(r), Checks: r.checks()}, err
 				}},
 			}
 			for _, pe := range peers {
@@ -147,9 +147,22 @@ func w12(p *peers) *Workload {
 	return w
 }
 
-// objectsRun is one run of creating many objects: µs per creation and
-// bytes of shared memory per object.
-type objectsRun struct{ perOp, bytes float64 }
+// objectsRun is one run of creating many objects: µs per creation (wall
+// and CPU time of this process) and bytes of shared memory per object.
+type objectsRun struct{ perOp, cpu, bytes float64 }
+
+// cpuTime returns this process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// checks reports the CPU time per object beside the wall time: on a
+// loaded machine the two part.
+func (r objectsRun) checks() map[string]string {
+	return map[string]string{"cpu µs/op": strconv.FormatFloat(r.cpu, 'f', 2, 64)}
+}
 
 // shmUsed returns the bytes in use in /dev/shm.
 func shmUsed() (int64, error) {
@@ -175,7 +188,7 @@ func inNewArena(n int, each int, mk func(a *shm.Arena, name string, i int) (inte
 	for i := range names {
 		names[i] = "o" + strconv.Itoa(i)
 	}
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	for i, name := range names {
 		o, err := mk(a, name, i)
 		if err != nil {
@@ -183,13 +196,13 @@ func inNewArena(n int, each int, mk func(a *shm.Arena, name string, i int) (inte
 		}
 		o.Close()
 	}
-	d := time.Since(start)
+	d, cpu := time.Since(start), cpuTime()-cpu
 	st := a.Stats()
 	slots := 1 << 6
 	for slots < n+n/3+1 {
 		slots <<= 1
 	}
-	return objectsRun{perOp: perOp(d, n, "µs"), bytes: float64(st.Used+4*slots) / float64(n)}, nil
+	return objectsRun{perOp: perOp(d, n, "µs"), cpu: perOp(cpu, n, "µs"), bytes: float64(st.Used+4*slots) / float64(n)}, nil
 }
 
 func arenaLocks(cfg *Config) (objectsRun, error) {
@@ -224,7 +237,7 @@ func standalone(n int, mk func() (interface {
 			o.Unlink()
 		}
 	}()
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	for range n {
 		o, err := mk()
 		if err != nil {
@@ -232,9 +245,9 @@ func standalone(n int, mk func() (interface {
 		}
 		objs = append(objs, o)
 	}
-	d := time.Since(start)
+	d, cpu := time.Since(start), cpuTime()-cpu
 	after, err := shmUsed()
-	return objectsRun{perOp: perOp(d, n, "µs"), bytes: float64(after-before) / float64(n)}, err
+	return objectsRun{perOp: perOp(d, n, "µs"), cpu: perOp(cpu, n, "µs"), bytes: float64(after-before) / float64(n)}, err
 }
 
 func standaloneLocks(cfg *Config) (objectsRun, error) {
@@ -295,16 +308,16 @@ func openFromRole(n int, inArena bool) (Measurement, error) {
 		h.kill()
 		return Measurement{}, err
 	}
-	ns, err := strconv.ParseFloat(line[:len(line)-1], 64)
-	if err != nil {
+	var ns, cpu float64
+	if _, err := fmt.Sscan(line, &ns, &cpu); err != nil {
 		h.kill()
 		return Measurement{}, fmt.Errorf("arena-open said %q", line)
 	}
-	return Measurement{Value: ns / 1e3}, h.wait()
+	return Measurement{Value: ns / 1e3, Checks: objectsRun{cpu: cpu / 1e3}.checks()}, h.wait()
 }
 
 // roleArenaOpen opens the Locks args[0]+"o<i>" (i < args[1]) by name,
-// closing each, and prints the ns per open; for an arena it keeps the
+// closing each, and prints the ns per open, wall and CPU time; for an arena it keeps the
 // arena mapped meanwhile, as a process using its objects would.
 func roleArenaOpen(args []string, in *bufio.Reader) {
 	prefix := args[0]
@@ -319,11 +332,12 @@ func roleArenaOpen(args []string, in *bufio.Reader) {
 		defer a.Close()
 	}
 	fmt.Println("ready")
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	for _, name := range names {
 		l, err := semaphore.OpenLock(name)
 		must(err)
 		l.Close()
 	}
-	fmt.Printf("%.1f\n", float64(time.Since(start).Nanoseconds())/float64(n))
+	d, cpu := time.Since(start), cpuTime()-cpu
+	fmt.Printf("%.1f %.1f\n", float64(d.Nanoseconds())/float64(n), float64(cpu.Nanoseconds())/float64(n))
 }

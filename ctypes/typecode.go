@@ -80,6 +80,8 @@ func codeForType(t reflect.Type) *typecode {
 // canonicalFormat maps layout-identical spellings of a format to one, so
 // that an object made by Python as 'l' opens as a Go int64 ('q'), and a
 // 'c' one as bytes ('B').
-func canonicalFormat(f string) string {
-	return strings.NewReplacer("l", "q", "L", "Q", "c", "B").Replace(f)
-}
+func canonicalFormat(f string) string { return canonicalizer.Replace(f) }
+
+// canonicalizer is built once: building a Replacer cost more than the
+// rest of an open of a Value in an arena.
+var canonicalizer = strings.NewReplacer("l", "q", "L", "Q", "c", "B")

@@ -42,3 +42,33 @@ func BenchmarkArenaCreate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkArenaOpen measures opening (and closing) a named Value[int64]
+// of an arena this process has mapped.
+func BenchmarkArenaOpen(b *testing.B) {
+	a, err := shm.NewArena("", 64<<20, shm.MaxNames(200_000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Unlink()
+	defer a.Close()
+	names := make([]string, 100_000)
+	for i := range names {
+		v, err := ctypes.NewValue(int64(i), ctypes.In(a), ctypes.WithName("o"+strconv.Itoa(i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		v.Close()
+		names[i] = a.Name() + "/o" + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		v, err := ctypes.OpenValue[int64](names[i%len(names)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		v.Close()
+		i++
+	}
+}

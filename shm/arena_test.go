@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -321,6 +322,8 @@ func init() {
 // one checks every change.
 func TestArenaMillion(t *testing.T) {
 	a := newArena(t, 200<<20, shm.MaxNames(2*million))
+	t0 := time.Now()
+	t.Cleanup(func() { t.Logf("total with check %v", time.Since(t0)) })
 	for i := range million {
 		l, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName(fmt.Sprintf("l%d", i)))
 		if err != nil {
@@ -335,7 +338,11 @@ func TestArenaMillion(t *testing.T) {
 	}
 	st := a.Stats()
 	t.Logf("%d objects, %d bytes of blocks (%.1f each), arena %d bytes", st.Objects, st.Used, float64(st.Used)/float64(st.Objects), st.Size)
+	t0 = time.Now()
 	proctest.Start(t, "arena-million", a.Name()).Expect("checked")
+	t.Logf("helper %v", time.Since(t0))
+	t0 = time.Now()
+	defer func() { t.Logf("reopen %v", time.Since(t0)) }()
 	for i := range million {
 		v, err := ctypes.OpenValue[int64](fmt.Sprintf("%s/v%d", a.Name(), i))
 		if err != nil {
@@ -430,4 +437,60 @@ func TestArenaKilledAllocators(t *testing.T) {
 	if st.Recovered == 0 {
 		t.Errorf("no kill caught a process holding the allocator's lock in %d kills", kills)
 	}
+}
+
+func init() {
+	// map-limit creates standalone Value[int64]s until mpsync refuses one,
+	// checks the error, then shows that the process still works: it
+	// allocates and collects garbage, closes and unlinks everything, and
+	// creates one more.
+	proctest.Register("map-limit", func(h *proctest.Helper) {
+		h.Ready()
+		var vs []*ctypes.Value[int64]
+		var err error
+		for {
+			var v *ctypes.Value[int64]
+			if v, err = ctypes.NewValue(int64(len(vs))); err != nil {
+				break
+			}
+			vs = append(vs, v)
+		}
+		if !errors.Is(err, shm.ErrMapLimit) || !errors.Is(err, syscall.ENOMEM) ||
+			!strings.Contains(err.Error(), "vm.max_map_count") || !strings.Contains(err.Error(), "arena") {
+			h.Fatalf("after %d values: %v; want ErrMapLimit naming vm.max_map_count and arenas", len(vs), err)
+		}
+		h.Printf("refused after %d", len(vs))
+		var keep [][]byte
+		for range 64 {
+			keep = append(keep, make([]byte, 1<<20))
+		}
+		runtime.GC()
+		for i, v := range vs {
+			if v.Get() != int64(i) {
+				h.Fatalf("value %d reads %d", i, v.Get())
+			}
+			v.Close()
+			if err := v.Unlink(); err != nil {
+				h.Fatalf("Unlink: %v", err)
+			}
+		}
+		runtime.GC()
+		v, err := ctypes.NewValue[int64](7)
+		if err != nil {
+			h.Fatalf("after closing everything: %v", err)
+		}
+		v.Close()
+		v.Unlink()
+		h.Printf("still working, %d MiB kept", len(keep))
+	})
+}
+
+// TestMapLimit has a process create standalone objects until the kernel's
+// mapping limit is near: it gets an error naming the limit, not a crash,
+// and then still allocates, collects garbage, closes everything and
+// creates again.
+func TestMapLimit(t *testing.T) {
+	p := proctest.Start(t, "map-limit")
+	t.Log(p.Recv())
+	p.Expect("still working, 64 MiB kept")
 }
