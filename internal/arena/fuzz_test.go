@@ -53,8 +53,8 @@ func sample(t testing.TB) []byte {
 func FuzzArena(f *testing.F) {
 	base := sample(f)
 	f.Add([]byte{})
-	f.Add([]byte{0, 0x10, 0, 0, 0xff})                                        // control block magic
-	f.Add(binary.LittleEndian.AppendUint32(nil, ctlOff+cBump))                 // bump pointer
+	f.Add([]byte{0, 0x10, 0, 0, 0xff})                                          // control block magic
+	f.Add(binary.LittleEndian.AppendUint32(nil, ctlOff+cBump))                  // bump pointer
 	f.Add(append(binary.LittleEndian.AppendUint32(nil, ctlOff+cHeads+8), 0x40)) // a free list head
 	f.Fuzz(func(t *testing.T, data []byte) {
 		mem := append([]byte(nil), base...)
