@@ -384,6 +384,98 @@ int mps_object_close(mps_object *obj);
 int mps_object_unlink(const mps_object *obj);
 
 /* ------------------------------------------------------------------------
+ * Arenas
+ *
+ * An arena is one segment holding many objects (Go: shm.NewArena,
+ * semaphore.In, ctypes.In).  This library does not create or open arena
+ * objects yet; this is the layout it will follow.  All offsets are
+ * native-endian (little-endian) and every field is untrusted input.
+ *
+ * The segment starts with the object header above, kind MPS_KIND_ARENA,
+ * count = segment size - MPS_ARENA_CTL, elem_size 1, format "", whose lock
+ * area (at 64) is the allocator's robust lock and whose payload starts at
+ * MPS_ARENA_CTL (4096) with the control block (offsets from it; "abs" =
+ * from the start of the segment):
+ *
+ *   off size field
+ *     0   8  magic      MPS_ARENA_MAGIC (the bytes "MPSARENA")
+ *     8   4  version    MPS_ARENA_VERSION
+ *    12   4  classes    MPS_ARENA_CLASSES
+ *    16   8  size       of the segment
+ *    24   4  name_slots slots of the name table, a power of two
+ *    28   4  type_slots entries of the type table (MPS_ARENA_TYPES)
+ *    32   8  names_off  abs offset of the name table
+ *    40   8  types_off  abs offset of the type table
+ *    48   8  heap_start abs offset of the first block (page aligned)
+ *    56   8  heap_end   the segment's size rounded down to 16
+ *    64   8  bump       next never-used byte of the heap
+ *    72   8  reserved   the heap is fallocated below this
+ *    80   8  objects    live blocks
+ *    88   8  used       bytes of live blocks
+ *    96   4  names      live names
+ *   100   4  types      type table entries in use
+ *   104   4  recovered  lock takeovers from dead holders
+ *   128  64  journal    (below)
+ *   192 8*classes       free list heads (abs offsets; 0 empty)
+ * types_off = MPS_ARENA_CTL + 2176 (192 + 8 * classes, rounded up to 64);
+ * names_off = types_off + 272 * type_slots, rounded up to 64; heap_start =
+ * names_off + 4 * name_slots, rounded up to 4096.
+ *
+ * Size classes: 16, 32, ..., 512 bytes (classes 0..31), then eight per
+ * doubling: class 32 + 8k + j (j = 0..7) is 512 * 2^k * (1 + (j+1)/8), up
+ * to 64 GiB.  Blocks are 16-byte aligned, carved at bump and, once freed,
+ * kept on their class's free list; never split or merged.  A block:
+ *
+ *   off size field
+ *     0   4  gen    generation, +1 on every allocation (never 0 when live)
+ *     4   4  meta   state (bits 0-7: 0 unused, 1 free, 2 being made,
+ *                   3 ready; written last, release), class (8-15), kind
+ *                   (16-23, MPS_KIND_*), name length (24-31, 0 anonymous)
+ *     8   4  count  payload elements      | free block: 8 bytes, abs
+ *    12   2  type   type table index      | offset of the next free one
+ *    14   2  flags  bit 0: lock area; bit 1: compact lock area
+ *    16      name   (no NUL), padded to 8 bytes
+ *            lock   64 bytes (MPS_LOCK_AREA_SIZE), or 24 if compact: the
+ *                   lock word, count and owner of a lock area, without the
+ *                   times.  Values and arrays use the compact one, every
+ *                   other kind the full one.
+ *            payload, aligned to the type's alignment (at most 16).
+ * A type entry (272 bytes): elem_size (8), align (4), format length (4),
+ * format (256, NUL padded).  Entries are appended, never changed.
+ * Name table: 4-byte slots, open addressing with linear probing from the
+ * 64-bit FNV-1a hash of the name (slot = hash & (name_slots - 1)): 0 empty,
+ * 1 deleted, else the block's abs offset / 16.  Full at 3/4 of the slots.
+ * Names are 1..251 bytes, without '/' or NUL, not starting with '#'.
+ *
+ * Names outside: "arena/name" opens a named object; an anonymous one has
+ * the handle "arena/#<abs offset>.<gen>" (lower-case hex), valid while
+ * the block is ready with that generation.
+ *
+ * Every change is made holding the robust lock and announced in the
+ * journal (at control block offset 128) before its first write:
+ *     0 op (4: 0 none, 1 alloc, 2 free), 4 class (4), 8 off (8), 16 prev
+ *     (8: alloc, the free head or bump before; free, the head before), 24
+ *     next (8: the popped block's next), 32 slot + 1 (4; 0 none), 36 the
+ *     slot's old value (4), 40 objects (8), 48 used (8), 56 names (4), 60
+ *     from bump (4).
+ * A holder that takes the lock with -EOWNERDEAD, or finds op != 0, first
+ * undoes an alloc (restore the slot, names, bump or free head, counters;
+ * zero the block but its gen; free blocks keep their class and next) or
+ * finishes a free (slot deleted, block free with next = prev, head = off,
+ * counters), then clears op and marks the lock consistent.  Steps take
+ * their values from the journal, so a replay cut short is replayed again.
+ * ------------------------------------------------------------------------ */
+
+#define MPS_ARENA_CTL 4096
+#define MPS_ARENA_MAGIC 0x414e45524153504dull /* the bytes "MPSARENA" */
+#define MPS_ARENA_VERSION 1
+#define MPS_ARENA_CLASSES 248
+#define MPS_ARENA_TYPES 256
+#define MPS_ARENA_BLOCK_HEADER 16
+#define MPS_ARENA_COMPACT_LOCK 24
+#define MPS_ARENA_NAME_MAX 251
+
+/* ------------------------------------------------------------------------
  * Process identity and the registry
  *
  * A process's identity is a random 64-bit word with bits 30 and 31 clear

@@ -10,6 +10,19 @@ const (
 	VersionMinor  = 3 // MPS_VERSION_MINOR
 )
 
+// Arena layout constants (MPS_ARENA_*): see "Arenas" in mpsync.h and
+// package internal/arena.
+const (
+	ArenaCtl         = 4096
+	ArenaMagic       = 0x414e45524153504d // the bytes "MPSARENA"
+	ArenaVersion     = 1
+	ArenaClasses     = 248
+	ArenaTypes       = 256
+	ArenaBlockHeader = 16
+	ArenaCompactLock = 24
+	ArenaNameMax     = 251
+)
+
 // Object kinds (MPS_KIND_*).
 const (
 	KindLock             = 1

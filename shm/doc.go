@@ -37,6 +37,75 @@
 // tracking off. With /dev/shm full, that first call fails with an error
 // matching [syscall.ENOSPC].
 //
+// # Arenas
+//
+// Every segment is a file and a mapping of its own, which is right for a
+// few large objects and wrong for many small ones: the kernel allows a
+// process vm.max_map_count mappings (65,530 by default), and a Lock or a
+// Value that takes a file takes a 4 KiB page of /dev/shm too. An arena
+// (NewArena) is one segment that holds many mpsync objects of every kind
+// — Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier,
+// Value, Array, structs, char arrays — created in it with the In options
+// of packages semaphore and ctypes, with no system call each:
+//
+//	a, err := shm.NewArena("buckets", 64<<20)
+//	l, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName("row7"))
+//	v, err := ctypes.NewValue[int64](0, ctypes.In(a)) // anonymous
+//
+//	l2, err := semaphore.OpenLock("buckets/row7") // in another process
+//	v2, err := ctypes.OpenValue[int64](v.Name())   // "buckets/#2a40.1"
+//
+// An object in an arena is named "<arena>/<name>" (object names never
+// contain '/', so the form is unambiguous) or, if anonymous, by the
+// handle Name returns, "<arena>/#<offset>.<generation>" in hex. A handle
+// of an object that was freed, even if its memory now holds another
+// object, is an error matching [fs.ErrNotExist], never the wrong object.
+// Open functions take either form; a process maps each arena once,
+// however many of its objects it opens. Objects behave as standalone
+// ones do: robust locks, cancellation, type checks as strict (a Value
+// opened as a Lock, or a Value[int64] as a Value[int32], is a type
+// mismatch naming both), and everything read from the arena checked
+// before use. A Lock takes about 100 bytes of shared memory, a Value[int64]
+// 48, 64 with a short name.
+//
+// Lifetimes: the arena is one tracked object (the tracker unlinks it once
+// every process that used it is gone). Its objects live until they are
+// freed — Unlink of an object in an arena frees it, and its memory is
+// reused for objects of the same size class — or until the arena goes.
+// Close of an object's handle only releases the handle.
+//
+// Allocation: blocks come in size classes (16-byte steps to 512 bytes,
+// then eight classes per doubling), carved from the arena in order and
+// kept on a free list per class once freed; freed space is not merged
+// into larger blocks. Names are found through a hash table in the arena
+// (O(1) expected; MaxNames sizes it). Every change to the allocator's
+// state is made under the arena's robust lock and announced first in a
+// small journal in the arena, so a process killed at any instant (even
+// with SIGKILL) leaves the arena consistent: the next process to take the
+// lock replays the journal — an allocation in progress is undone, a free
+// in progress finished. Such a kill loses nothing but what the victim
+// held; Check walks the arena and proves it.
+//
+// Size: an arena never grows. Its size is fixed by NewArena; its pages
+// are allocated in /dev/shm a MiB at a time before the allocator hands
+// them out (or all at once with [Reserve]), so a full /dev/shm is an
+// error matching [syscall.ENOSPC] from the creation of an object, never
+// a SIGBUS. A full arena is an error matching [ErrArenaFull] that names
+// the arena, its size and what was asked. The layout is documented in
+// csrc/mpsync.h ("Arenas"), for C programs to follow.
+//
+// # Many standalone objects
+//
+// Before a process runs out of mappings, Create and Open (and every
+// constructor of a standalone object) return an error matching
+// [ErrMapLimit] and [syscall.ENOMEM] that names vm.max_map_count and
+// points at arenas, rather than letting the next mapping fail somewhere
+// in the Go runtime, which cannot survive that. The check keeps a
+// sixteenth of the limit (at least 1024 mappings) for the rest of the
+// process: the Go heap, cgo and libraries. It counts the mappings shm
+// holds, and when the count reaches the budget it recounts from
+// /proc/self/maps before refusing.
+//
 // # Errors
 //
 // Errors match the standard sentinels with errors.Is: a name that exists

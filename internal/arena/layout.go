@@ -13,7 +13,7 @@
 // from the start of the segment):
 //
 //	off size field
-//	  0   8  magic       "MPSARENA"
+//	  0   8  magic       the bytes "MPSARENA"
 //	  8   4  version     1
 //	 12   4  classes     number of size classes (NumClasses)
 //	 16   8  size        of the whole segment
@@ -97,12 +97,14 @@
 // handle; named: it stays, by name).
 package arena
 
+import "github.com/mpsync/mpsync/csrc"
+
 // Offsets in the segment and in the control block.
 const (
-	lockOff  = 64   // the allocator lock, in the object header's lock area
-	ctlOff   = 4096 // the control block: the object header's payload
-	ctlMagic = 0x414e455241535053
-	version  = 1
+	lockOff  = 64            // the allocator lock, in the object header's lock area
+	ctlOff   = csrc.ArenaCtl // the control block: the object header's payload
+	ctlMagic = csrc.ArenaMagic
+	version  = csrc.ArenaVersion
 
 	cMagic     = 0
 	cVersion   = 8
@@ -144,7 +146,7 @@ const (
 // Blocks.
 const (
 	unit       = 16 // block alignment and the smallest class
-	blockHdr   = 16
+	blockHdr   = csrc.ArenaBlockHeader
 	bGen       = 0
 	bMeta      = 4
 	bCount     = 8
@@ -163,7 +165,7 @@ const (
 	MaxAlign = 16
 	// FullLock and CompactLock are the sizes of the two lock areas.
 	FullLock    = 64
-	CompactLock = 24
+	CompactLock = csrc.ArenaCompactLock
 )
 
 // Type table entries.
@@ -175,7 +177,7 @@ const (
 	tFormat       = 16
 	typeFormatMax = 255
 	// DefaultTypes is the number of type table entries.
-	DefaultTypes = 256
+	DefaultTypes = csrc.ArenaTypes
 )
 
 // Name table slots.
@@ -183,7 +185,7 @@ const (
 	slotEmpty = 0
 	slotTomb  = 1
 	// MaxName is the longest object name in an arena.
-	MaxName = 251
+	MaxName = csrc.ArenaNameMax
 )
 
 // reserveChunk is how much of the heap is allocated in /dev/shm at once,
@@ -191,7 +193,7 @@ const (
 const reserveChunk = 1 << 20
 
 // NumClasses is the number of size classes.
-const NumClasses = 32 + 8*27
+const NumClasses = csrc.ArenaClasses // 32 + 8*27
 
 // classSizes[c] is the block size of class c.
 var classSizes = func() (s [NumClasses]uint64) {
