@@ -104,7 +104,11 @@ func NewArena(name string, size int, opts ...Option) (*Arena, error) {
 // process. A segment that is not an arena matches ErrTypeMismatch (of
 // packages semaphore and ctypes); a damaged one matches [fs.ErrInvalid].
 // The arena is mapped once per process however many handles and objects
-// of it are open.
+// of it are open: while this process has the arena called name mapped,
+// OpenArena and opens of "name/..." use that mapping without looking at
+// /dev/shm again, even if another process has meanwhile unlinked the name
+// and made a new arena under it (Unlink in this process forgets the
+// mapping at once).
 func OpenArena(name string) (*Arena, error) {
 	const op = "shm.OpenArena"
 	clean, err := names.Check(op, name)

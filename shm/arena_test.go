@@ -46,14 +46,14 @@ func init() {
 		if err != nil {
 			h.Fatalf("OpenLock: %v", err)
 		}
-		h.Ready()
-		l.Lock() // the parent holds it until it says "go"
-		l.Unlock()
 		v, err := ctypes.OpenValue[int64](h.Args[1])
 		if err != nil {
 			h.Fatalf("OpenValue %s: %v", h.Args[1], err)
 		}
+		h.Ready()
+		l.Lock() // the parent holds it at first
 		v.Set(v.Get() + 1)
+		l.Unlock()
 		e, err := semaphore.OpenEvent(a + "/event")
 		if err != nil {
 			h.Fatalf("OpenEvent: %v", err)
@@ -114,6 +114,9 @@ func TestArenaEveryKind(t *testing.T) {
 	ctx := t.Context()
 	r.Lock()
 	r.Lock()
+	if held, n := r.HeldByMe(); !held || n != 2 {
+		t.Errorf("RLock taken twice: held %v, count %d", held, n)
+	}
 	r.Unlock()
 	r.Unlock()
 	if err := s.Acquire(ctx); err != nil {
@@ -136,11 +139,11 @@ func TestArenaEveryKind(t *testing.T) {
 
 	l.Lock()
 	p := proctest.Start(t, "arena-use", a.Name(), v.Name())
-	time.Sleep(10 * time.Millisecond) // let it block on the lock; not needed for correctness
+	v.Set(v.Get() + 1) // under l, before the helper's increment
 	l.Unlock()
 	p.Expect("done")
-	if got := v.Get(); got != 42 {
-		t.Errorf("value = %d, want 42", got)
+	if got := v.Get(); got != 43 {
+		t.Errorf("value = %d, want 43", got)
 	}
 	if ok, err := e.Wait(ctx); !ok || err != nil {
 		t.Errorf("event: %v %v", ok, err)
@@ -493,4 +496,67 @@ func TestMapLimit(t *testing.T) {
 	p := proctest.Start(t, "map-limit")
 	t.Log(p.Recv())
 	p.Expect("still working, 64 MiB kept")
+}
+
+// TestArenaCtypesForms: structs, char and wchar arrays, typecode values
+// and raw values live in arenas too, with their formats checked on open.
+func TestArenaCtypesForms(t *testing.T) {
+	a := newArena(t, 1<<20)
+	type point struct{ X, Y float64 }
+	p, err := ctypes.NewArrayFrom([]point{{1, 2}, {3, 4}}, ctypes.In(a), ctypes.WithName("pts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ctypes.NewCharArrayFrom([]byte("hello"), ctypes.In(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ctypes.NewWCharArrayFrom("héllo", ctypes.In(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ctypes.ValueOf("d", 2.5, ctypes.In(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ctypes.NewRawValue[int32](5, ctypes.In(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := ctypes.OpenArray[point](a.Name() + "/pts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := p2.At(1); got != (point{3, 4}) || p2.Format() != p.Format() {
+		t.Errorf("points: %v %q", got, p2.Format())
+	}
+	if _, err := ctypes.OpenArray[[2]float32](a.Name() + "/pts"); !errors.Is(err, ctypes.ErrTypeMismatch) {
+		t.Errorf("points opened as [2]float32: %v", err)
+	}
+	c2, err := ctypes.OpenCharArray(c.Name())
+	if err != nil || string(c2.Value()) != "hello" {
+		t.Errorf("char array: %v", err)
+	}
+	w2, err := ctypes.OpenWCharArray(w.Name())
+	if err != nil || w2.Value() != "héllo" {
+		t.Errorf("wchar array: %v", err)
+	}
+	d2, err := ctypes.OpenDynValue(d.Name())
+	if err != nil || d2.Get() != 2.5 {
+		t.Errorf("typecode value: %v", err)
+	}
+	r2, err := ctypes.OpenValue[int32](r.Name())
+	if err != nil || r2.Get() != 5 || r2.Synchronized() {
+		t.Errorf("raw value: %v", err)
+	}
+	for _, o := range []interface {
+		Close() error
+		Unlink() error
+	}{p, c, w, d, r} {
+		o.Unlink()
+		o.Close()
+	}
+	for _, o := range []interface{ Close() error }{p2, c2, w2, d2, r2} {
+		o.Close()
+	}
 }
