@@ -46,7 +46,7 @@ func w12(p *peers) *Workload {
 		name, kind string
 		n          int
 	}
-	create := func(what string, arena, standalone func(cfg *Config) (objectsRun, error), peers ...pyPeer) {
+	create := func(what string, arena, anonymous, standalone func(cfg *Config) (objectsRun, error), peers ...pyPeer) {
 		for _, mc := range []struct{ name, unit, target string }{
 			{"create a " + what, "µs", "≤ 1 µs"},
 			{"shared memory per " + what, "B", map[string]string{"Lock": "≤ 128 B", "Value[int64]": "≤ 64 B"}[what]},
@@ -73,6 +73,12 @@ func w12(p *peers) *Workload {
 					return Measurement{Value: pick(r), Checks: r.checks()}, err
 				}},
 			}
+			if anonymous != nil {
+				c.Impls = append(c.Impls, &Impl{Name: "mpsync, in an arena, anonymous (10^6)", Run: func(cfg *Config) (Measurement, error) {
+					r, err := anonymous(cfg)
+					return Measurement{Value: pick(r), Checks: r.checks()}, err
+				}})
+			}
 			for _, pe := range peers {
 				metricName := "ns_per_op"
 				if bytes {
@@ -85,9 +91,9 @@ func w12(p *peers) *Workload {
 			w.Cases = append(w.Cases, c)
 		}
 	}
-	create("Lock", arenaLocks, standaloneLocks,
+	create("Lock", arenaLocks, nil, standaloneLocks,
 		pyPeer{"Python multiprocessing.Lock (20,000)", "Lock", w12Standalone})
-	create("Value[int64]", arenaValues, standaloneValues,
+	create("Value[int64]", arenaValues, anonymousValues, standaloneValues,
 		pyPeer{"Python multiprocessing.Value('q') (20,000)", "Value", w12Standalone},
 		pyPeer{"Python multiprocessing.RawValue('q') (200,000)", "RawValue", w12PyRaw})
 
@@ -177,12 +183,16 @@ func shmUsed() (int64, error) {
 	return int64(st.Blocks-st.Bfree) * st.Bsize, nil
 }
 
-// inNewArena creates n objects named o<i> with mk in a new arena sized
-// for them (each bytes per object), and reports the time per object and
-// the arena's bytes per object: its blocks plus its share of the name
-// table.
-func inNewArena(n int, each int, mk func(a *shm.Arena, name string, i int) (interface{ Close() error }, error)) (objectsRun, error) {
-	a, err := shm.NewArena("", n*each+n*8+1<<20, shm.MaxNames(n))
+// inNewArena creates n objects with mk (given names o<i>, which it uses
+// if named) in a new arena sized for them (each bytes per object), and
+// reports the time per object and the arena's bytes per object: its
+// blocks plus its share of the name table.
+func inNewArena(n int, each int, named bool, mk func(a *shm.Arena, name string, i int) (interface{ Close() error }, error)) (objectsRun, error) {
+	maxNames := 1
+	if named {
+		maxNames = n
+	}
+	a, err := shm.NewArena("", n*(each+8)+2<<20, shm.MaxNames(maxNames))
 	if err != nil {
 		return objectsRun{}, err
 	}
@@ -203,22 +213,31 @@ func inNewArena(n int, each int, mk func(a *shm.Arena, name string, i int) (inte
 	d, cpu := time.Since(start), cpuTime()-cpu
 	st := a.Stats()
 	slots := 1 << 6
-	for slots < n+n/3+1 {
+	for slots < maxNames+maxNames/3+1 {
 		slots <<= 1
 	}
 	return objectsRun{perOp: perOp(d, n, "µs"), cpu: perOp(cpu, n, "µs"), bytes: float64(st.Used+4*slots) / float64(n)}, nil
 }
 
 func arenaLocks(cfg *Config) (objectsRun, error) {
-	return inNewArena(cfg.iters(w12Arena), 96, func(a *shm.Arena, name string, i int) (interface{ Close() error }, error) {
+	return inNewArena(cfg.iters(w12Arena), 96, true, func(a *shm.Arena, name string, i int) (interface{ Close() error }, error) {
 		return semaphore.NewLock(semaphore.In(a), semaphore.WithName(name))
 	})
 }
 
 func arenaValues(cfg *Config) (objectsRun, error) {
-	return inNewArena(cfg.iters(w12Arena), 64, func(a *shm.Arena, name string, i int) (interface{ Close() error }, error) {
+	return inNewArena(cfg.iters(w12Arena), 64, true, func(a *shm.Arena, name string, i int) (interface{ Close() error }, error) {
 		return ctypes.NewValue(int64(i), ctypes.In(a), ctypes.WithName(name))
 	})
+}
+
+// anonymousValues is arenaValues without names: no name in the block, no
+// name table.
+func anonymousValues(cfg *Config) (objectsRun, error) {
+	r, err := inNewArena(cfg.iters(w12Arena), 48, false, func(a *shm.Arena, name string, i int) (interface{ Close() error }, error) {
+		return ctypes.NewValue(int64(i), ctypes.In(a))
+	})
+	return r, err
 }
 
 // standalone creates n standalone objects with mk, measuring time and
@@ -278,7 +297,7 @@ func standaloneValues(cfg *Config) (objectsRun, error) {
 func openFromRole(n int, inArena bool) (Measurement, error) {
 	prefix := ""
 	if inArena {
-		a, err := shm.NewArena("", n*100+1<<20, shm.MaxNames(n))
+		a, err := shm.NewArena("", n*(96+8)+2<<20, shm.MaxNames(n))
 		if err != nil {
 			return Measurement{}, err
 		}
