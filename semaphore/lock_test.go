@@ -138,8 +138,8 @@ func TestLockBadInput(t *testing.T) {
 	if _, err := semaphore.OpenLock("mps-test-no-such-lock"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("OpenLock of a missing name: %v, want fs.ErrNotExist", err)
 	}
-	if _, err := semaphore.OpenLock("a/b"); !errors.Is(err, fs.ErrInvalid) {
-		t.Errorf("OpenLock(a/b): %v, want fs.ErrInvalid", err)
+	if _, err := semaphore.OpenLock("a/b/c"); !errors.Is(err, fs.ErrInvalid) { // "a/b" is object b of arena a
+		t.Errorf("OpenLock(a/b/c): %v, want fs.ErrInvalid", err)
 	}
 	e, err := semaphore.NewEvent()
 	if err != nil {

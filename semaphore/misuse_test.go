@@ -111,7 +111,7 @@ func TestOpenErrors(t *testing.T) {
 		if err := open("mps-test-missing"); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s of a missing name: %v, want fs.ErrNotExist", name, err)
 		}
-		if err := open("a/b"); !errors.Is(err, fs.ErrInvalid) {
+		if err := open("a/b/c"); !errors.Is(err, fs.ErrInvalid) { // "a/b" is object b of arena a
 			t.Errorf("%s of a bad name: %v, want fs.ErrInvalid", name, err)
 		}
 		other := ev.Name()

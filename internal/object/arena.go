@@ -62,16 +62,17 @@ func (o *Object) fill(block []byte, in *arena.Info) {
 // called an, as one of kinds.
 func openIn(op, an, obj string, kinds []int) (*Object, error) {
 	qualified := an + "/" + obj
+	off, gen, isHandle := arena.ParseHandle(obj)
+	if !isHandle {
+		if err := arena.CheckName(op, obj); err != nil {
+			return nil, err
+		}
+	}
 	h, err := arena.Acquire(an)
 	if err != nil {
 		return nil, fixOp(op, err)
 	}
-	off, gen, isHandle := arena.ParseHandle(obj)
 	if !isHandle {
-		if err := arena.CheckName(op, obj); err != nil {
-			h.Release()
-			return nil, err
-		}
 		off, gen, err = h.Lookup(obj)
 	}
 	var in *arena.Info
