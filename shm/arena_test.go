@@ -560,3 +560,42 @@ func TestArenaCtypesForms(t *testing.T) {
 		o.Close()
 	}
 }
+
+// TestArenaGoroutines allocates, opens and frees from many goroutines of
+// one process at once; the arena stays consistent and ends empty.
+func TestArenaGoroutines(t *testing.T) {
+	a := newArena(t, 4<<20)
+	errc := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 500 {
+				name := fmt.Sprintf("g%d-%d", g, i)
+				v, err := ctypes.NewValue(int64(i), ctypes.In(a), ctypes.WithName(name))
+				if err != nil {
+					errc <- err
+					return
+				}
+				w, err := ctypes.OpenValue[int64](a.Name() + "/" + name)
+				if err != nil || w.Get() != int64(i) {
+					errc <- fmt.Errorf("open %s: %v", name, err)
+					return
+				}
+				w.Close()
+				if err := v.Unlink(); err != nil {
+					errc <- err
+					return
+				}
+				v.Close()
+			}
+			errc <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+	if st, err := a.Check(); err != nil || st.Objects != 0 || st.Names != 0 {
+		t.Errorf("after: %+v, %v", st, err)
+	}
+}
