@@ -35,7 +35,8 @@ func (h *Heap) Check(op string) (Stats, error) {
 		case stateFree:
 			free[off] = class
 		case stateReady:
-			if _, err := h.Describe(off, h.u32(off+bGen).Load()); err != nil {
+			var in Info
+			if err := h.Describe(off, h.u32(off+bGen).Load(), &in); err != nil {
 				return Stats{}, bad("block %#x: %v", off, err)
 			}
 			live++
@@ -72,12 +73,14 @@ func (h *Heap) Check(op string) (Stats, error) {
 		if !h.isBlock(off) {
 			return Stats{}, bad("name slot %d leads to %#x, outside the heap", i, off)
 		}
-		in, err := h.Describe(off, h.u32(off+bGen).Load())
-		if err != nil || in.Name == "" {
-			return Stats{}, bad("name slot %d leads to %#x, not a named object", i, uint64(s)*unit)
+		var in Info
+		err := h.Describe(off, h.u32(off+bGen).Load(), &in)
+		name := h.BlockName(&in)
+		if err != nil || name == "" {
+			return Stats{}, bad("name slot %d leads to %#x, not a named object", i, off)
 		}
-		if found, _, at := h.probe(in.Name); found != in.Off || uint64(at) != i {
-			return Stats{}, bad("name %q in slot %d is not found by a lookup", in.Name, i)
+		if found, _, at := h.probe(name); found != in.Off || uint64(at) != i {
+			return Stats{}, bad("name %q in slot %d is not found by a lookup", name, i)
 		}
 		names++
 	}

@@ -29,9 +29,9 @@ func sample(t testing.TB) []byte {
 		{Kind: csrc.KindArray, Name: "arr", Format: "d", ElemSize: 8, Count: 5, Lock: CompactLock},
 		{Kind: csrc.KindEvent, Name: "gone", ElemSize: 8, Count: 1, Lock: FullLock},
 	}
-	var last *Info
+	var last Info
 	for _, s := range specs {
-		if last, err = h.Alloc("sample", s, nil); err != nil {
+		if err = h.Alloc("sample", s, &last, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,13 +76,16 @@ func FuzzArena(f *testing.F) {
 		}
 		for _, name := range []string{"lock", "arr", "gone", "nope"} {
 			if off, gen, err := h.Lookup(name); err == nil {
-				h.Describe(off, gen)
+				var in Info
+				h.Describe(off, gen, &in)
 			}
 		}
 		for off := heapStart; off < heapStart+512; off += unit {
 			for gen := uint32(0); gen < 3; gen++ {
-				if in, err := h.Describe(uint64(off), gen); err == nil {
-					b := h.Block(in)
+				var in Info
+				if err := h.Describe(uint64(off), gen, &in); err == nil {
+					b := h.Block(&in)
+					h.BlockName(&in)
 					_ = b[in.PayloadOff+in.PayloadSize()-1+1-1]
 					if in.LockSize > 0 {
 						_ = b[in.LockOff+in.LockSize-1]
@@ -92,7 +95,8 @@ func FuzzArena(f *testing.F) {
 			}
 		}
 		for i := range 4 {
-			h.Alloc("fuzz", Spec{Kind: csrc.KindValue, Name: fmt.Sprint("n", i), Format: "q", ElemSize: 8, Count: 1, Lock: CompactLock}, nil)
+			var in Info
+			h.Alloc("fuzz", Spec{Kind: csrc.KindValue, Name: fmt.Sprint("n", i), Format: "q", ElemSize: 8, Count: 1, Lock: CompactLock}, &in, nil)
 		}
 		h.Check("fuzz")
 		h.Stats()

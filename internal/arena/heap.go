@@ -27,6 +27,10 @@ type Heap struct {
 	close   func() error
 	refs    int // under tableMu
 
+	// formats caches the type table's formats, which never change once
+	// counted, so that opening an object allocates no string for it.
+	formats atomic.Pointer[[]string]
+
 	// Checked at Attach; the arena never changes them.
 	size, heapStart, heapEnd, namesOff, typesOff uint64
 	nameSlots, typeSlots                         uint64
@@ -50,13 +54,15 @@ type Info struct {
 	Gen        uint32
 	Size       uint64 // of the block
 	Kind       int
-	Name       string
+	Name       string // set by Alloc; see BlockName
 	Format     string
 	ElemSize   uint64
 	Count      uint64
 	LockOff    uint64 // 0: none
 	LockSize   uint64
 	PayloadOff uint64
+
+	nameLen uint64 // set by Describe
 }
 
 // PayloadSize is Count * ElemSize.
@@ -369,47 +375,47 @@ func layout(nameLen, lockSize, alignment, count, elemSize uint64) (lockOff, payO
 }
 
 // Alloc makes a new object as s says: under the arena's lock, a block is
-// taken, zeroed and described, init fills its lock area and payload
-// (given the block's memory and layout), and it is published, then named.
-// A name already taken is an error matching fs.ErrExist; a full arena
-// matches ErrArenaFull.
-func (h *Heap) Alloc(op string, s Spec, init func(block []byte, in *Info) error) (*Info, error) {
+// taken, zeroed and described in *in, init fills its lock area and payload
+// (given the block's memory), and it is published, then named. A name
+// already taken is an error matching fs.ErrExist; a full arena matches
+// ErrArenaFull.
+func (h *Heap) Alloc(op string, s Spec, in *Info, init func(block []byte) error) error {
 	if s.Name != "" {
 		if err := CheckName(op, s.Name); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if s.Align == 0 {
 		s.Align = 8
 	}
 	if s.Align > MaxAlign || s.Align&(s.Align-1) != 0 {
-		return nil, errs.Invalid(op, "type", "elements aligned to %d bytes: an arena aligns to at most %d", s.Align, MaxAlign)
+		return errs.Invalid(op, "type", "elements aligned to %d bytes: an arena aligns to at most %d", s.Align, MaxAlign)
 	}
 	if len(s.Format) > typeFormatMax || s.Count > 0xffffffff || s.Kind <= 0 || s.Kind > 0xff {
-		return nil, errs.Invalid(op, "type", "format of %d bytes or %d elements: an arena takes formats to %d bytes and 2^32-1 elements", len(s.Format), s.Count, typeFormatMax)
+		return errs.Invalid(op, "type", "format of %d bytes or %d elements: an arena takes formats to %d bytes and 2^32-1 elements", len(s.Format), s.Count, typeFormatMax)
 	}
 	lockOff, payOff, total, ok := layout(uint64(len(s.Name)), s.Lock, s.Align, s.Count, s.ElemSize)
 	class := classOf(total)
 	if !ok || class < 0 {
-		return nil, h.full(op, s, total)
+		return h.full(op, s, total)
 	}
 	size := classSizes[class]
 	if err := h.lockArena(op); err != nil {
-		return nil, err
+		return err
 	}
 	defer h.unlockArena()
 	typ, err := h.typeIndex(op, s)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	slot := int64(-1)
 	if s.Name != "" {
 		found, _, free := h.probe(s.Name)
 		if found != 0 {
-			return nil, &fs.PathError{Op: op, Path: h.name + "/" + s.Name, Err: fs.ErrExist}
+			return &fs.PathError{Op: op, Path: h.name + "/" + s.Name, Err: fs.ErrExist}
 		}
 		if free < 0 || uint64(h.c32(cNames).Load()) >= h.nameSlots/4*3 {
-			return nil, fmt.Errorf("%s: arena %s: its name table is full (%d names): %w", op, h.name, h.c32(cNames).Load(), errs.ErrArenaFull)
+			return fmt.Errorf("%s: arena %s: its name table is full (%d names): %w", op, h.name, h.c32(cNames).Load(), errs.ErrArenaFull)
 		}
 		slot = free
 	}
@@ -418,22 +424,22 @@ func (h *Heap) Alloc(op string, s Spec, init func(block []byte, in *Info) error)
 	var off, next uint64
 	if head != 0 {
 		if !h.isBlock(head) {
-			return nil, fmt.Errorf("%s: arena %s: free list %d leads to %#x: %w", op, h.name, class, head, errs.ErrCorrupt)
+			return fmt.Errorf("%s: arena %s: free list %d leads to %#x: %w", op, h.name, class, head, errs.ErrCorrupt)
 		}
 		st, cl, _, _ := splitMeta(h.u32(head + bMeta).Load())
 		if st != stateFree || cl != uint32(class) {
-			return nil, fmt.Errorf("%s: arena %s: free list %d leads to %#x: %w", op, h.name, class, head, errs.ErrCorrupt)
+			return fmt.Errorf("%s: arena %s: free list %d leads to %#x: %w", op, h.name, class, head, errs.ErrCorrupt)
 		}
 		off, next = head, h.u64(head+bNext).Load()
 		if next != 0 && !h.isBlock(next) {
-			return nil, fmt.Errorf("%s: arena %s: free block %#x leads to %#x: %w", op, h.name, head, next, errs.ErrCorrupt)
+			return fmt.Errorf("%s: arena %s: free block %#x leads to %#x: %w", op, h.name, head, next, errs.ErrCorrupt)
 		}
 	} else {
 		if bump+size > h.heapEnd {
-			return nil, h.full(op, s, total)
+			return h.full(op, s, total)
 		}
 		if err := h.room(op, bump+size); err != nil {
-			return nil, err
+			return err
 		}
 		off = bump
 	}
@@ -481,12 +487,12 @@ func (h *Heap) Alloc(op string, s Spec, init func(block []byte, in *Info) error)
 	*(*uint16)(unsafe.Add(h.base, off+bFlags)) = flags
 	copy(h.mem[off+blockHdr:], s.Name)
 	h.u32(off + bMeta).Store(meta(stateInit, uint32(class), uint32(s.Kind), uint32(len(s.Name))))
-	in := &Info{Off: off, Gen: gen, Size: size, Kind: s.Kind, Name: s.Name, Format: s.Format, ElemSize: s.ElemSize,
+	*in = Info{Off: off, Gen: gen, Size: size, Kind: s.Kind, Name: s.Name, Format: s.Format, ElemSize: s.ElemSize,
 		Count: s.Count, LockOff: lockOff, LockSize: s.Lock, PayloadOff: payOff}
 	if init != nil {
-		if err := init(h.mem[off:off+size:off+size], in); err != nil {
+		if err := init(h.mem[off : off+size : off+size]); err != nil {
 			h.replay() // undo
-			return nil, err
+			return err
 		}
 	}
 	h.u32(off + bMeta).Store(meta(stateReady, uint32(class), uint32(s.Kind), uint32(len(s.Name))))
@@ -497,7 +503,7 @@ func (h *Heap) Alloc(op string, s Spec, init func(block []byte, in *Info) error)
 	h.c64(cObjects).Add(1)
 	h.c64(cUsed).Add(size)
 	h.c32(jOp).Store(opNone)
-	return in, nil
+	return nil
 }
 
 // full is the error for an object that does not fit.
@@ -561,24 +567,24 @@ func (h *Heap) typeFormat(i uint64) string {
 // from a handle string or a name lookup) and returns its layout. A block
 // that is not a ready object of that generation matches fs.ErrNotExist;
 // one whose description does not fit matches errs.ErrCorrupt.
-func (h *Heap) Describe(off uint64, gen uint32) (*Info, error) {
+func (h *Heap) Describe(off uint64, gen uint32, in *Info) error {
 	if !h.isBlock(off) || h.u32(off+bGen).Load() != gen {
-		return nil, fs.ErrNotExist
+		return fs.ErrNotExist
 	}
 	state, class, kind, nameLen := splitMeta(h.u32(off + bMeta).Load())
 	if state != stateReady {
-		return nil, fs.ErrNotExist
+		return fs.ErrNotExist
 	}
 	count := uint64(h.u32(off + bCount).Load())
 	typ := uint64(*(*uint16)(unsafe.Add(h.base, off+bType)))
 	flags := *(*uint16)(unsafe.Add(h.base, off+bFlags))
 	if class >= NumClasses || typ >= min(uint64(h.c32(cTypes).Load()), h.typeSlots) || flags&^(flagLock|flagCompct) != 0 {
-		return nil, errs.ErrCorrupt
+		return errs.ErrCorrupt
 	}
 	size := classSizes[class]
 	e := h.typesOff + typ*typeSize
-	in := &Info{Off: off, Gen: gen, Size: size, Kind: int(kind), Count: count,
-		ElemSize: h.u64(e + tElemSize).Load(), Format: h.typeFormat(typ)}
+	*in = Info{Off: off, Gen: gen, Size: size, Kind: int(kind), Count: count,
+		ElemSize: h.u64(e + tElemSize).Load(), Format: h.format(typ)}
 	alignment := uint64(h.u32(e + tAlign).Load())
 	if flags&flagLock != 0 {
 		in.LockSize = FullLock
@@ -591,15 +597,40 @@ func (h *Heap) Describe(off uint64, gen uint32) (*Info, error) {
 	in.LockOff, in.PayloadOff, total, ok = layout(uint64(nameLen), in.LockSize, alignment, count, in.ElemSize)
 	if !ok || alignment == 0 || alignment > MaxAlign || alignment&(alignment-1) != 0 || total > size ||
 		off+size > h.heapEnd || strings.IndexByte(in.Format, 0) >= 0 {
-		return nil, errs.ErrCorrupt
+		return errs.ErrCorrupt
 	}
-	if nameLen > 0 {
-		in.Name = string(h.mem[off+blockHdr : off+blockHdr+uint64(nameLen)])
-	}
+	in.nameLen = uint64(nameLen)
 	if h.u32(off+bGen).Load() != gen {
-		return nil, fs.ErrNotExist // reused meanwhile
+		return fs.ErrNotExist // reused meanwhile
 	}
-	return in, nil
+	return nil
+}
+
+// BlockName returns the name of the object in describes, read from the
+// arena ("" if anonymous).
+func (h *Heap) BlockName(in *Info) string {
+	if in.Name != "" || in.nameLen == 0 {
+		return in.Name
+	}
+	return string(h.mem[in.Off+blockHdr : in.Off+blockHdr+in.nameLen])
+}
+
+// format returns type i's format (i is below the types count), from the
+// cache.
+func (h *Heap) format(i uint64) string {
+	if c := h.formats.Load(); c != nil && i < uint64(len(*c)) {
+		return (*c)[i]
+	}
+	n := min(uint64(h.c32(cTypes).Load()), h.typeSlots)
+	c := make([]string, n)
+	for j := range n {
+		c[j] = h.typeFormat(j)
+	}
+	h.formats.Store(&c)
+	if i < n {
+		return c[i]
+	}
+	return h.typeFormat(i)
 }
 
 // Block returns the memory of the block an Info describes.
@@ -613,14 +644,14 @@ func (h *Heap) Free(op string, off uint64, gen uint32) error {
 		return err
 	}
 	defer h.unlockArena()
-	in, err := h.Describe(off, gen)
-	if err != nil {
+	var in Info
+	if err := h.Describe(off, gen, &in); err != nil {
 		return err
 	}
 	_, class, _, _ := splitMeta(h.u32(off + bMeta).Load())
 	slot := int64(-1)
-	if in.Name != "" {
-		if found, _, i := h.probe(in.Name); found == off {
+	if name := h.BlockName(&in); name != "" {
+		if found, _, i := h.probe(name); found == off {
 			slot = i
 		}
 	}

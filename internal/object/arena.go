@@ -30,8 +30,8 @@ func CreateIn(op string, a *shm.Arena, name string, spec *csrc.ObjectSpec, init 
 		}
 	}
 	o := &Object{heap: h}
-	in, err := h.Alloc(op, s, func(block []byte, in *arena.Info) error {
-		o.fill(block, in)
+	err = h.Alloc(op, s, &o.in, func(block []byte) error {
+		o.fill(block)
 		if init != nil {
 			return init(o)
 		}
@@ -41,16 +41,12 @@ func CreateIn(op string, a *shm.Arena, name string, spec *csrc.ObjectSpec, init 
 		h.Release()
 		return nil, err
 	}
-	o.in = in
-	o.name = h.Name() + "/" + name
-	if name == "" {
-		o.name = in.Handle(h.Name())
-	}
 	return o, nil
 }
 
-// fill describes the arena block in for the users of Object.
-func (o *Object) fill(block []byte, in *arena.Info) {
+// fill describes the arena block o.in for the users of Object.
+func (o *Object) fill(block []byte) {
+	in := &o.in
 	o.mem = block
 	o.lockSize = int(in.LockSize)
 	o.Info = csrc.ObjectInfo{Kind: in.Kind, Version: csrc.LayoutVersion, HeaderSize: 16, Count: in.Count,
@@ -59,9 +55,8 @@ func (o *Object) fill(block []byte, in *arena.Info) {
 }
 
 // openIn opens the object called obj (a name or a handle) in the arena
-// called an, as one of kinds.
-func openIn(op, an, obj string, kinds []int) (*Object, error) {
-	qualified := an + "/" + obj
+// called an, as one of kinds; name is the whole of it, as given.
+func openIn(op, name, an, obj string, kinds []int) (*Object, error) {
 	off, gen, isHandle := arena.ParseHandle(obj)
 	if !isHandle {
 		if err := arena.CheckName(op, obj); err != nil {
@@ -75,25 +70,24 @@ func openIn(op, an, obj string, kinds []int) (*Object, error) {
 	if !isHandle {
 		off, gen, err = h.Lookup(obj)
 	}
-	var in *arena.Info
+	o := &Object{heap: h, name: name}
 	if err == nil {
-		in, err = h.Describe(off, gen)
+		err = h.Describe(off, gen, &o.in)
 	}
 	if err == nil {
-		err = checkKind(op, qualified, in.Kind, kinds)
+		err = checkKind(op, name, o.in.Kind, kinds)
 	}
 	if err != nil {
 		h.Release()
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &fs.PathError{Op: op, Path: qualified, Err: fs.ErrNotExist}
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
 		if errors.Is(err, errs.ErrTypeMismatch) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%s %s: %w", op, qualified, err)
+		return nil, fmt.Errorf("%s %s: %w", op, name, err)
 	}
-	o := &Object{heap: h, in: in, name: qualified}
-	o.fill(h.Block(in), in)
+	o.fill(h.Block(&o.in))
 	return o, nil
 }
 
@@ -109,7 +103,7 @@ func unlinkIn(o *Object) error {
 	defer h.Release()
 	if err := h.Free("unlink", o.in.Off, o.in.Gen); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return &fs.PathError{Op: "unlink", Path: o.name, Err: fs.ErrNotExist}
+			return &fs.PathError{Op: "unlink", Path: o.Name(), Err: fs.ErrNotExist}
 		}
 		return err
 	}

@@ -27,8 +27,8 @@ type Object struct {
 
 	// An object in an arena has heap, not seg.
 	heap     *arena.Heap
-	in       *arena.Info
-	name     string // arena-qualified
+	in       arena.Info
+	name     string // as opened, or "" for Name to make
 	lockSize int    // of the lock area
 }
 
@@ -79,7 +79,7 @@ func Create(op, name string, spec *csrc.ObjectSpec, untracked bool, init func(o 
 // object whose creator has not finished is waited for, briefly.
 func Open(op, name string, kinds ...int) (*Object, error) {
 	if a, obj, ok := arena.Split(name); ok {
-		return openIn(op, a, obj, kinds)
+		return openIn(op, name, a, obj, kinds)
 	}
 	seg, err := shm.Open(name)
 	if err != nil {
@@ -131,10 +131,15 @@ func fixOp(op string, err error) error {
 // Name returns the object's name, without a slash: for an object in an
 // arena, "arena/name" or its handle "arena/#offset.gen".
 func (o *Object) Name() string {
-	if o.heap != nil {
+	switch {
+	case o.heap == nil:
+		return o.seg.Name()
+	case o.name != "":
 		return o.name
+	case o.in.Name != "":
+		return o.heap.Name() + "/" + o.in.Name
 	}
-	return o.seg.Name()
+	return o.in.Handle(o.heap.Name())
 }
 
 // LockArea returns the object's lock area, or nil if it has none: 64
