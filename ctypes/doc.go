@@ -27,6 +27,11 @@
 // ErrTypeMismatch, naming both formats. ValueOf and ArrayOf take
 // typecodes, as Python does.
 //
+// Many small values belong in an arena (shm.NewArena), one segment for
+// all of them: ctypes.NewValue[int64](0, ctypes.In(a)) takes 48 bytes of
+// it instead of a file and a mapping, and the Open functions take
+// "arena/name" or the handle an anonymous object's Name returns.
+//
 // # Typecodes
 //
 //	c Char     u WChar    b int8     B uint8    h int16    H uint16

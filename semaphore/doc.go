@@ -43,6 +43,18 @@
 //     matching ErrCorrupt (for a Barrier, ErrBroken too), never a panic
 //     or a lock left held.
 //
+// # Many objects
+//
+// Each object of this package is a segment of its own by default: a file
+// in /dev/shm and a mapping, of which a process has about 65,000. For
+// thousands to millions of locks, create them in an arena (shm.NewArena)
+// with the In option; every Open function takes "arena/name" or the
+// handle an anonymous object's Name returns:
+//
+//	a, err := shm.NewArena("locks", 128<<20)
+//	l, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName("row7"))
+//	l2, err := semaphore.OpenLock("locks/row7") // another process
+//
 // # Sharing with Python
 //
 // Python's multiprocessing locks are named POSIX semaphores (with a
