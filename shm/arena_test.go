@@ -599,3 +599,46 @@ func TestArenaGoroutines(t *testing.T) {
 		t.Errorf("after: %+v, %v", st, err)
 	}
 }
+
+func init() {
+	// arena-full-shm, on a private 16 MiB /dev/shm, makes an 8 MiB arena,
+	// fills /dev/shm but for 1 MiB, and creates Locks until one fails:
+	// with ENOSPC, and no SIGBUS, once the arena's heap needs pages
+	// /dev/shm no longer has.
+	proctest.Register("arena-full-shm", func(h *proctest.Helper) {
+		a, err := shm.NewArena("mps-test-arena-full", 8<<20)
+		if err != nil {
+			h.Fatalf("NewArena: %v", err)
+		}
+		h.FillShm(1 << 20)
+		h.Ready()
+		n := 0
+		for {
+			if _, err = semaphore.NewLock(semaphore.In(a)); err != nil {
+				break
+			}
+			n++
+		}
+		if n == 0 || !errors.Is(err, syscall.ENOSPC) || errors.Is(err, shm.ErrArenaFull) {
+			h.Fatalf("after %d Locks: %v; want ENOSPC from /dev/shm, not a full arena", n, err)
+		}
+		if _, err := a.Check(); err != nil {
+			h.Fatalf("Check: %v", err)
+		}
+		h.Printf("ENOSPC after %d", n)
+	})
+}
+
+// TestArenaFullShm: an arena's pages are allocated in /dev/shm before
+// objects are placed in them, so a /dev/shm filled by others is an error
+// from the next creation, never a SIGBUS.
+func TestArenaFullShm(t *testing.T) {
+	p := proctest.Command(t, "arena-full-shm")
+	p.PrivateShm(16 << 20)
+	p.Start()
+	got := p.Recv()
+	if !strings.HasPrefix(got, "ENOSPC after ") {
+		t.Errorf("got %q", got)
+	}
+	t.Log(got)
+}
