@@ -438,7 +438,10 @@ int mps_object_unlink(const mps_object *obj);
  *            lock   64 bytes (MPS_LOCK_AREA_SIZE), or 24 if compact: the
  *                   lock word, count and owner of a lock area, without the
  *                   times.  Values and arrays use the compact one, every
- *                   other kind the full one.
+ *                   other kind the full one.  The mps_lock_* functions
+ *                   write the times (offsets 24 and 32), so they must not
+ *                   be given a compact area: a C implementation keeps
+ *                   those two in process memory, as Go does.
  *            payload, aligned to the type's alignment (at most 16).
  * A type entry (272 bytes): elem_size (8), align (4), format length (4),
  * format (256, NUL padded).  Entries are appended, never changed.
