@@ -271,6 +271,17 @@ func (h *Heap) replay() {
 	h.c32(jOp).Store(opNone)
 }
 
+// crashHook, set by tests, is called at each step of Alloc and Free
+// (and of a replayed free): a test panics there, as a process killed at
+// that instant would stop, and checks what the next lock holder finds.
+var crashHook func(step string)
+
+func crashPoint(step string) {
+	if crashHook != nil {
+		crashHook(step)
+	}
+}
+
 // clear zeroes a block, all but its generation.
 func (h *Heap) clear(off, size uint64) {
 	clear(h.mem[off+bMeta : off+size])
@@ -462,13 +473,16 @@ func (h *Heap) Alloc(op string, s Spec, in *Info, init func(block []byte) error)
 		h.c64(jPrev).Store(bump)
 		h.c32(jBump).Store(1)
 	}
+	crashPoint("alloc: journal written")
 	h.c32(jOp).Store(opAlloc)
+	crashPoint("alloc: announced")
 
 	if head != 0 {
 		h.c64(cHeads + 8*uint64(class)).Store(next)
 	} else {
 		h.c64(cBump).Store(off + size)
 	}
+	crashPoint("alloc: block taken")
 	gen := h.u32(off+bGen).Load() + 1
 	if gen == 0 {
 		gen = 1
@@ -486,6 +500,7 @@ func (h *Heap) Alloc(op string, s Spec, in *Info, init func(block []byte) error)
 	*(*uint16)(unsafe.Add(h.base, off+bType)) = uint16(typ)
 	*(*uint16)(unsafe.Add(h.base, off+bFlags)) = flags
 	copy(h.mem[off+blockHdr:], s.Name)
+	crashPoint("alloc: block written")
 	h.u32(off + bMeta).Store(meta(stateInit, uint32(class), uint32(s.Kind), uint32(len(s.Name))))
 	*in = Info{Off: off, Gen: gen, Size: size, Kind: s.Kind, Name: s.Name, Format: s.Format, ElemSize: s.ElemSize,
 		Count: s.Count, LockOff: lockOff, LockSize: s.Lock, PayloadOff: payOff}
@@ -495,13 +510,18 @@ func (h *Heap) Alloc(op string, s Spec, in *Info, init func(block []byte) error)
 			return err
 		}
 	}
+	crashPoint("alloc: initialised")
 	h.u32(off + bMeta).Store(meta(stateReady, uint32(class), uint32(s.Kind), uint32(len(s.Name))))
+	crashPoint("alloc: published")
 	if slot >= 0 {
 		h.slot(uint64(slot)).Store(uint32(off / unit))
+		crashPoint("alloc: named")
 		h.c32(cNames).Add(1)
 	}
 	h.c64(cObjects).Add(1)
+	crashPoint("alloc: counted")
 	h.c64(cUsed).Add(size)
+	crashPoint("alloc: done")
 	h.c32(jOp).Store(opNone)
 	return nil
 }
@@ -662,8 +682,11 @@ func (h *Heap) Free(op string, off uint64, gen uint32) error {
 	h.c64(jObjects).Store(h.c64(cObjects).Load())
 	h.c64(jUsed).Store(h.c64(cUsed).Load())
 	h.c32(jNames).Store(h.c32(cNames).Load())
+	crashPoint("free: journal written")
 	h.c32(jOp).Store(opFree)
+	crashPoint("free: announced")
 	h.finishFree(off, uint64(class), uint64(slot+1))
+	crashPoint("free: done")
 	h.c32(jOp).Store(opNone)
 	return nil
 }
@@ -672,12 +695,15 @@ func (h *Heap) Free(op string, off uint64, gen uint32) error {
 func (h *Heap) finishFree(off, class, slot uint64) {
 	if slot > 0 {
 		h.slot(slot - 1).Store(slotTomb)
+		crashPoint("free: name deleted")
 		h.sweep(slot - 1)
 		h.c32(cNames).Store(max(h.c32(jNames).Load(), 1) - 1)
 	}
 	h.u32(off + bMeta).Store(meta(stateFree, uint32(class), 0, 0))
+	crashPoint("free: block freed")
 	h.u64(off + bNext).Store(h.c64(jPrev).Load())
 	h.c64(cHeads + 8*class).Store(off)
+	crashPoint("free: listed")
 	h.c64(cObjects).Store(max(h.c64(jObjects).Load(), 1) - 1)
 	h.c64(cUsed).Store(h.c64(jUsed).Load() - min(h.c64(jUsed).Load(), classSizes[class]))
 }
