@@ -102,7 +102,7 @@ func NewCondition(lock CondLock, opts ...Option) (*Condition, error) {
 	const op = "semaphore.NewCondition"
 	own := false
 	if lock == nil {
-		r, err := NewRLock()
+		r, err := NewRLock(sameArena(opts)...)
 		if err != nil {
 			return nil, err
 		}

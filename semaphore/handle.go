@@ -79,6 +79,15 @@ func Untracked() Option { return func(o *options) { o.untracked = true } }
 // is not told). Untracked has no effect: the arena is tracked as a whole.
 func In(a *shm.Arena) Option { return func(o *options) { o.arena = a } }
 
+// sameArena returns In of the arena opts name, if any, for an object made
+// alongside another (a Condition's own RLock).
+func sameArena(opts []Option) []Option {
+	if a := applyOptions(opts).arena; a != nil {
+		return []Option{In(a)}
+	}
+	return nil
+}
+
 func applyOptions(opts []Option) options {
 	var o options
 	for _, opt := range opts {

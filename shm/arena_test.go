@@ -136,6 +136,17 @@ func TestArenaEveryKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	c2.Close()
+	c3, err := semaphore.NewCondition(nil, in) // its own RLock goes in the arena too
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name := c3.Locker().Name(); !strings.HasPrefix(name, a.Name()+"/#") {
+		t.Errorf("a Condition's own RLock is %q, not in the arena", name)
+	}
+	if err := c3.Unlink(); err != nil {
+		t.Error(err)
+	}
+	c3.Close()
 
 	l.Lock()
 	p := proctest.Start(t, "arena-use", a.Name(), v.Name())
