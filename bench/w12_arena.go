@@ -30,14 +30,17 @@ func init() { roles["arena-open"] = roleArenaOpen }
 func w12(p *peers) *Workload {
 	w := &Workload{ID: "W12", Name: "objects_at_scale"}
 	few := func(cfg *Config) int { return min(cfg.Reps, 3) }
-	py := func(kind string, n int, metricName, unit string) *Impl {
+	py := func(kind string, n int, bytes bool, unit string) *Impl {
 		return &Impl{Name: "Python multiprocessing." + kind, Run: func(cfg *Config) (Measurement, error) {
 			m, err := p.runPython("objects", kind, strconv.Itoa(cfg.iters(n)))
-			v, err := metric(m, err, metricName)
-			if unit != "B" {
-				v = fromNs(v, unit)
+			if bytes {
+				v, err := metric(m, err, "bytes_per_obj")
+				return Measurement{Value: v}, err
 			}
-			return Measurement{Value: v}, err
+			if err != nil {
+				return Measurement{}, err
+			}
+			return peerMeasurement(m, unit)
 		}}
 	}
 	// pyPeer is a CPython peer of a create case: the objects.py kind and
@@ -47,44 +50,46 @@ func w12(p *peers) *Workload {
 		n          int
 	}
 	create := func(what string, arena, anonymous, standalone func(cfg *Config) (objectsRun, error), peers ...pyPeer) {
-		for _, mc := range []struct{ name, unit, target string }{
-			{"create a " + what, "µs", "≤ 1 µs"},
-			{"shared memory per " + what, "B", map[string]string{"Lock": "≤ 128 B", "Value[int64]": "≤ 64 B"}[what]},
+		for _, mc := range []struct {
+			name, unit string
+			target     Target
+		}{
+			{"create a " + what, "µs", upTo(1, "")},
+			{"shared memory per " + what, "B", upTo(map[string]float64{"Lock": 128, "Value[int64]": 64}[what], "")},
 		} {
 			bytes := mc.unit == "B"
-			pick := func(r objectsRun) float64 {
+			pick := func(r objectsRun) Measurement {
 				if bytes {
-					return r.bytes
+					return Measurement{Value: r.bytes}
 				}
-				return r.perOp
+				return r.spent.perOp(r.n, "µs")
 			}
 			reps := few
 			if bytes { // the same in every run
 				reps = func(*Config) int { return 1 }
 			}
-			c := &Case{Name: mc.name, Unit: mc.unit, Lower: true, Target: mc.target, Reps: reps}
+			c := &Case{Name: mc.name, Unit: mc.unit, Lower: true, Targets: []Target{mc.target}, Reps: reps}
+			if bytes {
+				c.NoCPU = "a size, not an operation"
+			}
 			c.Impls = []*Impl{
 				{Name: "mpsync, in an arena (10^6)", Run: func(cfg *Config) (Measurement, error) {
 					r, err := arena(cfg)
-					return Measurement{Value: pick(r), Checks: r.checks()}, err
+					return pick(r), err
 				}},
 				{Name: "mpsync, standalone (20,000)", Run: func(cfg *Config) (Measurement, error) {
 					r, err := standalone(cfg)
-					return Measurement{Value: pick(r), Checks: r.checks()}, err
+					return pick(r), err
 				}},
 			}
 			if anonymous != nil {
 				c.Impls = append(c.Impls, &Impl{Name: "mpsync, in an arena, anonymous (10^6)", Run: func(cfg *Config) (Measurement, error) {
 					r, err := anonymous(cfg)
-					return Measurement{Value: pick(r), Checks: r.checks()}, err
+					return pick(r), err
 				}})
 			}
 			for _, pe := range peers {
-				metricName := "ns_per_op"
-				if bytes {
-					metricName = "bytes_per_obj"
-				}
-				im := py(pe.kind, pe.n, metricName, mc.unit)
+				im := py(pe.kind, pe.n, bytes, mc.unit)
 				im.Name = pe.name
 				c.Impls = append(c.Impls, im)
 			}
@@ -97,7 +102,7 @@ func w12(p *peers) *Workload {
 		pyPeer{"Python multiprocessing.Value('q') (20,000)", "Value", w12Standalone},
 		pyPeer{"Python multiprocessing.RawValue('q') (200,000)", "RawValue", w12PyRaw})
 
-	open := &Case{Name: "open a Lock by name, second process", Unit: "µs", Lower: true, Target: "≤ 1 µs", Reps: few}
+	open := &Case{Name: "open a Lock by name, second process", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "")}, Reps: few}
 	open.Impls = []*Impl{
 		{Name: "mpsync, in an arena (10^6)", Run: func(cfg *Config) (Measurement, error) {
 			return openFromRole(cfg.iters(w12Arena), true)
@@ -138,40 +143,31 @@ func w12(p *peers) *Workload {
 	}
 	w1Run := func(l *semaphore.Lock, cfg *Config) (Measurement, error) {
 		iters := cfg.iters(5_000_000)
-		start := time.Now()
+		m := startMeter()
 		for range iters {
 			l.Lock()
 			//lint:ignore SA2001 the lock itself is what is measured
 			l.Unlock()
 		}
-		return Measurement{Value: perOp(time.Since(start), iters, "ns")}, nil
+		return m.stop().perOp(iters, "ns"), nil
 	}
 	w3Run := func(l *semaphore.Lock, cfg *Config) (Measurement, error) {
 		return countWith(l, 2, cfg.iters(4_000_000)/2*2)
 	}
-	w1c := &Case{Name: "W1 Lock+Unlock, free lock", Unit: "ns", Lower: true, Target: "≤ 1.05× standalone"}
+	w1c := &Case{Name: "W1 Lock+Unlock, free lock", Unit: "ns", Lower: true, Targets: []Target{upTo(1.05, "mpsync, standalone")}}
 	w1c.Impls = []*Impl{{Name: "mpsync, in an arena", Run: inArena(w1Run)}, {Name: "mpsync, standalone", Run: standaloneLock(w1Run)}}
-	w3c := &Case{Name: "W3 P=2 increments", Unit: "M/s", Target: "≥ 0.95× standalone"}
+	w3c := &Case{Name: "W3 P=2 increments", Unit: "M/s", Op: "increment", Targets: []Target{atLeast(1/1.05, "mpsync, standalone")}}
 	w3c.Impls = []*Impl{{Name: "mpsync, in an arena", Run: inArena(w3Run)}, {Name: "mpsync, standalone", Run: standaloneLock(w3Run)}}
 	w.Cases = append(w.Cases, w1c, w3c)
 	return w
 }
 
-// objectsRun is one run of creating many objects: µs per creation (wall
-// and CPU time of this process) and bytes of shared memory per object.
-type objectsRun struct{ perOp, cpu, bytes float64 }
-
-// cpuTime returns this process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru unix.Rusage
-	unix.Getrusage(unix.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// checks reports the CPU time per object beside the wall time: on a
-// loaded machine the two part.
-func (r objectsRun) checks() map[string]string {
-	return map[string]string{"cpu µs/op": strconv.FormatFloat(r.cpu, 'f', 2, 64)}
+// objectsRun is one run of creating n objects: the time it took and the
+// bytes of shared memory per object.
+type objectsRun struct {
+	n     int
+	spent spent
+	bytes float64
 }
 
 // shmUsed returns the bytes in use in /dev/shm.
@@ -202,7 +198,7 @@ func inNewArena(n int, each int, named bool, mk func(a *shm.Arena, name string, 
 	for i := range names {
 		names[i] = "o" + strconv.Itoa(i)
 	}
-	start, cpu := time.Now(), cpuTime()
+	m := startMeter()
 	for i, name := range names {
 		o, err := mk(a, name, i)
 		if err != nil {
@@ -210,13 +206,13 @@ func inNewArena(n int, each int, named bool, mk func(a *shm.Arena, name string, 
 		}
 		o.Close()
 	}
-	d, cpu := time.Since(start), cpuTime()-cpu
+	sp := m.stop()
 	st := a.Stats()
 	slots := 1 << 6
 	for slots < maxNames+maxNames/3+1 {
 		slots <<= 1
 	}
-	return objectsRun{perOp: perOp(d, n, "µs"), cpu: perOp(cpu, n, "µs"), bytes: float64(st.Used+4*slots) / float64(n)}, nil
+	return objectsRun{n: n, spent: sp, bytes: float64(st.Used+4*slots) / float64(n)}, nil
 }
 
 func arenaLocks(cfg *Config) (objectsRun, error) {
@@ -260,7 +256,7 @@ func standalone(n int, mk func() (interface {
 			o.Unlink()
 		}
 	}()
-	start, cpu := time.Now(), cpuTime()
+	m := startMeter()
 	for range n {
 		o, err := mk()
 		if err != nil {
@@ -268,9 +264,9 @@ func standalone(n int, mk func() (interface {
 		}
 		objs = append(objs, o)
 	}
-	d, cpu := time.Since(start), cpuTime()-cpu
+	sp := m.stop()
 	after, err := shmUsed()
-	return objectsRun{perOp: perOp(d, n, "µs"), cpu: perOp(cpu, n, "µs"), bytes: float64(after-before) / float64(n)}, err
+	return objectsRun{n: n, spent: sp, bytes: float64(after-before) / float64(n)}, err
 }
 
 func standaloneLocks(cfg *Config) (objectsRun, error) {
@@ -293,7 +289,7 @@ func standaloneValues(cfg *Config) (objectsRun, error) {
 
 // openFromRole creates n Locks (in an arena, or standalone) and has a
 // second process open each by name and close it; the time is the
-// role's, per open.
+// role's, wall and CPU, per open.
 func openFromRole(n int, inArena bool) (Measurement, error) {
 	prefix := ""
 	if inArena {
@@ -331,17 +327,17 @@ func openFromRole(n int, inArena bool) (Measurement, error) {
 		h.kill()
 		return Measurement{}, err
 	}
-	var ns, cpu float64
-	if _, err := fmt.Sscan(line, &ns, &cpu); err != nil {
+	var wall, cpu int64
+	if _, err := fmt.Sscan(line, &wall, &cpu); err != nil {
 		h.kill()
 		return Measurement{}, fmt.Errorf("arena-open said %q", line)
 	}
-	return Measurement{Value: ns / 1e3, Checks: objectsRun{cpu: cpu / 1e3}.checks()}, h.wait()
+	return spent{wall: time.Duration(wall), cpu: time.Duration(cpu)}.perOp(n, "µs"), h.wait()
 }
 
 // roleArenaOpen opens the Locks args[0]+"o<i>" (i < args[1]) by name,
-// closing each, and prints the ns per open, wall and CPU time; for an arena it keeps the
-// arena mapped meanwhile, as a process using its objects would.
+// closing each, and prints the ns it took, wall and CPU; for an arena it
+// keeps the arena mapped meanwhile, as a process using its objects would.
 func roleArenaOpen(args []string, in *bufio.Reader) {
 	prefix := args[0]
 	n, _ := strconv.Atoi(args[1])
@@ -355,12 +351,12 @@ func roleArenaOpen(args []string, in *bufio.Reader) {
 		defer a.Close()
 	}
 	fmt.Println("ready")
-	start, cpu := time.Now(), cpuTime()
+	m := startMeter()
 	for _, name := range names {
 		l, err := semaphore.OpenLock(name)
 		must(err)
 		l.Close()
 	}
-	d, cpu := time.Since(start), cpuTime()-cpu
-	fmt.Printf("%.1f %.1f\n", float64(d.Nanoseconds())/float64(n), float64(cpu.Nanoseconds())/float64(n))
+	sp := m.stop()
+	fmt.Printf("%d %d\n", sp.wall.Nanoseconds(), sp.cpu.Nanoseconds())
 }
