@@ -117,7 +117,7 @@ type Lock struct {
 	owner *atomic.Uint64
 	since *atomic.Int64
 	wait  *atomic.Int64
-	gate  chan struct{} // process-local queue in front of the futex
+	gate  atomic.Pointer[chan struct{}] // process-local queue in front of the futex; made on first use
 	// The fast paths compare-and-swap fast between 0 and self. fast is
 	// word, or, when this process had no identity when the handle was
 	// made or after Retire, a private word that never holds 0 or self, so
@@ -165,7 +165,6 @@ func view(area []byte) *Lock {
 		futex: (*atomic.Uint32)(unsafe.Add(p, offWord)), // little-endian: the low half
 		count: (*atomic.Uint32)(unsafe.Add(p, offCount)),
 		owner: (*atomic.Uint64)(unsafe.Add(p, offOwner)),
-		gate:  make(chan struct{}, 1),
 	}
 	if len(area) >= AreaSize {
 		l.since = (*atomic.Int64)(unsafe.Add(p, offSince))
@@ -264,12 +263,13 @@ func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
 		yield(i)
 	}
 	// One sleeper per process: the others park on the gate.
+	gate := l.gateChan()
 	select {
-	case l.gate <- struct{}{}:
+	case gate <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() { <-l.gate }()
+	defer func() { <-gate }()
 
 	slice := sliceForever
 	if ctx.Done() != nil {
@@ -316,6 +316,19 @@ func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
 			}
 		}
 	}
+}
+
+// gateChan returns the gate, making it on first use: most handles (a
+// million objects opened in an arena) never wait.
+func (l *Lock) gateChan() chan struct{} {
+	if g := l.gate.Load(); g != nil {
+		return *g
+	}
+	g := make(chan struct{}, 1)
+	if l.gate.CompareAndSwap(nil, &g) {
+		return g
+	}
+	return *l.gate.Load()
 }
 
 // takeOver replaces the dead owner recorded in w with this process,
