@@ -1,0 +1,33 @@
+// Package internal holds no code; it writes down how the packages under
+// internal/ are stacked, so that each stays on one floor. TestFloors checks
+// the imports of every internal package against this list.
+//
+// Leaves import nothing of the module but other leaves and csrc (the C
+// door, which itself imports only leaves):
+//
+//   - platform: states that mpsync needs Linux and cgo
+//   - errs: the error types and sentinels every package returns
+//   - names: checks and makes /dev/shm names
+//   - proc: what /proc says about processes and their locks
+//   - futex: waits on and wakes shared 32-bit words, and the sliced wait
+//   - goid, race, fastsys: goroutine ids, race-detector hooks, raw syscalls
+//
+// Primitives import leaves and other primitives, never shm; shm is built
+// on them:
+//
+//   - robust: the robust lock word and lock area
+//   - semword: the semaphore word
+//   - arena: the layout and heap of an arena
+//   - tracker, tracker/server: the resource tracker's client and server
+//
+// Layers above shm may also import shm (and the public packages import
+// them):
+//
+//   - object: named shared objects (header, format, arena objects) over shm
+//
+// Test-only packages may import anything, and only tests (and the bench,
+// which builds its C peers) import them:
+//
+//   - proctest: re-runs a test binary as a helper process
+//   - cbuild: builds C programs against libmpsync for tests
+package internal
