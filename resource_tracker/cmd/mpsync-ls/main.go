@@ -20,9 +20,44 @@ import (
 	resourcetracker "github.com/mpsync/mpsync/resource_tracker"
 )
 
+const usage = `usage: mpsync-ls [-rm-stale]
+
+Lists the mpsync objects in /dev/shm, one a line, in columns:
+
+  NAME    the name in /dev/shm
+  KIND    "segment" (plain shared memory), "named semaphore" (a sem_open
+          semaphore, Python's too), or the kind of an mpsync object: lock,
+          rlock, semaphore, bounded semaphore, condition, event, barrier,
+          value, array, queue, arena
+  SIZE    the file's size in bytes
+  FORMAT  the element format of a typed object (a struct module code);
+          "N × F" for an array of N elements of format F
+  USERS   the pids the tracker's registries list as using the object;
+          "(other pid ns)" marks a pid of another pid namespace (a
+          container's), "(dead)" a process that is gone
+  LOCK    for a lock: the pid holding it, for how long (known when it was
+          taken contended), for how long others have waited, and
+          "(recovered from a dead owner, not consistent)" when its holder
+          died; for a named semaphore: its value
+  STATE   "in use"; "stale" (no live process uses it: -rm-stale removes
+          it); "untracked" (no registry lists it and no process has it
+          open); "untracked (never unlinked by the tracker)" when its
+          maker made it untracked
+
+Flags:
+`
+
 func main() {
-	rmStale := flag.Bool("rm-stale", false, "unlink the objects no live process uses")
+	rmStale := flag.Bool("rm-stale", false, "unlink the objects no live process uses (the stale ones), print each name removed, and list nothing")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
+	if flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	if *rmStale {
 		removed, err := resourcetracker.RemoveStale()
 		if err != nil {

@@ -11,9 +11,36 @@
 package main
 
 import (
+	"flag"
+	"fmt"
 	"os"
 
 	"github.com/mpsync/mpsync/internal/tracker/server"
 )
 
-func main() { os.Exit(server.Serve()) }
+const usage = `usage: mpsync-tracker
+
+mpsync's resource tracker for C programs that link libmpsync. libmpsync
+starts it by itself on a program's first registration when no tracker of
+the user runs ($MPSYNC_TRACKER names it, else it is looked up in PATH);
+there is no need to start it by hand.
+
+It watches the processes that registered mpsync objects, unlinks from
+/dev/shm the objects of those that died without unlinking them, and exits
+a few seconds after the last watched process is gone, or at once when
+another tracker of the same user runs. It logs each name it unlinks to
+  %s
+
+
+It takes no flags and no arguments; -h prints this and starts nothing.
+`
+
+func main() {
+	flag.Usage = func() { fmt.Fprintf(flag.CommandLine.Output(), usage, server.LogPath()) }
+	flag.Parse()
+	if flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	os.Exit(server.Serve())
+}
