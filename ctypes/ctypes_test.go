@@ -12,6 +12,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/ctypes"
 	"github.com/mpsync/mpsync/internal/proctest"
@@ -176,10 +178,8 @@ func TestPointsSquaredByChild(t *testing.T) {
 	}
 	proctest.Start(t, "square-points", a.Name()).Expect("done")
 	want := []Point{{3.515625, 39.0625}, {33.0625, 4}, {5.640625, 90.25}}
-	for i, w := range want {
-		if got, _ := a.At(i); got != w {
-			t.Errorf("point %d = %v, want %v", i, got, w)
-		}
+	if diff := cmp.Diff(want, a.Slice()); diff != "" {
+		t.Errorf("points (-want +got):\n%s", diff)
 	}
 }
 

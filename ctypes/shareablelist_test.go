@@ -1,7 +1,6 @@
 package ctypes_test
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mpsync/mpsync/ctypes"
 	"github.com/mpsync/mpsync/internal/proctest"
@@ -22,11 +23,8 @@ func TestShareableListLocal(t *testing.T) {
 	}
 	cleanup(t, l)
 	want := []any{int64(42), 3.5, true, "héllo", []byte("by\x00tes"), nil, int64(-7)} // trailing NULs only are stripped, as in Python
-	for i, w := range want {
-		got, err := l.Get(i)
-		if err != nil || !same(got, w) {
-			t.Errorf("item %d = %#v, %v; want %#v", i, got, err, w)
-		}
+	if diff := cmp.Diff(want, items(t, l)); diff != "" {
+		t.Errorf("items (-want +got):\n%s", diff)
 	}
 	if got, _ := l.Get(-1); got != int64(-7) {
 		t.Errorf("item -1 = %v", got)
@@ -195,12 +193,17 @@ func FuzzShareableListCorrupt(f *testing.F) {
 	})
 }
 
-func same(a, b any) bool {
-	if x, ok := a.([]byte); ok {
-		y, ok := b.([]byte)
-		return ok && bytes.Equal(x, y)
+// items reads every item of l.
+func items(t *testing.T, l *ctypes.ShareableList) []any {
+	t.Helper()
+	got := make([]any, l.Len())
+	for i := range got {
+		var err error
+		if got[i], err = l.Get(i); err != nil {
+			t.Errorf("Get(%d): %v", i, err)
+		}
 	}
-	return a == b
+	return got
 }
 
 // TestShareableListWithPython round-trips lists Go → Python → Go and
@@ -224,10 +227,8 @@ func TestShareableListWithPython(t *testing.T) {
 		t.Fatalf("python: %v\n%s", err, p.Stderr())
 	}
 	want := []any{int64(43), 3.5, true, "ünïcode", nil, 1.25, int64(-1)}
-	for i, w := range want {
-		if got, err := l.Get(i); err != nil || !same(got, w) {
-			t.Errorf("after Python: item %d = %#v, %v; want %#v", i, got, err, w)
-		}
+	if diff := cmp.Diff(want, items(t, l)); diff != "" {
+		t.Errorf("after Python: items (-want +got):\n%s", diff)
 	}
 
 	p = proctest.Exec(t, python, "testdata/peer_list.py", "create")
@@ -239,10 +240,8 @@ func TestShareableListWithPython(t *testing.T) {
 	}
 	defer pl.Close()
 	want = []any{int64(1), 2.5, "abc", []byte("xy"), nil, false}
-	for i, w := range want {
-		if got, err := pl.Get(i); err != nil || !same(got, w) {
-			t.Errorf("Python's list: item %d = %#v, %v; want %#v", i, got, err, w)
-		}
+	if diff := cmp.Diff(want, items(t, pl)); diff != "" {
+		t.Errorf("Python's list: items (-want +got):\n%s", diff)
 	}
 	pl.Set(2, "zz")
 	pl.Set(0, int64(-5))
