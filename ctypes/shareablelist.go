@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io/fs"
 	"math"
 	"strconv"
 	"strings"
@@ -109,11 +108,8 @@ func NewShareableList(items []any, name string) (*ShareableList, error) {
 		}
 		return nil
 	}))
-	if pe, ok := err.(*fs.PathError); ok {
-		err = &fs.PathError{Op: op, Path: pe.Path, Err: pe.Err}
-	}
 	if err != nil {
-		return nil, err
+		return nil, errs.Relabel(op, err)
 	}
 	return &ShareableList{seg: seg, mem: seg.Bytes(), n: n, offsets: offsets}, nil
 }
@@ -125,7 +121,7 @@ func OpenShareableList(name string) (*ShareableList, error) {
 	const op = "ctypes.OpenShareableList"
 	seg, err := shm.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, errs.Relabel(op, err)
 	}
 	mem := seg.Bytes()
 	bad := func(why string, args ...any) (*ShareableList, error) {

@@ -3,7 +3,6 @@ package semaphore
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,7 +89,7 @@ func NewSemLock(kind, value, maxvalue int, name string) (*SemLock, error) {
 	}
 	seg, err := shm.Create(file, semword.Size, opts...)
 	if err != nil {
-		return nil, renameErr(op, err, strings.TrimPrefix(file, semFilePrefix))
+		return nil, semErr(op, err)
 	}
 	return newSemLock(seg, strings.TrimPrefix(seg.Name(), semFilePrefix), kind, maxvalue), nil
 }
@@ -116,7 +115,7 @@ func OpenSemLock(name string, kind, maxvalue int) (*SemLock, error) {
 	}
 	seg, err := shm.Open(semFilePrefix + clean)
 	if err != nil {
-		return nil, renameErr(op, err, clean)
+		return nil, semErr(op, err)
 	}
 	if seg.Size() != semword.Size {
 		seg.Close()
@@ -139,15 +138,10 @@ func checkMaxvalue(op string, kind, maxvalue int) error {
 	return nil
 }
 
-// renameErr reports shm's error under op and the semaphore's own name.
-func renameErr(op string, err error, name string) error {
-	if pe, ok := err.(*fs.PathError); ok {
-		err = pe.Err // shm's call and the file name, "sem." + name
-		if name == "" {
-			name = strings.TrimPrefix(pe.Path, semFilePrefix) // a random name
-		}
-	}
-	return fmt.Errorf("%s %s: %w", op, name, err)
+// semErr reports shm's error under op and the semaphore's own name (its
+// file's name less "sem.").
+func semErr(op string, err error) error {
+	return errs.RelabelPath(op, err, func(file string) string { return strings.TrimPrefix(file, semFilePrefix) })
 }
 
 func newSemLock(seg *shm.Segment, name string, kind, maxvalue int) *SemLock {
@@ -307,7 +301,7 @@ func (l *SemLock) Close() error {
 // an error matching fs.ErrNotExist.
 func (l *SemLock) Unlink() error {
 	if err := shm.Unlink(semFilePrefix + l.name); err != nil {
-		return renameErr("semaphore.SemLock.Unlink", err, l.name)
+		return semErr("semaphore.SemLock.Unlink", err)
 	}
 	return nil
 }

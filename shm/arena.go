@@ -3,7 +3,6 @@ package shm
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -87,7 +86,7 @@ func NewArena(name string, size int, opts ...Option) (*Arena, error) {
 	}
 	seg, err := Create(name, size, opts...)
 	if err != nil {
-		return nil, fixArenaOp(op, err)
+		return nil, errs.Relabel(op, err)
 	}
 	h, err := attach(seg, func(mem []byte, reserve func(off, n int64) error) error {
 		return arena.Format(mem, slots, reserve)
@@ -117,7 +116,7 @@ func OpenArena(name string) (*Arena, error) {
 	}
 	h, err := arena.Acquire(clean)
 	if err != nil {
-		return nil, fixArenaOp(op, err)
+		return nil, errs.Relabel(op, err)
 	}
 	return &Arena{h: h}, nil
 }
@@ -181,13 +180,6 @@ func attach(seg *Segment, format func(mem []byte, reserve func(off, n int64) err
 }
 
 // fixArenaOp puts op in front of an error from Create or Open.
-func fixArenaOp(op string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return &fs.PathError{Op: op, Path: pe.Path, Err: pe.Err}
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
 
 // Name returns the arena's name without a slash. An object in it is
 // opened by "<name>/<object name>", or by its handle string.
@@ -229,7 +221,7 @@ func (a *Arena) Close() error {
 func (a *Arena) Unlink() error {
 	arena.Forget(a.h.Name())
 	if err := Unlink(a.h.Name()); err != nil {
-		return fixArenaOp("shm.Arena.Unlink", err)
+		return errs.Relabel("shm.Arena.Unlink", err)
 	}
 	return nil
 }

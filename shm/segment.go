@@ -234,7 +234,7 @@ func Open(name string) (*Segment, error) {
 	}
 	fd, err := fastsys.Open(names.Dir+name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	defer fastsys.Close(fd, true) // the name, or the mapping, keeps the file
 	size, addr, st, err := statAndMap(op, fd)
@@ -244,7 +244,7 @@ func Open(name string) (*Segment, error) {
 		}
 	}
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	return newSegment(name, size, addr, -1), nil
 }
@@ -252,12 +252,13 @@ func Open(name string) (*Segment, error) {
 // Unlink removes the segment called name from /dev/shm. Mappings that
 // exist stay valid until closed. A missing name matches [fs.ErrNotExist].
 func Unlink(name string) error {
-	clean, err := names.Check("shm.Unlink", name)
+	const op = "shm.Unlink"
+	clean, err := names.Check(op, name)
 	if err != nil {
 		return err
 	}
 	if err := unix.Unlink(names.Dir + clean); err != nil {
-		return &fs.PathError{Op: "unlink", Path: clean, Err: err}
+		return &fs.PathError{Op: op, Path: clean, Err: err}
 	}
 	tracker.Forget(clean)
 	return nil

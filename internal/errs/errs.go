@@ -155,3 +155,34 @@ func (e *ArgError) Unwrap() error {
 func Invalid(op, arg, format string, args ...any) error {
 	return &ArgError{Op: op, Arg: arg, Reason: fmt.Sprintf(format, args...)}
 }
+
+// Relabel returns err as the error of op, the public call the user made,
+// when a lower layer (shm, an arena, a name check) reported it under its
+// own name: an *fs.PathError or an *ArgError gets op as its Op and keeps
+// the rest; any other error that does not start with op already is
+// wrapped as "op: err". nil stays nil.
+func Relabel(op string, err error) error { return RelabelPath(op, err, nil) }
+
+// RelabelPath is Relabel that also renames the path of an *fs.PathError:
+// rename, when not nil, maps the lower layer's path to the name the user
+// knows (a named semaphore's file "sem.x" to "x").
+func RelabelPath(op string, err error, rename func(path string) string) error {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *fs.PathError:
+		path := e.Path
+		if rename != nil {
+			path = rename(path)
+		}
+		return &fs.PathError{Op: op, Path: path, Err: e.Err}
+	case *ArgError:
+		relabeled := *e
+		relabeled.Op = op
+		return &relabeled
+	}
+	if msg := err.Error(); len(msg) > len(op) && msg[:len(op)] == op && (msg[len(op)] == ' ' || msg[len(op)] == ':') {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

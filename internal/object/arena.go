@@ -19,7 +19,7 @@ import (
 func CreateIn(op string, a *shm.Arena, name string, spec *csrc.ObjectSpec, init func(o *Object) error) (*Object, error) {
 	h, err := arena.Acquire(a.Name())
 	if err != nil {
-		return nil, fixOp(op, err)
+		return nil, errs.Relabel(op, err)
 	}
 	s := arena.Spec{Kind: spec.Kind, Name: name, Format: spec.Format, ElemSize: spec.ElemSize,
 		Align: uint64(spec.ElemAlign), Count: spec.Count}
@@ -65,7 +65,7 @@ func openIn(op, name, an, obj string, kinds []int) (*Object, error) {
 	}
 	h, err := arena.Acquire(an)
 	if err != nil {
-		return nil, fixOp(op, err)
+		return nil, errs.Relabel(op, err)
 	}
 	if !isHandle {
 		off, gen, err = h.Lookup(obj)
@@ -97,7 +97,7 @@ func unlinkIn(o *Object) error {
 	if !h.Retain() { // closed, and the arena unmapped since: map it again
 		var err error
 		if h, err = arena.Acquire(o.heap.Name()); err != nil {
-			return fixOp("unlink", err)
+			return errs.Relabel("unlink", err)
 		}
 	}
 	defer h.Release()

@@ -8,7 +8,6 @@ package object
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"syscall"
 	"time"
 
@@ -67,7 +66,7 @@ func Create(op, name string, spec *csrc.ObjectSpec, untracked bool, init func(o 
 		opts = append(opts, shm.Untracked())
 	}
 	if o.seg, err = shm.Create(name, int(size), opts...); err != nil {
-		return nil, fixOp(op, err)
+		return nil, errs.Relabel(op, err)
 	}
 	return o, nil
 }
@@ -83,7 +82,7 @@ func Open(op, name string, kinds ...int) (*Object, error) {
 	}
 	seg, err := shm.Open(name)
 	if err != nil {
-		return nil, fixOp(op, err)
+		return nil, errs.Relabel(op, err)
 	}
 	mem := seg.Bytes()
 	var info csrc.ObjectInfo
@@ -117,15 +116,6 @@ func checkKind(op, name string, kind int, kinds []int) error {
 		}
 	}
 	return fmt.Errorf("%s %s: it is a %s, not a %s: %w", op, name, csrc.KindName(kind), csrc.KindName(kinds[0]), errs.ErrTypeMismatch)
-}
-
-// fixOp puts op in front of an error from shm.
-func fixOp(op string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return &fs.PathError{Op: op, Path: pe.Path, Err: pe.Err}
-	}
-	return err
 }
 
 // Name returns the object's name, without a slash: for an object in an
