@@ -31,3 +31,5 @@
 //   - proctest: re-runs a test binary as a helper process
 //   - cbuild: builds C programs against libmpsync for tests
 package internal
+
+import _ "github.com/mpsync/mpsync/internal/platform" // Linux and cgo only
