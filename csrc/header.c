@@ -159,9 +159,11 @@ MPS_API int mps_header_validate(const void *base, size_t map_size, struct mps_ob
     if (h.format_len > MPS_FORMAT_MAX || h.format_offset < h.header_size ||
         !within(h.format_offset, (uint64_t)h.format_len + 1, size))
         return -EBADMSG;
-    const char *format = (const char *)base + h.format_offset;
-    memcpy(info->format, format, h.format_len + 1);
-    if (info->format[h.format_len] != '\0' || !printable(info->format, h.format_len))
+    /* A private copy too (another process may write the shared bytes);
+     * info is written only once everything is valid. */
+    char format[MPS_FORMAT_MAX + 1];
+    memcpy(format, (const char *)base + h.format_offset, h.format_len + 1);
+    if (format[h.format_len] != '\0' || !printable(format, h.format_len))
         return -EBADMSG;
 
     uint64_t payload;
@@ -184,6 +186,7 @@ MPS_API int mps_header_validate(const void *base, size_t map_size, struct mps_ob
         !disjoint(h.lock_offset, lock_size, h.payload_offset, h.payload_size))
         return -EBADMSG;
 
+    memcpy(info->format, format, (size_t)h.format_len + 1);
     info->kind = h.kind;
     info->version = h.version;
     info->header_size = h.header_size;

@@ -6,7 +6,7 @@
 #include <ffi.h>
 #include <stdint.h>
 
-/* Type kinds, as numbered in Go (cdll.go). */
+/* Type kinds. This table is the numbering: cdll.go names its types by these constants. */
 enum {
     CDLL_VOID, CDLL_INT8, CDLL_UINT8, CDLL_INT16, CDLL_UINT16, CDLL_INT32, CDLL_UINT32,
     CDLL_INT64, CDLL_UINT64, CDLL_FLOAT, CDLL_DOUBLE, CDLL_POINTER, CDLL_KINDS
