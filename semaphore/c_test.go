@@ -97,7 +97,7 @@ func TestOwnerDeathAcrossLanguages(t *testing.T) {
 	if err := c.Wait(); err != nil {
 		t.Fatalf("C peer: %v\n%s", err, c.Stderr())
 	}
-	if locked, _ := l.Locked(); locked {
+	if locked, _, _ := l.Locked(); locked {
 		t.Errorf("the lock is still held after the C peer released it")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/goid"
 	"github.com/mpsync/mpsync/internal/object"
+	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/robust"
 )
 
@@ -159,12 +160,18 @@ func (l *Lock) Close() error {
 	return l.handle.Close()
 }
 
-// Locked reports whether some process holds l, and which one: its pid as
-// it recorded it, in its own pid namespace (a process in another
-// container may have a pid that names nothing, or someone else, here), or
-// 0 if that is unknown. The answer may be stale as soon as it is returned.
-func (l *Lock) Locked() (bool, int) {
-	return l.l.Taken(), l.l.Owner()
+// Locked reports whether some process holds l; which one: its pid as it
+// recorded it, in its own pid namespace (a process in another container
+// may have a pid that names nothing, or someone else, here), or 0 if that
+// is unknown; and whether that holder is dead: it died holding l, and the
+// next to acquire l gets [ErrOwnerDead] (mpsync-ls shows it as "(dead)").
+// The answer may be stale as soon as it is returned.
+func (l *Lock) Locked() (held bool, pid int, dead bool) {
+	id := l.l.Holder()
+	if id == 0 {
+		return l.l.Taken(), 0, false
+	}
+	return true, proc.PidOf(id), !proc.Alive(id)
 }
 
 // lockFailed handles an error of a sync.Locker-style Lock.

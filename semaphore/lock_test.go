@@ -106,8 +106,8 @@ func TestLockBasics(t *testing.T) {
 	if err := l.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if locked, pid := l.Locked(); !locked || pid != os.Getpid() {
-		t.Errorf("Locked() = %v, %d; want true, %d", locked, pid, os.Getpid())
+	if locked, pid, dead := l.Locked(); !locked || pid != os.Getpid() || dead {
+		t.Errorf("Locked() = %v, %d, %v; want true, %d, false", locked, pid, dead, os.Getpid())
 	}
 	if ok, err := l.TryAcquire(); ok || err != nil {
 		t.Errorf("TryAcquire of a held lock = %v, %v", ok, err)
@@ -129,7 +129,7 @@ func TestLockBasics(t *testing.T) {
 	if err := l.Acquire(done); !errors.Is(err, context.Canceled) {
 		t.Errorf("Acquire with a done context: %v", err)
 	}
-	if locked, _ := l.Locked(); locked {
+	if locked, _, _ := l.Locked(); locked {
 		t.Errorf("a failed Acquire left the lock held")
 	}
 }
@@ -260,6 +260,9 @@ func TestOwnerDeath(t *testing.T) {
 	p := proctest.Start(t, "hold", l.Name(), seg.Name())
 	p.Expect("locked")
 	p.Kill()
+	if locked, pid, dead := l.Locked(); !locked || pid != p.Pid() || !dead {
+		t.Errorf("Locked() after the holder's death = %v, %d, %v; want true, %d, true", locked, pid, dead, p.Pid())
+	}
 	if err := l.Acquire(t.Context()); !errors.Is(err, semaphore.ErrOwnerDead) {
 		t.Fatalf("Acquire: %v", err)
 	}
@@ -303,7 +306,7 @@ func TestCancel(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Acquire returned %v after cancellation at 30ms", d)
 	}
-	if locked, pid := l.Locked(); !locked || pid != p.Pid() {
+	if locked, pid, dead := l.Locked(); !locked || pid != p.Pid() || dead {
 		t.Errorf("after the failed waits the lock is held by %d, want the helper %d", pid, p.Pid())
 	}
 }

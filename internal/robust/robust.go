@@ -418,6 +418,16 @@ func (l *Lock) Taken() bool {
 	return w != 0 && w != notRecoverable
 }
 
+// Holder returns the identity (package proc) of the process holding the
+// lock, or 0 if it is free or not recoverable. For display.
+func (l *Lock) Holder() uint64 {
+	w := l.word.Load()
+	if w == notRecoverable {
+		return 0
+	}
+	return w & proc.IDMask
+}
+
 // Owner returns the pid of the process holding the lock, as recorded in
 // its registry (in its own pid namespace), or 0 if the lock is free or
 // the holder's registry is gone. For display.
