@@ -3,7 +3,10 @@
 package csrc
 
 /*
+#include <limits.h>
+#include <semaphore.h>
 #include <stddef.h>
+#include <string.h>
 #include "mpsync_impl.h"
 #define MPS_UNTRACKED_MODE_VALUE MPS_UNTRACKED_MODE
 
@@ -38,7 +41,34 @@ static const struct { const char *name; long value; } mps_family_layout[] = {
 	F(MPS_BARRIER_OFF_LAST_OK), F(MPS_BARRIER_OFF_SLEEPERS), F(MPS_BARRIER_OFF_WAITERS),
 	F(MPS_BARRIER_PARTIES_MAX),
 };
+static const struct { const char *name; long value; } mps_shared_layout[] = {
+	{"sizeof(struct mps__lock_area)", sizeof(struct mps__lock_area)},
+	{"offsetof(word)", offsetof(struct mps__lock_area, word)},
+	{"offsetof(count)", offsetof(struct mps__lock_area, count)},
+	{"offsetof(owner)", offsetof(struct mps__lock_area, owner)},
+	{"offsetof(since)", offsetof(struct mps__lock_area, since)},
+	{"offsetof(wait)", offsetof(struct mps__lock_area, wait)},
+	F(MPS_LOCK_AREA_SIZE), F(MPS_ARENA_COMPACT_LOCK), F(MPS__LOCK_DEAD_BIT), F(MPS__LOCK_WAITERS_BIT),
+	F(MPS_LOCK_NOTRECOVERABLE),
+	{"sizeof(sem_t)", sizeof(sem_t)}, {"SEM_VALUE_MAX", SEM_VALUE_MAX},
+	F(MPS_SEM_OFF_PRIVATE), F(MPS_SEM_SHARED),
+};
 #undef F
+static int mps_shared_count(void) { return sizeof mps_shared_layout / sizeof mps_shared_layout[0]; }
+static const char *mps_shared_name(int i) { return mps_shared_layout[i].name; }
+static long mps_shared_value(int i) { return mps_shared_layout[i].value; }
+
+// mps_sem_image writes into out the bytes of a process-shared sem_t that
+// glibc's sem_init made with value.
+static int mps_sem_image(unsigned char *out, unsigned value)
+{
+	sem_t s;
+	memset(&s, 0, sizeof s);
+	if (sem_init(&s, 1, value) != 0)
+		return -1;
+	memcpy(out, &s, sizeof s);
+	return 0;
+}
 static int mps_family_count(void) { return sizeof mps_family_layout / sizeof mps_family_layout[0]; }
 static const char *mps_family_name(int i) { return mps_family_layout[i].name; }
 static long mps_family_value(int i) { return mps_family_layout[i].value; }
@@ -78,6 +108,28 @@ func FamilyLayout() map[string]int {
 	out := map[string]int{}
 	for i := range int(C.mps_family_count()) {
 		out[C.GoString(C.mps_family_name(C.int(i)))] = int(C.mps_family_value(C.int(i)))
+	}
+	return out
+}
+
+// CLayout returns the layouts that C writes and Go's primitives mirror
+// (the lock area of internal/robust, the sem_t of internal/semword), by
+// name ("offsetof(word)", "sizeof(sem_t)", MPS_* macros), for their
+// TestLayoutMatchesC (test files cannot use cgo).
+func CLayout() map[string]int {
+	out := map[string]int{}
+	for i := range int(C.mps_shared_count()) {
+		out[C.GoString(C.mps_shared_name(C.int(i)))] = int(C.mps_shared_value(C.int(i)))
+	}
+	return out
+}
+
+// SemImage returns the bytes of a process-shared sem_t that glibc's
+// sem_init made with value, for internal/semword's layout test.
+func SemImage(value uint32) []byte {
+	out := make([]byte, int(C.sizeof_sem_t))
+	if C.mps_sem_image((*C.uchar)(&out[0]), C.unsigned(value)) != 0 {
+		return nil
 	}
 	return out
 }

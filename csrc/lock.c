@@ -20,21 +20,14 @@
 
 #include "mpsync_impl.h"
 
-#define DEAD_BIT (1ull << 30)
-#define WAITERS_BIT (1ull << 31)
+#define DEAD_BIT MPS__LOCK_DEAD_BIT
+#define WAITERS_BIT MPS__LOCK_WAITERS_BIT
 #define NOT_RECOVERABLE ((uint64_t)MPS_LOCK_NOTRECOVERABLE)
 
 enum { spin_tries = 100 };
 static const int64_t slice_ns = 20 * 1000000; /* liveness check period */
 
-struct lock_area {
-    uint64_t word;
-    uint32_t pad;
-    uint32_t count;
-    uint64_t owner;
-    int64_t since; /* when the holder took it (Unix ns), 0 unknown */
-    int64_t wait;  /* when the earliest sleeping waiter began, 0 none */
-};
+#define lock_area mps__lock_area
 
 MPS_HIDDEN int64_t mps__wall_ns(void)
 {

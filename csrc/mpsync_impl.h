@@ -171,6 +171,25 @@ MPS_DOOR void mps__set_tracker_exe(const char *exe);
 MPS_DOOR int mps__tracker_watch(void);
 
 
+/* ---- the lock area (lock.c), as mpsync.h describes it ---- */
+
+/* Bits of the lock word beside the owner's identity. */
+#define MPS__LOCK_DEAD_BIT (1ull << 30)
+#define MPS__LOCK_WAITERS_BIT (1ull << 31)
+
+/* struct mps__lock_area is the start of the MPS_LOCK_AREA_SIZE bytes (the
+ * compact form, MPS_ARENA_COMPACT_LOCK bytes, stops after owner); Go's
+ * internal/robust is checked against it. */
+struct mps__lock_area {
+    uint64_t word;
+    uint32_t pad;
+    uint32_t count;
+    uint64_t owner;
+    int64_t since; /* when the holder took it (Unix ns), 0 unknown */
+    int64_t wait;  /* when the earliest sleeping waiter began, 0 none */
+};
+_Static_assert(sizeof(struct mps__lock_area) <= MPS_LOCK_AREA_SIZE, "lock area");
+
 /* ---- waiting (lock.c), shared by every kind ---- */
 
 /* mps__now_ns returns CLOCK_MONOTONIC in ns. */

@@ -1,7 +1,6 @@
 package resourcetracker
 
 import (
-	"encoding/binary"
 	"os"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/robust"
+	"github.com/mpsync/mpsync/internal/semword"
 	"github.com/mpsync/mpsync/internal/tracker/server"
 )
 
@@ -151,10 +151,12 @@ func describe(name string, ourNS uint64) (Object, uint64, bool) {
 		return o, st.Ino, false
 	}
 	defer unix.Munmap(mem)
-	if strings.HasPrefix(name, "sem.") && st.Size == 32 {
-		o.Kind = "named semaphore"
-		o.SemValue = int(binary.NativeEndian.Uint32(mem))
-		return o, st.Ino, true
+	if strings.HasPrefix(name, "sem.") {
+		if sem, ok := semword.Inspect(mem); ok {
+			o.Kind = "named semaphore"
+			o.SemValue = sem.Value
+			return o, st.Ino, true
+		}
 	}
 	info, err := csrc.ValidateHeader(mem)
 	if err != nil {

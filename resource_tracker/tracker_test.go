@@ -356,6 +356,20 @@ func TestList(t *testing.T) {
 	if diff := cmp.Diff(wantSeg, *s); diff != "" || s.Stale() {
 		t.Errorf("segment entry (-want +got):\n%s", diff)
 	}
+
+	// A named semaphore (glibc's sem_t) is recognised by its layout, and
+	// its value read.
+	sem, err := semaphore.NewSemLock(semaphore.SemaphoreKind, 3, 5, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sem.Close(); sem.Unlink() }()
+	if objs, err = resourcetracker.List(); err != nil {
+		t.Fatal(err)
+	}
+	if e := find(objs, "sem."+strings.TrimPrefix(sem.Name(), "/")); e.Kind != "named semaphore" || e.SemValue != 3 {
+		t.Errorf("named semaphore entry: kind %q, value %d; want named semaphore, 3", e.Kind, e.SemValue)
+	}
 	p.Kill()
 	if left := gone([]string{lockName, segName}); len(left) > 0 {
 		t.Errorf("the tracker left %v", left)

@@ -58,6 +58,25 @@ func Init(mem []byte, value uint32) {
 	*(*int32)(unsafe.Pointer(&mem[offPrivate])) = futexShared
 }
 
+// State is a semaphore's state as an inspector (mpsync-ls) reads it: a
+// snapshot that may be stale at once.
+type State struct {
+	Value   int // the semaphore's value
+	Waiters int // how many processes or threads sleep waiting for it
+}
+
+// Inspect reads the sem_t that mem holds, without changing it. ok is false
+// unless mem is one process-shared sem_t: exactly Size bytes, with the
+// private field that sem_open and sem_init (pshared) write.
+func Inspect(mem []byte) (st State, ok bool) {
+	if len(mem) != Size || uintptr(unsafe.Pointer(&mem[0]))%8 != 0 ||
+		(*atomic.Int32)(unsafe.Pointer(&mem[offPrivate])).Load() != futexShared {
+		return State{}, false
+	}
+	d := (*atomic.Uint64)(unsafe.Pointer(&mem[0])).Load()
+	return State{Value: int(d & valueMask), Waiters: int(d >> 32)}, true
+}
+
 // Value returns the current value (sem_getvalue).
 func (s *Sem) Value() int { return int(s.data.Load() & valueMask) }
 
