@@ -7,10 +7,10 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/handle"
 	"github.com/mpsync/mpsync/shm"
 )
 
@@ -49,7 +49,7 @@ type ShareableList struct {
 	mem     []byte
 	n       int
 	offsets []int64 // validated copy: slot starts within the data area
-	closed  atomic.Bool
+	h       handle.Handle
 }
 
 const (
@@ -111,7 +111,7 @@ func NewShareableList(items []any, name string) (*ShareableList, error) {
 	if err != nil {
 		return nil, errs.Relabel(op, err)
 	}
-	return &ShareableList{seg: seg, mem: seg.Bytes(), n: n, offsets: offsets}, nil
+	return &ShareableList{seg: seg, h: handle.Handle{Res: seg}, mem: seg.Bytes(), n: n, offsets: offsets}, nil
 }
 
 // OpenShareableList opens the list in segment name, made by Python or Go.
@@ -150,7 +150,7 @@ func OpenShareableList(name string) (*ShareableList, error) {
 	if data+offsets[n]+9*n > size {
 		return bad("%d items need %d bytes, the segment has %d", n, data+offsets[n]+9*n, size)
 	}
-	return &ShareableList{seg: seg, mem: mem, n: int(n), offsets: offsets}, nil
+	return &ShareableList{seg: seg, h: handle.Handle{Res: seg}, mem: mem, n: int(n), offsets: offsets}, nil
 }
 
 // encodeItem turns a Go value into what item i's slot stores: the value
@@ -272,7 +272,7 @@ func (l *ShareableList) write(i int, format string, code byte, v any) {
 func (l *ShareableList) Len() int { return l.n }
 
 func (l *ShareableList) index(op string, i int) (int, error) {
-	if l.closed.Load() {
+	if l.h.Closed() {
 		return 0, ErrClosed
 	}
 	if i < 0 {
@@ -348,15 +348,10 @@ func (l *ShareableList) Set(i int, v any) error {
 }
 
 // Name returns the segment's name.
-func (l *ShareableList) Name() string { return l.seg.Name() }
+func (l *ShareableList) Name() string { return l.h.Name() }
 
 // Close unmaps the list; it is idempotent.
-func (l *ShareableList) Close() error {
-	if l.closed.Swap(true) {
-		return nil
-	}
-	return l.seg.Close()
-}
+func (l *ShareableList) Close() error { return l.h.Close() }
 
 // Unlink removes the segment's name.
-func (l *ShareableList) Unlink() error { return l.seg.Unlink() }
+func (l *ShareableList) Unlink() error { return l.h.Unlink() }

@@ -12,6 +12,7 @@ import (
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/goid"
+	"github.com/mpsync/mpsync/internal/handle"
 	"github.com/mpsync/mpsync/internal/object"
 	"github.com/mpsync/mpsync/internal/robust"
 	"github.com/mpsync/mpsync/shm"
@@ -82,11 +83,11 @@ func applyOptions(opts []Option) options {
 // shared is what Value and Array have in common: n elements of T in the
 // payload of an mpsync object, with an optional lock.
 type shared[T any] struct {
-	obj    *object.Object
-	closed atomic.Bool
-	elem   element
-	n      int
-	user   sync.Locker // a caller's lock, or nil
+	obj  *object.Object
+	h    handle.Handle
+	elem element
+	n    int
+	user sync.Locker // a caller's lock, or nil
 	core
 }
 
@@ -239,6 +240,7 @@ const maxLen = int(^uint(0) >> 2)
 
 func (s *shared[T]) attach(obj *object.Object, e element, o options) {
 	s.obj, s.elem, s.n, s.user = obj, e, int(obj.Info.Count), o.lock
+	s.h.Res = obj
 	if s.n > 0 {
 		s.base = unsafe.Pointer(&obj.Payload()[0])
 	} else {
@@ -416,7 +418,7 @@ func (s *shared[T]) MarkConsistent() error {
 
 func (s *shared[T]) checkLock() error {
 	switch {
-	case s.closed.Load():
+	case s.h.Closed():
 		return errs.ErrClosed
 	case s.lock == nil:
 		return errs.Invalid("ctypes", "object", "%s has no embedded lock", s.Name())
@@ -445,16 +447,11 @@ func (s *shared[T]) Synchronized() bool { return s.lock != nil }
 func (s *shared[T]) Format() string { return s.obj.Info.Format }
 
 // Name returns the object's name without a slash.
-func (s *shared[T]) Name() string { return s.obj.Name() }
+func (s *shared[T]) Name() string { return s.h.Name() }
 
 // Close unmaps the object from this process; it is idempotent. Values
 // read afterwards are zero and writes are lost, but nothing crashes.
-func (s *shared[T]) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
-	return s.obj.Close()
-}
+func (s *shared[T]) Close() error { return s.h.Close() }
 
 // Unlink removes the object's name; a second call matches fs.ErrNotExist.
-func (s *shared[T]) Unlink() error { return s.obj.Unlink() }
+func (s *shared[T]) Unlink() error { return s.h.Unlink() }

@@ -9,7 +9,10 @@
 //   - errs: the error types and sentinels every package returns
 //   - names: checks and makes /dev/shm names
 //   - proc: what /proc says about processes and their locks
-//   - futex: waits on and wakes shared 32-bit words, and the sliced wait
+//   - futex: waits on and wakes shared 32-bit words; Spin and Sleeper,
+//     the one sliced wait of the sync family
+//   - handle: a process's handle of an object (closed flag, Name, Close,
+//     Unlink), held by every public object type
 //   - goid, race, fastsys: goroutine ids, race-detector hooks, raw syscalls
 //
 // Primitives import leaves and other primitives, never shm; shm is built

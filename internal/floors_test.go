@@ -13,7 +13,7 @@ const module = "github.com/mpsync/mpsync/"
 // floors gives the floor of each internal package, as doc.go lists them.
 var floors = map[string]string{
 	"platform": "leaf", "errs": "leaf", "names": "leaf", "proc": "leaf",
-	"futex": "leaf", "goid": "leaf", "race": "leaf", "fastsys": "leaf",
+	"futex": "leaf", "handle": "leaf", "goid": "leaf", "race": "leaf", "fastsys": "leaf",
 	"robust": "primitive", "semword": "primitive", "arena": "primitive",
 	"tracker": "primitive", "tracker/server": "primitive",
 	"object":   "above-shm",

@@ -5,15 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/futex"
+	"github.com/mpsync/mpsync/internal/handle"
 	"github.com/mpsync/mpsync/internal/object"
 	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/race"
@@ -47,8 +46,8 @@ const (
 // A Barrier must not be copied after first use. It is safe for concurrent
 // use.
 type Barrier struct {
-	noCopy noCopy
-	handle
+	noCopy  noCopy
+	h       handle.Handle
 	l       *robust.Lock
 	parties int
 	broken  *atomic.Uint32
@@ -106,7 +105,7 @@ func OpenBarrier(name string) (*Barrier, error) {
 func newBarrier(obj *object.Object, parties int) *Barrier {
 	p := unsafe.Pointer(&obj.Payload()[0])
 	return &Barrier{
-		handle:  handle{obj: obj},
+		h:       handle.Handle{Res: obj},
 		l:       robust.New(obj.LockArea()),
 		parties: parties,
 		broken:  (*atomic.Uint32)(unsafe.Add(p, offBarBroken)),
@@ -175,98 +174,92 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 
 func (b *Barrier) wait(ctx context.Context) (int, error) {
 	const op = "semaphore.Barrier.Wait"
-	if err := b.check(); err != nil {
-		return 0, err
+	index, gen, last, err := b.arrive(ctx, op)
+	if err != nil || last {
+		return index, err
+	}
+	// The others often arrive within microseconds: look before sleeping.
+	if !waitSpin.Until(func() bool { return b.gen.Load() != gen }) {
+		b.sleep.Add(1)
+		var stop error // the handle's closing, or the internal lock's failure
+		err = barrierSleep.Wait(ctx, b.gen, gen, func(timedOut bool) error {
+			if timedOut && b.gen.Load() == gen && b.partyDied(gen) {
+				_, stop = b.settle(op, gen, true)
+			}
+			if stop == nil {
+				stop = b.h.Check()
+			}
+			return stop
+		})
+		b.sleep.Add(^uint32(0))
+		if stop != nil {
+			return index, stop
+		}
+	}
+	// A ctx that ended breaks the barrier, unless it completed just then.
+	ok, lerr := b.settle(op, gen, err != nil)
+	switch {
+	case lerr != nil:
+		return index, lerr
+	case ok:
+		return index, nil
+	case err != nil:
+		return index, err
+	}
+	return index, ErrBroken
+}
+
+// arrive records this party's arrival in the current generation, under
+// the internal lock, and returns its index and the generation. The last
+// party to arrive (last) releases the generation and the others.
+func (b *Barrier) arrive(ctx context.Context, op string) (index int, gen uint32, last bool, err error) {
+	if err := b.h.Check(); err != nil {
+		return 0, 0, false, err
 	}
 	if err := b.lock(op); err != nil {
-		return 0, err
+		return 0, 0, false, err
 	}
 	if b.broken.Load() != 0 {
 		b.l.Unlock()
-		return 0, ErrBroken
+		return 0, 0, false, ErrBroken
 	}
 	if err := ctx.Err(); err != nil {
 		b.breakLocked()
 		b.l.Unlock()
-		return 0, err
+		return 0, 0, false, err
 	}
-	gen := b.gen.Load()
+	gen = b.gen.Load()
 	// The count is shared memory that a buggy process may have scribbled
 	// on: read it once and check it before it indexes anything.
 	count := b.count.Load()
 	if count >= uint32(b.parties) {
 		b.breakLocked()
 		b.l.Unlock()
-		return 0, fmt.Errorf("%s %s: %d parties already waiting, of %d: %w: %w",
+		return 0, 0, false, fmt.Errorf("%s %s: %d parties already waiting, of %d: %w: %w",
 			op, b.Name(), count, b.parties, ErrBroken, ErrCorrupt)
 	}
-	index := int(count)
+	index = int(count)
 	b.count.Store(count + 1)
 	b.waiters[index].Store(proc.MustSelf())
 	if index == b.parties-1 {
-		return index, b.release(gen)
+		return index, gen, true, b.release(gen)
 	}
 	b.l.Unlock()
+	return index, gen, false, nil
+}
 
-	// The others often arrive within microseconds: look before sleeping.
-	for range 200 {
-		if b.gen.Load() != gen {
-			break
-		}
-		runtime.Gosched()
-	}
-	b.sleep.Add(1)
-	defer b.sleep.Add(^uint32(0))
-	slice := 20 * time.Millisecond
-	if ctx.Done() != nil {
-		slice = 5 * time.Millisecond
-	}
-	deadline, hasDeadline := ctx.Deadline()
-	for b.gen.Load() == gen {
-		wait := slice
-		if hasDeadline {
-			wait = min(wait, time.Until(deadline))
-		}
-		err := ctx.Err()
-		if err == nil && wait <= 0 {
-			err = context.DeadlineExceeded
-		}
-		if err != nil {
-			if lerr := b.lock(op); lerr != nil {
-				return index, lerr
-			}
-			if b.gen.Load() == gen {
-				b.breakLocked()
-			}
-			ok := b.completed(gen)
-			b.l.Unlock()
-			if ok { // completed just as ctx ended
-				return index, nil
-			}
-			return index, err
-		}
-		if futex.Wait(b.gen, gen, wait) != nil && b.gen.Load() == gen && b.partyDied(gen) {
-			if err := b.lock(op); err != nil {
-				return index, err
-			}
-			if b.gen.Load() == gen {
-				b.breakLocked()
-			}
-			b.l.Unlock()
-		}
-		if b.closed.Load() {
-			return index, ErrClosed
-		}
-	}
+// settle takes the internal lock, breaks the barrier if brk and
+// generation gen still waits, and reports whether gen completed.
+func (b *Barrier) settle(op string, gen uint32, brk bool) (bool, error) {
 	if err := b.lock(op); err != nil {
-		return index, err
+		return false, err
+	}
+	if brk && b.gen.Load() == gen {
+		b.breakLocked()
 	}
 	ok := b.completed(gen)
 	b.l.Unlock()
-	if !ok {
-		return index, ErrBroken
-	}
-	return index, nil
+	return ok, nil
 }
 
 // completed reports whether generation gen ended by all parties arriving
@@ -318,7 +311,7 @@ func (b *Barrier) partyDied(gen uint32) bool {
 // Abort breaks the barrier: every waiting party, and every later Wait,
 // gets ErrBroken until Reset.
 func (b *Barrier) Abort() error {
-	if err := b.check(); err != nil {
+	if err := b.h.Check(); err != nil {
 		return err
 	}
 	if err := b.lock("semaphore.Barrier.Abort"); err != nil {
@@ -332,7 +325,7 @@ func (b *Barrier) Abort() error {
 // Reset returns the barrier to its initial state. Parties waiting get
 // ErrBroken.
 func (b *Barrier) Reset() error {
-	if err := b.check(); err != nil {
+	if err := b.h.Check(); err != nil {
 		return err
 	}
 	if err := b.lock("semaphore.Barrier.Reset"); err != nil {
@@ -351,11 +344,26 @@ func (b *Barrier) Parties() int { return b.parties }
 // NWaiting returns the number of parties waiting now, at most Parties()
 // (a count that another process corrupted is reported as Parties()).
 func (b *Barrier) NWaiting() int {
-	if b.closed.Load() {
+	if b.h.Closed() {
 		return 0
 	}
 	return int(min(b.count.Load(), uint32(b.parties)))
 }
 
 // Broken reports whether the barrier is broken.
-func (b *Barrier) Broken() bool { return !b.closed.Load() && b.broken.Load() != 0 }
+func (b *Barrier) Broken() bool { return !b.h.Closed() && b.broken.Load() != 0 }
+
+// Name returns the Barrier's name without a leading slash; pass it to OpenBarrier
+// in another process.
+func (b *Barrier) Name() string { return b.h.Name() }
+
+// Close releases this process's handle of b; the Barrier, and the parties
+// waiting at it in other processes, remain until it is unlinked. It is
+// idempotent; methods called after Close return ErrClosed.
+func (b *Barrier) Close() error { return b.h.Close() }
+
+// Unlink removes the Barrier's name so that no other process can open it;
+// processes that have it open keep using it. Call it once, in one
+// process; a second call returns an error matching fs.ErrNotExist. It
+// works after Close.
+func (b *Barrier) Unlink() error { return b.h.Unlink() }

@@ -8,13 +8,13 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/futex"
 	"github.com/mpsync/mpsync/internal/goid"
+	"github.com/mpsync/mpsync/internal/handle"
 	"github.com/mpsync/mpsync/internal/object"
 	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/robust"
@@ -77,8 +77,8 @@ func (r *RLock) robustLock() (*robust.Lock, int) { return r.l, csrc.KindRLock }
 // A Condition must not be copied after first use. It is safe for
 // concurrent use.
 type Condition struct {
-	noCopy noCopy
-	handle
+	noCopy       noCopy
+	h            handle.Handle
 	lock         CondLock
 	rl           *robust.Lock
 	rkind        int
@@ -164,7 +164,7 @@ func OpenCondition(name string) (*Condition, error) {
 }
 
 func newCondition(obj *object.Object, lock CondLock, own, implicit bool) *Condition {
-	c := &Condition{handle: handle{obj: obj}, lock: lock, ownLock: own, implicitLock: implicit}
+	c := &Condition{h: handle.Handle{Res: obj}, lock: lock, ownLock: own, implicitLock: implicit}
 	c.rl, c.rkind = lock.robustLock()
 	base := unsafe.Pointer(&obj.Payload()[0])
 	c.ticket = (*atomic.Uint32)(unsafe.Add(base, offCondTicket))
@@ -203,7 +203,7 @@ func (c *Condition) held() (uint64, bool) {
 // If another process wrote garbage into its waiter slot, it returns an
 // error matching ErrCorrupt, also with the lock held.
 func (c *Condition) Wait(ctx context.Context) error {
-	if err := c.check(); err != nil {
+	if err := c.h.Check(); err != nil {
 		return err
 	}
 	g, ok := c.held()
@@ -225,24 +225,7 @@ func (c *Condition) Wait(ctx context.Context) error {
 		return err
 	}
 
-	slice := 50 * time.Millisecond
-	if ctx.Done() != nil {
-		slice = 5 * time.Millisecond
-	}
-	deadline, hasDeadline := ctx.Deadline()
-	var waitErr error
-	for slot.state.Load() == slotWaiting && waitErr == nil {
-		wait := slice
-		if hasDeadline {
-			wait = min(wait, time.Until(deadline))
-		}
-		if waitErr = ctx.Err(); waitErr == nil && wait <= 0 {
-			waitErr = context.DeadlineExceeded
-		}
-		if waitErr == nil {
-			futex.Wait(slot.state, slotWaiting, wait)
-		}
-	}
+	waitErr := waitSleep.Wait(ctx, slot.state, slotWaiting, nil)
 
 	var lockErr error
 	if c.rkind == csrc.KindRLock {
@@ -291,7 +274,7 @@ func (c *Condition) claimSlot() (*condSlot, error) {
 // skipped. The caller must hold the lock (ErrNotOwner otherwise). The
 // woken waiters return from Wait once they can take the lock back.
 func (c *Condition) Notify(n int) error {
-	if err := c.check(); err != nil {
+	if err := c.h.Check(); err != nil {
 		return err
 	}
 	if _, ok := c.held(); !ok {
@@ -349,7 +332,7 @@ func (c *Condition) WaitFor(ctx context.Context, pred func() bool) (bool, error)
 // Close closes the condition and the lock it opened or made. A lock given
 // to NewCondition stays open.
 func (c *Condition) Close() error {
-	err := c.handle.Close()
+	err := c.h.Close()
 	if c.ownLock {
 		err = errors.Join(err, c.lock.(interface{ Close() error }).Close())
 	}
@@ -360,9 +343,13 @@ func (c *Condition) Close() error {
 // condition made the lock (NewCondition with a nil lock), from whichever
 // process calls it.
 func (c *Condition) Unlink() error {
-	err := c.handle.Unlink()
+	err := c.h.Unlink()
 	if c.implicitLock {
 		err = errors.Join(err, c.lock.(*RLock).Unlink())
 	}
 	return err
 }
+
+// Name returns the Condition's name without a leading slash; pass it to OpenCondition
+// in another process.
+func (c *Condition) Name() string { return c.h.Name() }

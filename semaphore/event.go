@@ -2,13 +2,13 @@ package semaphore
 
 import (
 	"context"
-	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/futex"
+	"github.com/mpsync/mpsync/internal/handle"
 	"github.com/mpsync/mpsync/internal/object"
 	"github.com/mpsync/mpsync/internal/race"
 )
@@ -27,8 +27,8 @@ const (
 // An Event must not be copied after first use. It is safe for concurrent
 // use.
 type Event struct {
-	noCopy noCopy
-	handle
+	noCopy   noCopy
+	h        handle.Handle
 	flag     *atomic.Uint32
 	sleepers *atomic.Uint32
 }
@@ -53,12 +53,12 @@ func OpenEvent(name string) (*Event, error) {
 
 func newEvent(obj *object.Object) *Event {
 	p := unsafe.Pointer(&obj.Payload()[0])
-	return &Event{handle: handle{obj: obj}, flag: (*atomic.Uint32)(p), sleepers: (*atomic.Uint32)(unsafe.Add(p, offSleepers))}
+	return &Event{h: handle.Handle{Res: obj}, flag: (*atomic.Uint32)(p), sleepers: (*atomic.Uint32)(unsafe.Add(p, offSleepers))}
 }
 
 // Set raises the flag and wakes every waiter, in every process.
 func (e *Event) Set() error {
-	if err := e.check(); err != nil {
+	if err := e.h.Check(); err != nil {
 		return err
 	}
 	race.Release(unsafe.Pointer(e.flag))
@@ -70,7 +70,7 @@ func (e *Event) Set() error {
 
 // Clear lowers the flag.
 func (e *Event) Clear() error {
-	if err := e.check(); err != nil {
+	if err := e.h.Check(); err != nil {
 		return err
 	}
 	e.flag.Store(0)
@@ -78,7 +78,7 @@ func (e *Event) Clear() error {
 }
 
 // IsSet reports whether the flag is raised.
-func (e *Event) IsSet() bool { return !e.closed.Load() && e.flag.Load() != 0 }
+func (e *Event) IsSet() bool { return !e.h.Closed() && e.flag.Load() != 0 }
 
 // Wait waits until the flag is raised or ctx ends, and reports whether
 // the flag was raised: (true, nil), or (false, ctx's error) within a few
@@ -93,40 +93,38 @@ func (e *Event) Wait(ctx context.Context) (bool, error) {
 }
 
 func (e *Event) wait(ctx context.Context) (bool, error) {
-	if err := e.check(); err != nil {
+	if err := e.h.Check(); err != nil {
 		return false, err
 	}
-	if e.flag.Load() != 0 {
+	if waitSpin.Until(func() bool { return e.flag.Load() != 0 }) {
 		return true, nil
 	}
-	// Spin briefly: a setter on another core is often close behind.
-	for range 200 {
-		runtime.Gosched()
-		if e.flag.Load() != 0 {
-			return true, nil
-		}
-	}
-	slice := 50 * time.Millisecond
-	if ctx.Done() != nil {
-		slice = 5 * time.Millisecond
-	}
-	deadline, hasDeadline := ctx.Deadline()
 	e.sleepers.Add(1)
 	defer e.sleepers.Add(^uint32(0))
-	for e.flag.Load() == 0 {
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
-		wait := slice
-		if hasDeadline {
-			if wait = min(wait, time.Until(deadline)); wait <= 0 {
-				return false, context.DeadlineExceeded
-			}
-		}
-		futex.Wait(e.flag, 0, wait)
-		if e.closed.Load() {
-			return false, ErrClosed
-		}
-	}
-	return true, nil
+	err := waitSleep.Wait(ctx, e.flag, 0, func(bool) error { return e.h.Check() })
+	return err == nil, err
 }
+
+// Name returns the Event's name without a leading slash; pass it to OpenEvent
+// in another process.
+func (e *Event) Name() string { return e.h.Name() }
+
+// Close releases this process's handle of e; the Event, and whether it is
+// set, remain for other processes until it is unlinked. It is idempotent;
+// methods called after Close return ErrClosed.
+func (e *Event) Close() error { return e.h.Close() }
+
+// Unlink removes the Event's name so that no other process can open it;
+// processes that have it open keep using it. Call it once, in one
+// process; a second call returns an error matching fs.ErrNotExist. It
+// works after Close.
+func (e *Event) Unlink() error { return e.h.Unlink() }
+
+// How the family's waiters wait: a short spin, then sleeps in slices
+// (5 ms when the context can end, for a prompt return; else 50 ms, or
+// 20 ms at a barrier, whose waiters also look for dead parties).
+var (
+	waitSpin     = futex.Spin{Tries: 200}
+	waitSleep    = futex.Sleeper{Slice: 50 * time.Millisecond, CancelSlice: 5 * time.Millisecond}
+	barrierSleep = futex.Sleeper{Slice: 20 * time.Millisecond, CancelSlice: 5 * time.Millisecond}
+)

@@ -2,50 +2,12 @@ package semaphore
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/object"
 	"github.com/mpsync/mpsync/shm"
 )
-
-// handle is what every object type of this package holds: the open
-// mpsync object and whether this handle is closed.
-type handle struct {
-	obj    *object.Object
-	closed atomic.Bool
-}
-
-// Name returns the object's name without a leading slash; pass it to the
-// matching Open function in another process.
-func (h *handle) Name() string { return h.obj.Name() }
-
-// Close releases this process's handle. The object remains for other
-// processes until it is unlinked. Close is idempotent. It does not release
-// a lock this handle holds: a lock held at Close stays held, as it would
-// if the process had died (the next acquirer gets ErrOwnerDead once this
-// process exits).
-func (h *handle) Close() error {
-	if h.closed.Swap(true) {
-		return nil
-	}
-	return h.obj.Close()
-}
-
-// Unlink removes the object's name so no other process can open it;
-// processes that have it open keep using it. Call it once, in one
-// process; a second call returns an error matching fs.ErrNotExist. It
-// works after Close.
-func (h *handle) Unlink() error { return h.obj.Unlink() }
-
-// check returns ErrClosed after Close.
-func (h *handle) check() error {
-	if h.closed.Load() {
-		return errs.ErrClosed
-	}
-	return nil
-}
 
 // Option configures the creation of an object.
 type Option func(*options)

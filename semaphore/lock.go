@@ -7,6 +7,7 @@ import (
 
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/goid"
+	"github.com/mpsync/mpsync/internal/handle"
 	"github.com/mpsync/mpsync/internal/object"
 	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/robust"
@@ -34,8 +35,8 @@ import (
 // by multiple goroutines.
 type Lock struct {
 	noCopy noCopy
-	handle
-	l *robust.Lock
+	h      handle.Handle
+	l      *robust.Lock
 }
 
 var _ sync.Locker = (*Lock)(nil)
@@ -62,7 +63,7 @@ func OpenLock(name string) (*Lock, error) {
 }
 
 func newLock(obj *object.Object) *Lock {
-	return &Lock{handle: handle{obj: obj}, l: robust.New(obj.LockArea())}
+	return &Lock{h: handle.Handle{Res: obj}, l: robust.New(obj.LockArea())}
 }
 
 // Acquire locks l, waiting as long as ctx allows. It returns nil with the
@@ -74,7 +75,7 @@ func (l *Lock) Acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := l.check(); err != nil {
+	if err := l.h.Check(); err != nil {
 		return err
 	}
 	return l.l.Lock(ctx)
@@ -87,7 +88,7 @@ func (l *Lock) Acquire(ctx context.Context) error {
 // use of TryAcquire is often a sign of a deeper problem in a particular use
 // of locks.
 func (l *Lock) TryAcquire() (bool, error) {
-	if err := l.check(); err != nil {
+	if err := l.h.Check(); err != nil {
 		return false, err
 	}
 	return l.l.TryLock()
@@ -98,7 +99,7 @@ func (l *Lock) TryAcquire() (bool, error) {
 // ErrNotRecoverable if l was taken with ErrOwnerDead and not marked
 // consistent: it is then unusable for everyone.
 func (l *Lock) Release() error {
-	if err := l.check(); err != nil {
+	if err := l.h.Check(); err != nil {
 		return err
 	}
 	return l.l.Unlock()
@@ -108,7 +109,7 @@ func (l *Lock) Release() error {
 // owner that died, has been repaired; call it while holding l after
 // Acquire or TryAcquire returned ErrOwnerDead.
 func (l *Lock) MarkConsistent() error {
-	if err := l.check(); err != nil {
+	if err := l.h.Check(); err != nil {
 		return err
 	}
 	return l.l.MarkConsistent()
@@ -126,7 +127,7 @@ func (l *Lock) Lock() {
 }
 
 func (l *Lock) lockSlow() {
-	if l.closed.Load() {
+	if l.h.Closed() {
 		panic("semaphore: Lock of a closed Lock")
 	}
 	if err := l.l.Lock(context.Background()); err != nil {
@@ -142,7 +143,7 @@ func (l *Lock) Unlock() {
 }
 
 func (l *Lock) unlockSlow() {
-	if l.closed.Load() {
+	if l.h.Closed() {
 		panic("semaphore: Unlock of a closed Lock")
 	}
 	if err := l.l.Unlock(); err != nil {
@@ -157,7 +158,7 @@ func (l *Lock) unlockSlow() {
 // Close, Acquire and Release return ErrClosed.
 func (l *Lock) Close() error {
 	l.l.Retire()
-	return l.handle.Close()
+	return l.h.Close()
 }
 
 // Locked reports whether some process holds l; which one: its pid as it
@@ -193,8 +194,8 @@ func lockFailed(err error, l *robust.Lock) {
 // copied after first use.
 type RLock struct {
 	noCopy noCopy
-	handle
-	l *robust.Lock
+	h      handle.Handle
+	l      *robust.Lock
 }
 
 var _ sync.Locker = (*RLock)(nil)
@@ -205,7 +206,7 @@ func NewRLock(opts ...Option) (*RLock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RLock{handle: handle{obj: obj}, l: robust.New(obj.LockArea())}, nil
+	return &RLock{h: handle.Handle{Res: obj}, l: robust.New(obj.LockArea())}, nil
 }
 
 // OpenRLock opens the RLock called name.
@@ -214,7 +215,7 @@ func OpenRLock(name string) (*RLock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RLock{handle: handle{obj: obj}, l: robust.New(obj.LockArea())}, nil
+	return &RLock{h: handle.Handle{Res: obj}, l: robust.New(obj.LockArea())}, nil
 }
 
 // Acquire locks r for the calling goroutine, or counts one more
@@ -223,7 +224,7 @@ func (r *RLock) Acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := r.check(); err != nil {
+	if err := r.h.Check(); err != nil {
 		return err
 	}
 	return r.l.LockRecursive(ctx, goid.Current())
@@ -231,7 +232,7 @@ func (r *RLock) Acquire(ctx context.Context) error {
 
 // TryAcquire is Acquire without waiting.
 func (r *RLock) TryAcquire() (bool, error) {
-	if err := r.check(); err != nil {
+	if err := r.h.Check(); err != nil {
 		return false, err
 	}
 	return r.l.TryLockRecursive(goid.Current())
@@ -241,7 +242,7 @@ func (r *RLock) TryAcquire() (bool, error) {
 // count reaches zero. Release by a goroutine that does not hold r returns
 // ErrNotOwner.
 func (r *RLock) Release() error {
-	if err := r.check(); err != nil {
+	if err := r.h.Check(); err != nil {
 		return err
 	}
 	return r.l.UnlockRecursive(goid.Current())
@@ -249,7 +250,7 @@ func (r *RLock) Release() error {
 
 // MarkConsistent is Lock.MarkConsistent.
 func (r *RLock) MarkConsistent() error {
-	if err := r.check(); err != nil {
+	if err := r.h.Check(); err != nil {
 		return err
 	}
 	return r.l.MarkConsistent()
@@ -257,7 +258,7 @@ func (r *RLock) MarkConsistent() error {
 
 // Lock is Acquire for sync.Locker, with Lock.Lock's handling of errors.
 func (r *RLock) Lock() {
-	if r.closed.Load() {
+	if r.h.Closed() {
 		panic("semaphore: Lock of a closed RLock")
 	}
 	if err := r.l.LockRecursive(context.Background(), goid.Current()); err != nil {
@@ -281,3 +282,30 @@ type noCopy struct{}
 
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
+
+// Name returns the Lock's name without a leading slash; pass it to OpenLock
+// in another process.
+func (l *Lock) Name() string { return l.h.Name() }
+
+// Unlink removes the Lock's name so that no other process can open it;
+// processes that have it open keep using it. Call it once, in one
+// process; a second call returns an error matching fs.ErrNotExist. It
+// works after Close.
+func (l *Lock) Unlink() error { return l.h.Unlink() }
+
+// Name returns the RLock's name without a leading slash; pass it to OpenRLock
+// in another process.
+func (r *RLock) Name() string { return r.h.Name() }
+
+// Close releases this process's handle of r; the RLock remains for other
+// processes until it is unlinked. It is idempotent. It does not release r
+// if a goroutine of this process holds it: it stays held, as if the
+// process had died (the next acquirer gets ErrOwnerDead once this process
+// exits).
+func (r *RLock) Close() error { return r.h.Close() }
+
+// Unlink removes the RLock's name so that no other process can open it;
+// processes that have it open keep using it. Call it once, in one
+// process; a second call returns an error matching fs.ErrNotExist. It
+// works after Close.
+func (r *RLock) Unlink() error { return r.h.Unlink() }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/handle"
 	"github.com/mpsync/mpsync/internal/object"
 	"github.com/mpsync/mpsync/internal/semword"
 )
@@ -35,9 +36,9 @@ const (
 // concurrent use.
 type Semaphore struct {
 	noCopy noCopy
-	handle
-	s   *semword.Sem
-	max uint32
+	h      handle.Handle
+	s      *semword.Sem
+	max    uint32
 }
 
 var _ sync.Locker = (*Semaphore)(nil)
@@ -88,7 +89,7 @@ func openedSemaphore(obj *object.Object) (*Semaphore, error) {
 		obj.Close()
 		return nil, fmt.Errorf("semaphore %s: maximum value %d: %w", obj.Name(), max, errs.ErrCorrupt)
 	}
-	return &Semaphore{handle: handle{obj: obj}, s: semword.New(p), max: max}, nil
+	return &Semaphore{h: handle.Handle{Res: obj}, s: semword.New(p), max: max}, nil
 }
 
 // Acquire takes one unit, waiting while the value is 0, as long as ctx
@@ -98,7 +99,7 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.check(); err != nil {
+	if err := s.h.Check(); err != nil {
 		return err
 	}
 	return s.s.Wait(ctx)
@@ -106,7 +107,7 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 
 // TryAcquire takes one unit if the value is positive.
 func (s *Semaphore) TryAcquire() (bool, error) {
-	if err := s.check(); err != nil {
+	if err := s.h.Check(); err != nil {
 		return false, err
 	}
 	return s.s.TryWait(), nil
@@ -115,7 +116,7 @@ func (s *Semaphore) TryAcquire() (bool, error) {
 // Release returns one unit, waking a waiter. Above the maximum it returns
 // ErrTooManyReleases and changes nothing.
 func (s *Semaphore) Release() error {
-	if err := s.check(); err != nil {
+	if err := s.h.Check(); err != nil {
 		return err
 	}
 	return s.s.Post(s.max)
@@ -123,7 +124,7 @@ func (s *Semaphore) Release() error {
 
 // Value returns the current value. It may be stale as soon as it returns.
 func (s *Semaphore) Value() (int, error) {
-	if err := s.check(); err != nil {
+	if err := s.h.Check(); err != nil {
 		return 0, err
 	}
 	return s.s.Value(), nil
@@ -147,3 +148,20 @@ func (s *Semaphore) Unlock() {
 		panic("semaphore: Unlock: " + err.Error())
 	}
 }
+
+// Name returns the Semaphore's name without a leading slash; pass it to
+// OpenSemaphore in another process (a BoundedSemaphore too).
+func (s *Semaphore) Name() string { return s.h.Name() }
+
+// Close releases this process's handle of s; the Semaphore (or
+// BoundedSemaphore) remains for other processes until it is unlinked. It
+// is idempotent. Units this process acquired are not given back: release
+// them first if others need them. Methods called after Close return
+// ErrClosed.
+func (s *Semaphore) Close() error { return s.h.Close() }
+
+// Unlink removes the Semaphore's name so that no other process can open it;
+// processes that have it open keep using it. Call it once, in one
+// process; a second call returns an error matching fs.ErrNotExist. It
+// works after Close.
+func (s *Semaphore) Unlink() error { return s.h.Unlink() }

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/goid"
+	"github.com/mpsync/mpsync/internal/handle"
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/semword"
 	"github.com/mpsync/mpsync/shm"
@@ -46,7 +46,7 @@ type SemLock struct {
 	name     string
 	kind     int
 	maxvalue uint32
-	closed   atomic.Bool
+	h        handle.Handle // of seg
 
 	// Per-handle recursion state, as CPython keeps it.
 	mu    sync.Mutex
@@ -145,11 +145,11 @@ func semErr(op string, err error) error {
 }
 
 func newSemLock(seg *shm.Segment, name string, kind, maxvalue int) *SemLock {
-	return &SemLock{seg: seg, s: semword.New(seg.Bytes()), name: name, kind: kind, maxvalue: uint32(maxvalue)}
+	return &SemLock{seg: seg, h: handle.Handle{Res: seg}, s: semword.New(seg.Bytes()), name: name, kind: kind, maxvalue: uint32(maxvalue)}
 }
 
 func (l *SemLock) check() error {
-	if l.closed.Load() {
+	if l.h.Closed() {
 		return errs.ErrClosed
 	}
 	return nil
@@ -291,10 +291,7 @@ func (l *SemLock) Name() string { return l.name }
 
 // Close releases this handle (not the semaphore). It is idempotent.
 func (l *SemLock) Close() error {
-	if l.closed.Swap(true) {
-		return nil
-	}
-	return l.seg.Close()
+	return l.h.Close()
 }
 
 // Unlink removes the semaphore's name (sem_unlink); a second call returns

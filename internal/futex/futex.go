@@ -4,6 +4,8 @@
 package futex
 
 import (
+	"context"
+	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -41,3 +43,58 @@ func Wake(addr *atomic.Uint32, n int) int {
 
 // MaxWake wakes every waiter.
 const MaxWake = 1<<31 - 1
+
+// Spin is how long a waiter looks at a word before it sleeps on it: Tries
+// rounds of runtime.Gosched, for a waker on another core that is often
+// close behind.
+type Spin struct{ Tries int }
+
+// Until reports whether done() became true within the spin.
+func (s Spin) Until(done func() bool) bool {
+	for range s.Tries {
+		if done() {
+			return true
+		}
+		runtime.Gosched()
+	}
+	return done()
+}
+
+// Sleeper sleeps on a word in slices, so that a waiter notices, within a
+// slice, what no wake tells it: its context ending, its handle closed,
+// the process it waits for dead.
+type Sleeper struct {
+	Slice       time.Duration // the slice when the context cannot end (no Done channel)
+	CancelSlice time.Duration // the slice when it can
+}
+
+// Wait sleeps while addr holds val. It returns nil once addr holds another
+// value; ctx's error once ctx ends (context.DeadlineExceeded at its
+// deadline, to the slice); or the error of check, which, if not nil, runs
+// after every sleep and is told whether the sleep ended by a timeout
+// (rather than a wake or a changed value).
+func (s Sleeper) Wait(ctx context.Context, addr *atomic.Uint32, val uint32, check func(timedOut bool) error) error {
+	slice := s.Slice
+	if ctx.Done() != nil {
+		slice = s.CancelSlice
+	}
+	deadline, hasDeadline := ctx.Deadline()
+	for addr.Load() == val {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		wait := slice
+		if hasDeadline {
+			if wait = min(wait, time.Until(deadline)); wait <= 0 {
+				return context.DeadlineExceeded
+			}
+		}
+		timedOut := Wait(addr, val, wait) == unix.ETIMEDOUT
+		if check != nil {
+			if err := check(timedOut); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -8,12 +8,9 @@ package semword
 
 import (
 	"context"
-	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/mpsync/mpsync/internal/errs"
 	"github.com/mpsync/mpsync/internal/futex"
@@ -127,17 +124,9 @@ func (s *Sem) Wait(ctx context.Context) error {
 	if s.TryWait() {
 		return nil
 	}
-	for range spinTries {
-		runtime.Gosched()
-		if s.TryWait() {
-			return nil
-		}
+	if spin.Until(s.TryWait) {
+		return nil
 	}
-	slice := sliceForever
-	if ctx.Done() != nil {
-		slice = sliceCancel
-	}
-	deadline, hasDeadline := ctx.Deadline()
 	s.data.Add(waiterOne) // register as a sleeper
 	for {
 		d := s.data.Load()
@@ -149,20 +138,15 @@ func (s *Sem) Wait(ctx context.Context) error {
 			}
 			continue
 		}
-		err := ctx.Err()
-		wait := slice
-		if hasDeadline && err == nil {
-			if wait = min(wait, time.Until(deadline)); wait <= 0 {
-				err = context.DeadlineExceeded
-			}
-		}
-		if err != nil {
+		// The futex word is the value's half: sleep while it is 0.
+		if err := sleeper.Wait(ctx, s.futex, 0, nil); err != nil {
 			s.data.Add(^(waiterOne - 1)) // minus one sleeper
 			return err
 		}
-		if e := futex.Wait(s.futex, 0, wait); e != nil && e != unix.ETIMEDOUT && e != unix.EAGAIN && e != unix.EINTR {
-			s.data.Add(^(waiterOne - 1)) // minus one sleeper
-			return e
-		}
 	}
 }
+
+var (
+	spin    = futex.Spin{Tries: spinTries}
+	sleeper = futex.Sleeper{Slice: sliceForever, CancelSlice: sliceCancel}
+)

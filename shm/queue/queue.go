@@ -10,6 +10,7 @@ import (
 
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/handle"
 	"github.com/mpsync/mpsync/internal/object"
 	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/race"
@@ -28,7 +29,7 @@ const bigCopy = 64 << 10
 type Queue struct {
 	noCopy noCopy
 	obj    *object.Object
-	closed atomic.Bool
+	h      handle.Handle
 	shape
 	slots    unsafe.Pointer
 	mask     uint64 // capacity-1 for a power of two (not 1), else 0: spares a division
@@ -134,6 +135,7 @@ func newQueue(obj *object.Object, sh shape) *Queue {
 	}
 	return &Queue{
 		obj:   obj,
+		h:     handle.Handle{Res: obj},
 		shape: sh,
 		mask:  mask,
 		slots: unsafe.Add(base, ctrlSize),
@@ -151,7 +153,7 @@ func newQueue(obj *object.Object, sh shape) *Queue {
 
 // Name returns the queue's name without a leading slash; pass it to Open
 // in another process.
-func (q *Queue) Name() string { return q.obj.Name() }
+func (q *Queue) Name() string { return q.h.Name() }
 
 // Cap returns the queue's capacity in messages.
 func (q *Queue) Cap() int { return int(q.capacity) }
@@ -180,22 +182,20 @@ func (q *Queue) Len() int {
 // whose slot was taken when the memory went away would leave that slot
 // to block the gets until this process exits, as a dead writer's).
 func (q *Queue) Close() error {
-	if q.closed.Swap(true) {
-		return nil
-	}
-	q.put.lock.Retire()
-	q.get.lock.Retire()
-	return q.obj.Close()
+	return q.h.CloseWith(func() {
+		q.put.lock.Retire()
+		q.get.lock.Retire()
+	})
 }
 
 // Unlink removes the queue's name so that no other process can open it;
 // processes that have it open keep using it. Call it once, in one
 // process; a second call returns an error matching fs.ErrNotExist. It
 // works after Close.
-func (q *Queue) Unlink() error { return q.obj.Unlink() }
+func (q *Queue) Unlink() error { return q.h.Unlink() }
 
 func (q *Queue) check(op string) error {
-	if q.closed.Load() {
+	if q.h.Closed() {
 		return fmt.Errorf("%s: %w", op, ErrClosed)
 	}
 	return nil
@@ -371,7 +371,7 @@ func (q *Queue) reserve(ctx context.Context, op string, block bool) (uint64, uns
 			t := q.put.pos.Load()
 			return seqOf(q.slot(t)).Load() == free(t) || q.writeClosed.Load() != 0
 		})
-		if err == nil && q.closed.Load() {
+		if err == nil && q.h.Closed() {
 			err = ErrClosed // closed meanwhile: the memory is gone
 		}
 		if err != nil {
@@ -449,7 +449,7 @@ func (q *Queue) claim(ctx context.Context, op string, block bool, room int) (uin
 			h := q.get.pos.Load()
 			return seqOf(q.slot(h)).Load() == full(h) || q.writeClosed.Load() != 0
 		})
-		if err == nil && q.closed.Load() {
+		if err == nil && q.h.Closed() {
 			err = ErrClosed // closed meanwhile: the memory is gone
 		}
 		if err != nil {
@@ -571,7 +571,7 @@ func (q *Queue) CloseWrite() error {
 }
 
 // WriteClosed reports whether the queue is closed for writing.
-func (q *Queue) WriteClosed() bool { return !q.closed.Load() && q.writeClosed.Load() != 0 }
+func (q *Queue) WriteClosed() bool { return !q.h.Closed() && q.writeClosed.Load() != 0 }
 
 // lost returns the messages counted lost so far.
 func (q *Queue) lost() uint64 { return q.put.lost.Load() + q.get.lost.Load() }
@@ -655,7 +655,7 @@ func (q *Queue) Join(ctx context.Context) error {
 	var w waiter
 	for q.unfinished() {
 		timedOut, err := w.await(ctx, &q.tasks, func() bool { return !q.unfinished() })
-		if err == nil && q.closed.Load() {
+		if err == nil && q.h.Closed() {
 			err = ErrClosed // closed meanwhile: the memory is gone
 		}
 		if err != nil {
