@@ -24,7 +24,7 @@
 // recommended). Each object records its element format in its header —
 // a typecode such as "i" or a struct format such as "T{d:x:d:y:}" (PEP
 // 3118, native alignment) — and opening it as another type is
-// ErrTypeMismatch, naming both formats. ValueOf and ArrayOf take
+// [ErrTypeMismatch], naming both formats. ValueOf and ArrayOf take
 // typecodes, as Python does.
 //
 // Many small values belong in an arena (shm.NewArena), one segment for

@@ -26,7 +26,7 @@
 //
 //   - Robust: when a process dies holding a Lock or RLock (even killed with
 //     SIGKILL), the next acquirer gets the lock together with
-//     ErrOwnerDead, instead of waiting forever. A Barrier breaks instead of
+//     [ErrOwnerDead], instead of waiting forever. A Barrier breaks instead of
 //     hanging when a waiting party dies, and a Condition skips waiters
 //     that died.
 //   - Fast: acquiring a free lock and releasing it are one atomic
@@ -37,10 +37,10 @@
 //     object is gone, the resource tracker unlinks it (Untracked opts out;
 //     see package resourcetracker).
 //   - Self-describing: each object records its kind; opening a name as the
-//     wrong kind is ErrTypeMismatch, naming both kinds.
+//     wrong kind is [ErrTypeMismatch], naming both kinds.
 //   - Hardened: counts and states read from shared memory are checked
 //     before use. Garbage written there by a buggy process gives an error
-//     matching ErrCorrupt (for a Barrier, ErrBroken too), never a panic
+//     matching [ErrCorrupt] (for a Barrier, [ErrBroken] too), never a panic
 //     or a lock left held.
 //
 // # Many objects

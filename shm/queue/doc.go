@@ -14,10 +14,10 @@
 //	msg, err := q.Get(ctx)             // io.EOF once CloseWrite was called and all is read
 //
 // Get copies into a new slice, GetInto into the caller's buffer (no
-// allocation); TryPut and TryGet never wait (ErrFull, ErrEmpty). Large
+// allocation); TryPut and TryGet never wait ([ErrFull], [ErrEmpty]). Large
 // messages need not be copied at all: Reserve a slot, write the message
-// into Reservation.Buf, Commit; on the other side Receive it, read
-// Message.Bytes in place, Release. CloseWrite says "no more puts", like
+// into [Reservation.Buf], Commit; on the other side Receive it, read
+// [Message.Bytes] in place, Release. CloseWrite says "no more puts", like
 // closing a Go channel; TaskDone and Join are JoinableQueue's. Pipe makes
 // a queue with a Writer and a Reader end, which are also an io.Writer and
 // an io.Reader of a byte stream.
@@ -127,6 +127,6 @@
 //
 // Values read from shared memory are checked before use (a slot index is
 // always taken modulo the capacity, a length over the maximum is
-// ErrCorrupt): a buggy process can make a queue misbehave, never crash
+// [ErrCorrupt]): a buggy process can make a queue misbehave, never crash
 // another process.
 package queue
