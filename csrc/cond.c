@@ -1,8 +1,9 @@
 /* cond.c - Condition (see mpsync.h, "Conditions"): the kind and name of
- * its lock, then one slot per waiter, each slot's state word the futex its
- * waiter sleeps on.  Slots are claimed, notified and freed under the
- * lock.  Go's semaphore.Condition is the same algorithm on the same
- * words; keep the two in step. */
+ * its lock, then four counters: tickets, the bound of the latest
+ * notification, the waiters not yet notified and the notifications not yet
+ * taken, with seq the futex waiters sleep on.  Any number may wait.  Go's
+ * semaphore.Condition is the same algorithm on the same words; keep the
+ * two in step. */
 #ifndef MPS_USE_SYSTEM_LIB
 
 #include <errno.h>
@@ -21,24 +22,11 @@ struct mps_cond {
     int implicit; /* the lock was made for the condition: unlink unlinks it */
 };
 
-struct slot {
-    uint64_t owner; /* the waiter's identity */
-    uint32_t state; /* MPS_COND_FREE, _WAITING, _NOTIFIED; the futex */
-    uint32_t ticket;
-};
+static uint32_t *word(const mps_cond *c, size_t off) { return (uint32_t *)(mps_object_payload(c->obj) + off); }
 
-_Static_assert(sizeof(struct slot) <= MPS_COND_SLOT_SIZE, "slot size");
-_Static_assert(offsetof(struct slot, state) == MPS_COND_SLOT_OFF_STATE, "slot state");
-_Static_assert(offsetof(struct slot, ticket) == MPS_COND_SLOT_OFF_TICKET, "slot ticket");
+static uint32_t load(const uint32_t *w) { return __atomic_load_n(w, __ATOMIC_SEQ_CST); }
 
-static unsigned char *payload(const mps_cond *c) { return mps_object_payload(c->obj); }
-
-static struct slot *slot_at(const mps_cond *c, int i)
-{
-    return (struct slot *)(payload(c) + MPS_COND_OFF_SLOTS + (size_t)i * MPS_COND_SLOT_SIZE);
-}
-
-static uint32_t *ticket(const mps_cond *c) { return (uint32_t *)(payload(c) + MPS_COND_OFF_TICKET); }
+static void store(uint32_t *w, uint32_t v) { __atomic_store_n(w, v, __ATOMIC_SEQ_CST); }
 
 static mps_cond *new_cond(mps_object *obj, mps_object *lock, int kind, int own, int implicit)
 {
@@ -58,9 +46,9 @@ static int init_cond(mps_object *o, void *arg)
 {
     const struct cond_init *ci = arg;
     unsigned char *p = mps_object_payload(o);
-    uint32_t kind = (uint32_t)ci->kind, nslots = MPS_COND_SLOTS, flags = ci->implicit ? MPS_COND_IMPLICIT_LOCK : 0;
+    uint32_t kind = (uint32_t)ci->kind, format = MPS_COND_FORMAT, flags = ci->implicit ? MPS_COND_IMPLICIT_LOCK : 0;
     memcpy(p + MPS_COND_OFF_KIND, &kind, 4);
-    memcpy(p + MPS_COND_OFF_NSLOTS, &nslots, 4);
+    memcpy(p + MPS_COND_OFF_FORMAT, &format, 4);
     memcpy(p + MPS_COND_OFF_FLAGS, &flags, 4);
     strncpy((char *)p + MPS_COND_OFF_LOCK_NAME, ci->lock_name, MPS_COND_LOCK_NAME_SIZE - 1);
     return 0;
@@ -106,15 +94,15 @@ MPS_API int mps_cond_open(const char *name, mps_cond **out)
     if (err != 0)
         return err;
     const unsigned char *p = mps_object_payload(obj);
-    uint32_t kind, nslots, flags;
+    uint32_t kind, format, flags;
     memcpy(&kind, p + MPS_COND_OFF_KIND, 4);
-    memcpy(&nslots, p + MPS_COND_OFF_NSLOTS, 4);
+    memcpy(&format, p + MPS_COND_OFF_FORMAT, 4);
     memcpy(&flags, p + MPS_COND_OFF_FLAGS, 4);
     char lock_name[MPS_COND_LOCK_NAME_SIZE];
     memcpy(lock_name, p + MPS_COND_OFF_LOCK_NAME, sizeof lock_name - 1);
     lock_name[sizeof lock_name - 1] = '\0';
-    if (nslots != MPS_COND_SLOTS)
-        err = -EBADMSG;
+    if (format != MPS_COND_FORMAT)
+        err = -EPROTONOSUPPORT;
     else if (kind == MPS_KIND_LOCK)
         err = mps_lock_open(lock_name, &lock);
     else if (kind == MPS_KIND_RLOCK)
@@ -166,23 +154,44 @@ static int held(const mps_cond *c)
     return mps__lock_held(l);
 }
 
-/* claim_slot takes a free slot, or else one whose waiter died (checking
- * liveness only when no slot is free).  The caller holds the lock. */
-static struct slot *claim_slot(mps_cond *c, uint64_t self)
+/* sane resets a counter holding garbage to zero and says so (-EBADMSG).
+ * The caller holds the lock, or takes only tokens. */
+static int sane(mps_cond *c)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < MPS_COND_SLOTS; i++) {
-            struct slot *s = slot_at(c, i);
-            if (__atomic_load_n(&s->state, __ATOMIC_SEQ_CST) != MPS_COND_FREE &&
-                (pass == 0 || mps__alive(__atomic_load_n(&s->owner, __ATOMIC_SEQ_CST))))
-                continue;
-            __atomic_store_n(&s->owner, self, __ATOMIC_SEQ_CST);
-            __atomic_store_n(&s->ticket, __atomic_add_fetch(ticket(c), 1, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
-            __atomic_store_n(&s->state, MPS_COND_WAITING, __ATOMIC_SEQ_CST);
-            return s;
-        }
+    int err = 0;
+    const size_t offs[] = {MPS_COND_OFF_WAITING, MPS_COND_OFF_TOKENS};
+    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        uint32_t *w = word(c, offs[i]), v = load(w);
+        if (v > MPS_COND_COUNT_MAX &&
+            __atomic_compare_exchange_n(w, &v, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            err = -EBADMSG;
     }
-    return NULL;
+    return err;
+}
+
+/* take takes a token if there is one for the waiter holding ticket:
+ * returns 1 (taken), 0 (none), or -EBADMSG. */
+static int take(mps_cond *c, uint32_t ticket)
+{
+    uint32_t *tokens = word(c, MPS_COND_OFF_TOKENS);
+    for (;;) {
+        uint32_t tok = load(tokens);
+        if (tok > MPS_COND_COUNT_MAX)
+            return sane(c);
+        if (tok == 0 || (int32_t)(load(word(c, MPS_COND_OFF_BOUND)) - ticket) <= 0)
+            return 0;
+        if (__atomic_compare_exchange_n(tokens, &tok, tok - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return 1;
+    }
+}
+
+/* leave uncounts a waiter that goes without a notification.  The caller
+ * holds the lock. */
+static void leave(mps_cond *c)
+{
+    uint32_t *waiting = word(c, MPS_COND_OFF_WAITING), w = load(waiting);
+    if (w > 0 && w <= MPS_COND_COUNT_MAX)
+        store(waiting, w - 1);
 }
 
 /* wait_until is mps_cond_wait with an absolute deadline (0: none);
@@ -191,42 +200,43 @@ static int wait_until(mps_cond *c, int64_t deadline, int try_only)
 {
     if (!held(c))
         return -EPERM;
-    uint64_t self;
-    int err = mps__self(&self);
+    int err = sane(c);
     if (err != 0)
         return err;
-    struct slot *s = claim_slot(c, self);
-    if (s == NULL)
-        return -EAGAIN;
+    uint32_t ticket = __atomic_fetch_add(word(c, MPS_COND_OFF_NEXT), 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(word(c, MPS_COND_OFF_WAITING), 1, __ATOMIC_SEQ_CST);
     void *l = mps_object_lock(c->lock);
     uint32_t n = 1;
     err = c->kind == MPS_KIND_RLOCK ? mps__rlock_release_all(l, &n) : mps_lock_release(l);
     if (err != 0) {
-        __atomic_store_n(&s->state, MPS_COND_FREE, __ATOMIC_SEQ_CST);
+        leave(c);
         return err;
     }
 
-    int wait_err = try_only ? -ETIMEDOUT : 0;
-    while (wait_err == 0 && __atomic_load_n(&s->state, __ATOMIC_SEQ_CST) == MPS_COND_WAITING) {
-        if (mps__futex_sleep(&s->state, MPS_COND_WAITING, slice_ns, deadline) == -ETIMEDOUT &&
-            mps__expired(deadline))
+    uint32_t *seq = word(c, MPS_COND_OFF_SEQ);
+    int got = 0, wait_err = 0;
+    for (;;) {
+        uint32_t s = load(seq);
+        if ((got = take(c, ticket)) != 0)
+            break;
+        if (try_only || (mps__futex_sleep(seq, s, slice_ns, deadline) == -ETIMEDOUT && mps__expired(deadline))) {
             wait_err = -ETIMEDOUT;
+            break;
+        }
     }
 
     int lock_err = c->kind == MPS_KIND_RLOCK ? mps__rlock_restore_all(l, n) : mps_lock_acquire(l, -1);
-    uint32_t state = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&s->owner, 0, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&s->state, MPS_COND_FREE, __ATOMIC_SEQ_CST);
+    if (lock_err != 0 && lock_err != -EOWNERDEAD)
+        return lock_err; /* not held: the counters are left as they are */
+    if (got == 0) /* a last look, with the lock held */
+        got = take(c, ticket);
+    if (got != 1)
+        leave(c);
     if (lock_err != 0)
         return lock_err;
-    if (state == MPS_COND_NOTIFIED)
+    if (got == 1)
         return 0;
-    /* Only the waiter and notify write the slot, notify only NOTIFIED, or
-     * FREE for a waiter it took for dead (then this is a spurious
-     * wake-up): anything else is garbage. */
-    if (state != MPS_COND_WAITING && state != MPS_COND_FREE)
-        return -EBADMSG;
-    return wait_err;
+    return got < 0 ? got : wait_err;
 }
 
 MPS_API int mps_cond_wait(mps_cond *c, int64_t timeout_ns)
@@ -252,42 +262,28 @@ MPS_API int mps_cond_wait_for(mps_cond *c, int (*pred)(void *arg), void *arg, in
     }
 }
 
-/* by_ticket orders waiting slots oldest first (tickets wrap around). */
-static int by_ticket(const void *a, const void *b)
-{
-    uint32_t ta = __atomic_load_n(&(*(struct slot *const *)a)->ticket, __ATOMIC_SEQ_CST);
-    uint32_t tb = __atomic_load_n(&(*(struct slot *const *)b)->ticket, __ATOMIC_SEQ_CST);
-    int32_t d = (int32_t)(ta - tb);
-    return (d > 0) - (d < 0);
-}
-
 MPS_API int mps_cond_notify(mps_cond *c, unsigned int n)
 {
     if (c == NULL)
         return -EINVAL;
     if (!held(c))
         return -EPERM;
-    struct slot *waiting[MPS_COND_SLOTS];
-    int nw = 0;
-    for (int i = 0; i < MPS_COND_SLOTS; i++)
-        if (__atomic_load_n(&slot_at(c, i)->state, __ATOMIC_SEQ_CST) == MPS_COND_WAITING)
-            waiting[nw++] = slot_at(c, i);
-    qsort(waiting, (size_t)nw, sizeof waiting[0], by_ticket);
-    for (int i = 0; i < nw && n > 0; i++) {
-        struct slot *s = waiting[i];
-        if (!mps__alive(__atomic_load_n(&s->owner, __ATOMIC_SEQ_CST))) {
-            __atomic_store_n(&s->owner, 0, __ATOMIC_SEQ_CST);
-            __atomic_store_n(&s->state, MPS_COND_FREE, __ATOMIC_SEQ_CST);
-            continue;
-        }
-        __atomic_store_n(&s->state, MPS_COND_NOTIFIED, __ATOMIC_SEQ_CST);
-        mps__futex_wake(&s->state, 1);
-        n--;
-    }
+    int err = sane(c);
+    if (err != 0)
+        return err;
+    uint32_t *waiting = word(c, MPS_COND_OFF_WAITING), w = load(waiting);
+    if (n == 0 || w == 0)
+        return 0;
+    uint32_t k = n < w ? n : w;
+    store(waiting, w - k);
+    store(word(c, MPS_COND_OFF_BOUND), load(word(c, MPS_COND_OFF_NEXT)));
+    __atomic_fetch_add(word(c, MPS_COND_OFF_TOKENS), k, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(word(c, MPS_COND_OFF_SEQ), 1, __ATOMIC_SEQ_CST);
+    mps__futex_wake(word(c, MPS_COND_OFF_SEQ), (int)k);
     return 0;
 }
 
-MPS_API int mps_cond_notify_all(mps_cond *c) { return mps_cond_notify(c, MPS_COND_SLOTS); }
+MPS_API int mps_cond_notify_all(mps_cond *c) { return mps_cond_notify(c, MPS_COND_COUNT_MAX); }
 
 MPS_API int mps_cond_close(mps_cond *c)
 {

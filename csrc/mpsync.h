@@ -749,46 +749,53 @@ int mps_event_wait(mps_object *event, int64_t timeout_ns);
  * Conditions
  *
  * A Condition (MPS_KIND_CONDITION) names its lock, a Lock or an RLock,
- * and has one slot per waiter; a payload of MPS_COND_PAYLOAD bytes:
+ * and keeps four counters (no table of waiters: any number may wait); a
+ * payload of MPS_COND_PAYLOAD bytes:
  *
  *   off size field
  *     0   4  kind       of the lock: MPS_KIND_LOCK or MPS_KIND_RLOCK
- *     4   4  nslots     MPS_COND_SLOTS
- *     8   4  ticket     the last ticket handed to a waiter
+ *     4   4  format     MPS_COND_FORMAT (an earlier layout's table of
+ *                       128 waiter slots had 128 here: -EPROTONOSUPPORT)
+ *     8   4  seq        bumped by every notification; the futex waiters
+ *                       sleep on (shared)
  *    12   4  flags      MPS_COND_IMPLICIT_LOCK: the lock was made for the
  *                       condition (unlinked with it)
  *    16 256  lock name  NUL-terminated
- *   272      slots      MPS_COND_SLOTS of MPS_COND_SLOT_SIZE bytes:
- *              0   8  owner   the waiter's identity
- *              8   4  state   MPS_COND_FREE, _WAITING or _NOTIFIED; the
- *                             futex its waiter sleeps on (shared)
- *             12   4  ticket  arrival order
- *             16   8  reserved
+ *   272   4  next       the next ticket
+ *   276   4  bound      next at the latest notification: tickets older
+ *                       than this may take tokens
+ *   280   4  waiting    waiters neither notified nor gone (the dead too)
+ *   284   4  tokens     notifications not yet taken
  *
- * Slots are claimed, notified and freed under the lock.  A waiter claims a
- * free slot (or one whose waiter died), takes a ticket, releases the lock
- * (every recursion of an RLock), sleeps on its slot while it is WAITING,
- * takes the lock back (with the same recursion count) and frees the slot.
- * Notify marks the oldest WAITING slots NOTIFIED and wakes them, freeing
- * those whose waiter died instead.  Since version 0.3.
+ * Under the lock a waiter takes ticket next++ and counts itself in
+ * waiting, then releases the lock (every recursion of an RLock) and, in
+ * slices, reads seq, tries to take a token (a compare-and-swap on tokens,
+ * without the lock, only while bound is after its ticket: a waiter that
+ * came after the latest notification never takes its tokens) and sleeps on
+ * seq; it takes the lock back (with the same recursion count), has a last
+ * try at a token, and if it has none uncounts itself from waiting.
+ * Notify(n) under the lock moves k = min(n, waiting) from waiting to
+ * tokens, sets bound to next, bumps seq and wakes k sleepers.  A waiter
+ * that died is never told apart: it stays in waiting until a notification
+ * counts it, and the token it then adds is taken by a live waiter (at most
+ * one spurious wake-up later), so no notification is lost to it.  A count
+ * above MPS_COND_COUNT_MAX is garbage.  Since version 0.3.
  * ------------------------------------------------------------------------ */
 
-#define MPS_COND_PAYLOAD 3344
+#define MPS_COND_PAYLOAD 288
 #define MPS_COND_OFF_KIND 0
-#define MPS_COND_OFF_NSLOTS 4
-#define MPS_COND_OFF_TICKET 8
+#define MPS_COND_OFF_FORMAT 4
+#define MPS_COND_OFF_SEQ 8
 #define MPS_COND_OFF_FLAGS 12
 #define MPS_COND_OFF_LOCK_NAME 16
 #define MPS_COND_LOCK_NAME_SIZE 256
-#define MPS_COND_OFF_SLOTS 272
-#define MPS_COND_SLOTS 128
-#define MPS_COND_SLOT_SIZE 24
-#define MPS_COND_SLOT_OFF_STATE 8
-#define MPS_COND_SLOT_OFF_TICKET 12
+#define MPS_COND_OFF_NEXT 272
+#define MPS_COND_OFF_BOUND 276
+#define MPS_COND_OFF_WAITING 280
+#define MPS_COND_OFF_TOKENS 284
+#define MPS_COND_FORMAT 2
 #define MPS_COND_IMPLICIT_LOCK 1
-#define MPS_COND_FREE 0
-#define MPS_COND_WAITING 1
-#define MPS_COND_NOTIFIED 2
+#define MPS_COND_COUNT_MAX 0x7fffffff
 
 /* mps_cond is an open condition with its lock.  It is opaque. */
 typedef struct mps_cond mps_cond;
@@ -824,12 +831,12 @@ int mps_cond_release(mps_cond *cond);
  * before it returns, always.  The caller must hold the lock (for an RLock,
  * the calling thread).  A notification only says that the state may have
  * changed: wait in a loop that re-checks it, or use mps_cond_wait_for.
- * Returns 0 (notified), -ETIMEDOUT, -EPERM (the lock is not held), -EAGAIN
- * (MPS_COND_SLOTS live waiters already), -EOWNERDEAD (a holder of the lock
- * died while this one waited: the lock is held, repair and call
- * mps_lock_consistent), -ENOTRECOVERABLE (the lock is unusable; not
- * held), -EBADMSG (another process wrote garbage into this waiter's slot;
- * the lock is held), -EINVAL. */
+ * Any number of threads, in any number of processes, may wait at once.
+ * Returns 0 (notified), -ETIMEDOUT, -EPERM (the lock is not held),
+ * -EOWNERDEAD (a holder of the lock died while this one waited: the lock
+ * is held, repair and call mps_lock_consistent), -ENOTRECOVERABLE (the
+ * lock is unusable; not held), -EBADMSG (another process wrote garbage
+ * into the counters, now reset to zero; the lock is held), -EINVAL. */
 int mps_cond_wait(mps_cond *cond, int64_t timeout_ns);
 
 /* mps_cond_wait_for waits, as mps_cond_wait does, until pred(arg) returns
@@ -839,10 +846,12 @@ int mps_cond_wait(mps_cond *cond, int64_t timeout_ns);
  * -EOWNERDEAD the lock is held; pred was not called again). */
 int mps_cond_wait_for(mps_cond *cond, int (*pred)(void *arg), void *arg, int64_t timeout_ns);
 
-/* mps_cond_notify wakes up to n waiters, oldest first, skipping (and
- * freeing the slots of) waiters that died; mps_cond_notify_all wakes
- * every waiter.  The woken return once they can take the lock back.  The
- * caller must hold the lock.  Return 0, -EPERM, -EINVAL. */
+/* mps_cond_notify wakes up to n of the threads waiting when it is called
+ * (not necessarily the oldest), in any process; waiters that died are not
+ * counted.  mps_cond_notify_all wakes every waiter.  The woken return once
+ * they can take the lock back.  The caller must hold the lock.  Return 0,
+ * -EPERM, -EINVAL, -EBADMSG (garbage in the counters, now reset to zero:
+ * threads still sleeping wake on a later notification). */
 int mps_cond_notify(mps_cond *cond, unsigned int n);
 int mps_cond_notify_all(mps_cond *cond);
 

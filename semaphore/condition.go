@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"unsafe"
@@ -16,31 +15,36 @@ import (
 	"github.com/mpsync/mpsync/internal/goid"
 	"github.com/mpsync/mpsync/internal/handle"
 	"github.com/mpsync/mpsync/internal/object"
-	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/robust"
 )
 
-// Payload of a condition: the kind and name of its lock, then one slot per
-// possible waiter. A slot is claimed, notified and freed under the lock;
-// its state word is also the futex its waiter sleeps on.
+// Payload of a condition: the kind and name of its lock, then four
+// counters, written under the lock except that waiters take tokens
+// without it. There is no table of waiters, so there is no limit on their
+// number: a waiter takes a ticket and counts itself in nwait, then
+// sleeps on seq until a token it may take appears. Notify(n) hands out
+// min(n, nwait) tokens, which only waiters holding a ticket older than
+// bound may take, bumps seq and wakes sleepers. A waiter that dies is
+// never told apart: it stays in nwait until a notification counts it, and
+// the token that notification adds is taken by a live waiter instead (one
+// spurious wake-up later at most), so it never swallows a notification.
 const (
-	condSlots       = 128
-	condSlotSize    = 24 // uint64 owner, uint32 state, uint32 ticket, 8 spare
-	offSlotState    = 8
-	offSlotTicket   = 12
+	condFormat      = 2 // an earlier layout's table of 128 waiter slots had 128 here
 	offCondKind     = 0
-	offCondSlots    = 4
-	offCondTicket   = 8
+	offCondFormat   = 4
+	offCondSeq      = 8  // bumped by every notification; the futex
 	offCondFlags    = 12 // condImplicitLock
 	offCondLockName = 16
-	offCondSlot0    = offCondLockName + 256
-	condPayload     = offCondSlot0 + condSlots*condSlotSize
+	offCondNext     = offCondLockName + 256 // the next ticket
+	offCondBound    = offCondNext + 4       // tickets older than this may take tokens
+	offCondWaiting  = offCondBound + 4      // waiters neither notified nor gone (nwait)
+	offCondTokens   = offCondWaiting + 4    // notifications not yet taken
+	condPayload     = offCondTokens + 4
 
 	condImplicitLock = 1 // the lock was made by NewCondition for this condition
 
-	slotFree     = 0
-	slotWaiting  = 1
-	slotNotified = 2
+	// condCountMax bounds the counters: more would be garbage.
+	condCountMax = 1<<31 - 1
 )
 
 // CondLock is the lock of a Condition: a *Lock or an *RLock.
@@ -71,8 +75,10 @@ func (r *RLock) robustLock() (*robust.Lock, int) { return r.l, csrc.KindRLock }
 // Waiting or notifying requires holding the lock: for an RLock, held by
 // the calling goroutine; for a Lock, held by this process. A waiter that
 // dies (even killed with SIGKILL) is skipped by Notify, so a notification
-// always goes to a live waiter. Up to 128 goroutines, across all
-// processes, may wait at once.
+// always goes to a live waiter. Any number of goroutines, across all
+// processes, may wait at once. Notify(n) wakes n of the waiters that were
+// waiting when it was called, not necessarily the oldest; a waiter that
+// died may cost one spurious wake-up to a later waiter.
 //
 // A Condition must not be copied after first use. It is safe for
 // concurrent use.
@@ -82,17 +88,13 @@ type Condition struct {
 	lock         CondLock
 	rl           *robust.Lock
 	rkind        int
-	ownLock      bool // the lock was made or opened by the condition: Close closes it
-	implicitLock bool // the lock was made for the condition: Unlink unlinks it
-	ticket       *atomic.Uint32
-	slots        [condSlots]condSlot
-}
-
-type condSlot struct {
-	owner  *atomic.Uint64 // pid|tag word of the waiter
-	state  *atomic.Uint32 // slotFree, slotWaiting, slotNotified; futex
-	ticket *atomic.Uint32 // arrival order
-	index  int            // the slot's place in the payload, for messages
+	ownLock      bool           // the lock was made or opened by the condition: Close closes it
+	implicitLock bool           // the lock was made for the condition: Unlink unlinks it
+	seq          *atomic.Uint32 // bumped by every notification; the futex
+	next         *atomic.Uint32 // the next ticket
+	bound        *atomic.Uint32 // tickets older than this may take tokens
+	nwait        *atomic.Uint32 // waiters neither notified nor gone
+	tokens       *atomic.Uint32 // notifications not yet taken
 }
 
 // NewCondition creates a condition variable using lock, a *Lock or an
@@ -113,11 +115,11 @@ func NewCondition(lock CondLock, opts ...Option) (*Condition, error) {
 	obj, err := create(op, csrc.KindCondition, condPayload, false, opts, func(o *object.Object) error {
 		p := o.Payload()
 		binary.NativeEndian.PutUint32(p[offCondKind:], uint32(kind))
-		binary.NativeEndian.PutUint32(p[offCondSlots:], condSlots)
+		binary.NativeEndian.PutUint32(p[offCondFormat:], condFormat)
 		if own {
 			binary.NativeEndian.PutUint32(p[offCondFlags:], condImplicitLock)
 		}
-		copy(p[offCondLockName:offCondSlot0-1], lockName)
+		copy(p[offCondLockName:offCondNext-1], lockName)
 		return nil
 	})
 	if err != nil {
@@ -139,15 +141,15 @@ func OpenCondition(name string) (*Condition, error) {
 	}
 	p := obj.Payload()
 	kind := int(binary.NativeEndian.Uint32(p[offCondKind:]))
-	nslots := binary.NativeEndian.Uint32(p[offCondSlots:])
-	lockName := string(p[offCondLockName : offCondSlot0-1])
+	format := binary.NativeEndian.Uint32(p[offCondFormat:])
+	lockName := string(p[offCondLockName : offCondNext-1])
 	if i := strings.IndexByte(lockName, 0); i >= 0 {
 		lockName = lockName[:i]
 	}
 	var lock CondLock
 	switch {
-	case nslots != condSlots:
-		err = fmt.Errorf("%s %s: %d waiter slots, want %d: %w", op, obj.Name(), nslots, condSlots, errs.ErrCorrupt)
+	case format != condFormat:
+		err = fmt.Errorf("%s %s: payload format %d, want %d: %w", op, obj.Name(), format, condFormat, errs.ErrVersion)
 	case kind == csrc.KindLock:
 		lock, err = OpenLock(lockName)
 	case kind == csrc.KindRLock:
@@ -167,11 +169,9 @@ func newCondition(obj *object.Object, lock CondLock, own, implicit bool) *Condit
 	c := &Condition{h: handle.Handle{Res: obj}, lock: lock, ownLock: own, implicitLock: implicit}
 	c.rl, c.rkind = lock.robustLock()
 	base := unsafe.Pointer(&obj.Payload()[0])
-	c.ticket = (*atomic.Uint32)(unsafe.Add(base, offCondTicket))
-	for i := range c.slots {
-		s := unsafe.Add(base, offCondSlot0+i*condSlotSize)
-		c.slots[i] = condSlot{owner: (*atomic.Uint64)(s), state: (*atomic.Uint32)(unsafe.Add(s, offSlotState)), ticket: (*atomic.Uint32)(unsafe.Add(s, offSlotTicket)), index: i}
-	}
+	word := func(off int) *atomic.Uint32 { return (*atomic.Uint32)(unsafe.Add(base, off)) }
+	c.seq, c.next, c.bound = word(offCondSeq), word(offCondNext), word(offCondBound)
+	c.nwait, c.tokens = word(offCondWaiting), word(offCondTokens)
 	return c
 }
 
@@ -200,8 +200,9 @@ func (c *Condition) held() (uint64, bool) {
 // when notified, ctx's error otherwise (within a few milliseconds of its
 // end), ErrNotOwner if the caller does not hold the lock, or ErrOwnerDead
 // if, while it waited, another holder of the lock died (the lock is held).
-// If another process wrote garbage into its waiter slot, it returns an
-// error matching ErrCorrupt, also with the lock held.
+// If another process wrote garbage into the condition's counters, it
+// returns an error matching ErrCorrupt, also with the lock held, and
+// resets the garbage counter to zero.
 func (c *Condition) Wait(ctx context.Context) error {
 	if err := c.h.Check(); err != nil {
 		return err
@@ -210,22 +211,34 @@ func (c *Condition) Wait(ctx context.Context) error {
 	if !ok {
 		return ErrNotOwner
 	}
-	slot, err := c.claimSlot()
-	if err != nil {
+	if err := c.sane("Wait"); err != nil {
 		return err
 	}
+	ticket := c.next.Add(1) - 1
+	c.nwait.Add(1)
 	n := 1
+	var err error
 	if c.rkind == csrc.KindRLock {
 		n, err = c.rl.ReleaseAll(g)
 	} else {
 		err = c.rl.Unlock()
 	}
 	if err != nil {
-		slot.state.Store(slotFree)
+		c.leave()
 		return err
 	}
 
-	waitErr := waitSleep.Wait(ctx, slot.state, slotWaiting, nil)
+	var waitErr error
+	notified := false
+	for {
+		seq := c.seq.Load()
+		if notified, waitErr = c.take(ticket); notified || waitErr != nil {
+			break
+		}
+		if waitErr = waitSleep.Wait(ctx, c.seq, seq, nil); waitErr != nil {
+			break
+		}
+	}
 
 	var lockErr error
 	if c.rkind == csrc.KindRLock {
@@ -233,46 +246,77 @@ func (c *Condition) Wait(ctx context.Context) error {
 	} else {
 		lockErr = c.rl.Lock(context.Background())
 	}
-	state := slot.state.Load()
-	slot.owner.Store(0)
-	slot.state.Store(slotFree)
+	if lockErr != nil && !errors.Is(lockErr, ErrOwnerDead) {
+		return lockErr // not held: the counters are left as they are
+	}
+	if !notified && !errors.Is(waitErr, ErrCorrupt) {
+		// A last look, with the lock held: a notification that came
+		// while this waiter gave up is still its to take.
+		var takeErr error
+		if notified, takeErr = c.take(ticket); takeErr != nil {
+			waitErr = takeErr
+		}
+	}
+	if !notified {
+		c.leave()
+	}
 	switch {
 	case lockErr != nil:
 		return lockErr
-	case state == slotNotified:
+	case notified:
 		return nil
-	case state != slotWaiting && state != slotFree:
-		// Only the waiter and Notify write the slot, Notify only
-		// slotNotified, or slotFree for a waiter it took for dead (then
-		// this is a spurious wake-up): anything else is garbage.
-		return fmt.Errorf("semaphore.Condition.Wait %s: waiter slot %d holds state %d: %w",
-			c.Name(), slot.index, state, ErrCorrupt)
 	}
 	return waitErr
 }
 
-// claimSlot takes a free slot, or else one whose waiter died (checking
-// liveness, a file-lock test, only when no slot is free). The caller
-// holds the lock.
-func (c *Condition) claimSlot() (*condSlot, error) {
-	for pass := 0; pass < 2; pass++ {
-		for i := range c.slots {
-			s := &c.slots[i]
-			if s.state.Load() != slotFree && (pass == 0 || proc.Alive(s.owner.Load())) {
-				continue
-			}
-			s.owner.Store(proc.MustSelf())
-			s.ticket.Store(c.ticket.Add(1))
-			s.state.Store(slotWaiting)
-			return s, nil
+// take takes a token if there is one for the waiter holding ticket.
+func (c *Condition) take(ticket uint32) (bool, error) {
+	for {
+		tok := c.tokens.Load()
+		if tok > condCountMax {
+			return false, c.sane("Wait")
+		}
+		if tok == 0 || int32(c.bound.Load()-ticket) <= 0 {
+			return false, nil
+		}
+		if c.tokens.CompareAndSwap(tok, tok-1) {
+			return true, nil
 		}
 	}
-	return nil, fmt.Errorf("semaphore: Condition.Wait %s: more than %d waiters", c.Name(), condSlots)
 }
 
-// Notify wakes up to n waiters, oldest first; waiters that died are
-// skipped. The caller must hold the lock (ErrNotOwner otherwise). The
-// woken waiters return from Wait once they can take the lock back.
+// leave uncounts a waiter that goes without a notification. The caller
+// holds the lock.
+func (c *Condition) leave() {
+	if w := c.nwait.Load(); w > 0 && w <= condCountMax {
+		c.nwait.Store(w - 1)
+	}
+}
+
+// sane checks the counters that can hold garbage, resetting one that
+// does to zero. The caller holds the lock, or takes only tokens.
+func (c *Condition) sane(op string) error {
+	var bad []string
+	for _, w := range []struct {
+		name string
+		word *atomic.Uint32
+	}{{"waiting", c.nwait}, {"tokens", c.tokens}} {
+		if v := w.word.Load(); v > condCountMax && w.word.CompareAndSwap(v, 0) {
+			bad = append(bad, fmt.Sprintf("%s %#x", w.name, v))
+		}
+	}
+	if bad != nil {
+		return fmt.Errorf("semaphore.Condition.%s %s: counters hold %s: %w", op, c.Name(), strings.Join(bad, ", "), ErrCorrupt)
+	}
+	return nil
+}
+
+// Notify wakes up to n of the goroutines waiting when it is called, in
+// any process; waiters that died are not counted. The caller must hold
+// the lock (ErrNotOwner otherwise). The woken waiters return from Wait
+// once they can take the lock back. It returns an error matching
+// ErrCorrupt if another process wrote garbage into the counters (reset to
+// zero: waiters still sleeping then wake on a later notification).
 func (c *Condition) Notify(n int) error {
 	if err := c.h.Check(); err != nil {
 		return err
@@ -280,36 +324,27 @@ func (c *Condition) Notify(n int) error {
 	if _, ok := c.held(); !ok {
 		return ErrNotOwner
 	}
-	if n <= 0 {
+	if err := c.sane("Notify"); err != nil {
+		return err
+	}
+	w := c.nwait.Load()
+	if n <= 0 || w == 0 {
 		return nil
 	}
-	var waiting []*condSlot
-	for i := range c.slots {
-		if c.slots[i].state.Load() == slotWaiting {
-			waiting = append(waiting, &c.slots[i])
-		}
+	k := w
+	if uint64(n) < uint64(k) {
+		k = uint32(n)
 	}
-	sort.Slice(waiting, func(i, j int) bool {
-		return int32(waiting[i].ticket.Load()-waiting[j].ticket.Load()) < 0
-	})
-	for _, s := range waiting {
-		if n == 0 {
-			break
-		}
-		if !proc.Alive(s.owner.Load()) {
-			s.owner.Store(0)
-			s.state.Store(slotFree)
-			continue
-		}
-		s.state.Store(slotNotified)
-		futex.Wake(s.state, 1)
-		n--
-	}
+	c.nwait.Store(w - k)
+	c.bound.Store(c.next.Load())
+	c.tokens.Add(k)
+	c.seq.Add(1)
+	futex.Wake(c.seq, int(min(k, futex.MaxWake)))
 	return nil
 }
 
 // NotifyAll wakes every waiter. The caller must hold the lock.
-func (c *Condition) NotifyAll() error { return c.Notify(condSlots) }
+func (c *Condition) NotifyAll() error { return c.Notify(condCountMax) }
 
 // WaitFor waits until pred returns true, re-checking it after every
 // notification, and returns pred's last result: (true, nil), or pred's

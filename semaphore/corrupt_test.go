@@ -102,11 +102,11 @@ func TestBarrierCorruptCount(t *testing.T) {
 	p.Expect("barrier ok")
 }
 
-// TestConditionCorruptSlot writes garbage into the state of the slot a
-// helper process waits in: its Wait returns an error matching ErrCorrupt,
-// holding the lock as Wait always does, and once it unlocks the lock is
-// free and the slot is free again.
-func TestConditionCorruptSlot(t *testing.T) {
+// TestConditionCorruptCounts writes garbage into the token count while a
+// helper process waits: its Wait returns an error matching ErrCorrupt,
+// holding the lock as Wait always does; once it unlocks, the lock is free,
+// the count is zero again and a wait and a notification work.
+func TestConditionCorruptCounts(t *testing.T) {
 	c, err := semaphore.NewCondition(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -114,23 +114,12 @@ func TestConditionCorruptSlot(t *testing.T) {
 	defer c.Unlink()
 	defer c.Close()
 	payload, _ := raw(t, c.Name())
-	state := func(i int) *atomic.Uint32 {
-		return (*atomic.Uint32)(unsafe.Pointer(&payload[semaphore.OffCondSlot0+i*semaphore.CondSlotSize+semaphore.OffSlotState]))
-	}
+	tokens := (*atomic.Uint32)(unsafe.Pointer(&payload[semaphore.OffCondTokens]))
 
 	p := proctest.Start(t, "cond-wait-once", c.Name())
 	p.Expect("waiting")
-	c.Lock() // the helper is inside Wait: its slot is claimed
-	slot := -1
-	for i := range semaphore.CondSlotCount {
-		if state(i).Load() == semaphore.SlotWaiting {
-			slot = i
-		}
-	}
-	if slot < 0 {
-		t.Fatal("no waiter slot is taken while a helper waits")
-	}
-	state(slot).Store(0xdead)
+	c.Lock() // the helper is inside Wait
+	tokens.Store(0xdead0000)
 	c.Unlock()
 	p.Expect("wait corrupt")
 	p.Expect("unlocked")
@@ -141,7 +130,15 @@ func TestConditionCorruptSlot(t *testing.T) {
 	} else {
 		r.Release()
 	}
-	if got := state(slot).Load(); got != semaphore.SlotFree {
-		t.Errorf("slot %d state %#x after the wait, want free", slot, got)
+	if got := tokens.Load(); got != 0 {
+		t.Errorf("tokens %#x after the wait, want 0", got)
 	}
+	p = proctest.Start(t, "cond-wait-once", c.Name())
+	p.Expect("waiting")
+	c.Lock()
+	if err := c.Notify(1); err != nil {
+		t.Errorf("Notify after the mend: %v", err)
+	}
+	c.Unlock()
+	p.Expect("wait <nil>")
 }

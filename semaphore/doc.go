@@ -27,8 +27,9 @@
 //   - Robust: when a process dies holding a Lock or RLock (even killed with
 //     SIGKILL), the next acquirer gets the lock together with
 //     [ErrOwnerDead], instead of waiting forever. A Barrier breaks instead of
-//     hanging when a waiting party dies, and a Condition skips waiters
-//     that died.
+//     hanging when a waiting party dies, and a Condition's waiters that
+//     died never swallow a notification. A Condition has no limit on its
+//     waiters.
 //   - Fast: acquiring a free lock and releasing it are one atomic
 //     instruction each, in Go, with no system call and no cgo.
 //   - Cheap to wait on: goroutines of one process queue in the process,

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 enum { threads = 4, rounds = 2000 };
@@ -225,6 +226,56 @@ static void run_queue(mps_cond *c)
     CHECK(q.taken == threads * (rounds / 4) && q.items == 0);
 }
 
+struct crowd {
+    mps_cond *c;
+    long inside, woken;
+};
+
+static void *crowd_wait(void *arg)
+{
+    struct crowd *cr = arg;
+    CHECK_RC(mps_cond_acquire(cr->c, -1), 0);
+    cr->inside++;
+    CHECK_RC(mps_cond_wait(cr->c, -1), 0);
+    cr->woken++;
+    CHECK_RC(mps_cond_release(cr->c), 0);
+    return NULL;
+}
+
+/* crowd_count reads a count of the crowd's under the lock. */
+static long crowd_count(struct crowd *cr, const long *n)
+{
+    CHECK_RC(mps_cond_acquire(cr->c, -1), 0);
+    long v = *n;
+    CHECK_RC(mps_cond_release(cr->c), 0);
+    return v;
+}
+
+/* run_crowd: more waiters than the 128 slots of the earlier layout;
+ * notify(50) wakes exactly 50, notify_all the rest. */
+static void run_crowd(mps_cond *c)
+{
+    enum { crowd = 300 };
+    struct crowd cr = {.c = c};
+    pthread_t t[crowd];
+    for (int i = 0; i < crowd; i++)
+        CHECK(pthread_create(&t[i], NULL, crowd_wait, &cr) == 0);
+    while (crowd_count(&cr, &cr.inside) < crowd)
+        sched_yield();
+    CHECK_RC(mps_cond_acquire(c, -1), 0);
+    CHECK_RC(mps_cond_notify(c, 50), 0);
+    CHECK_RC(mps_cond_release(c), 0);
+    while (crowd_count(&cr, &cr.woken) < 50)
+        sched_yield();
+    CHECK(crowd_count(&cr, &cr.woken) == 50);
+    CHECK_RC(mps_cond_acquire(c, -1), 0);
+    CHECK_RC(mps_cond_notify_all(c), 0);
+    CHECK_RC(mps_cond_release(c), 0);
+    for (int i = 0; i < crowd; i++)
+        CHECK(pthread_join(t[i], NULL) == 0);
+    CHECK(cr.woken == crowd);
+}
+
 static int never(void *arg)
 {
     (void)arg;
@@ -241,6 +292,7 @@ static void test_condition(void)
     CHECK(strcmp(mps_object_name(mps_cond_lock(c)), mps_object_name(mps_cond_lock(c2))) == 0);
     CHECK(mps_object_info(mps_cond_lock(c2))->kind == MPS_KIND_RLOCK);
     run_queue(c2);
+    run_crowd(c2);
 
     CHECK_RC(mps_cond_wait(c, 0), -EPERM);
     CHECK_RC(mps_cond_notify(c, 1), -EPERM);

@@ -106,8 +106,9 @@ static void test_condition(void)
     pid_t pid = child(wait_cond, mps_cond_name(c));
     CHECK_RC(mps_cond_acquire(c, -1), 0);
     kill_child(pid);
-    /* The only waiter is dead: notify frees its slot, and a wait of ours
-     * then times out rather than taking a notification meant for it. */
+    /* The only waiter is dead: notify counts it, and a wait of ours then
+     * times out rather than taking the token left for it (a waiter that
+     * came after a notification never takes its tokens). */
     CHECK_RC(mps_cond_notify(c, 1), 0);
     CHECK_RC(mps_cond_wait(c, 1000000), -ETIMEDOUT);
     CHECK_RC(mps_cond_release(c), 0);
