@@ -78,17 +78,25 @@ static int cas(struct lock_area *l, uint64_t *expected, uint64_t desired)
     return __atomic_compare_exchange_n(&l->word, expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
-static int take_over(struct lock_area *l, uint64_t w, uint64_t self)
+/* stamp stores now in a time field, unless the area is compact (it has
+ * none). */
+static void stamp(int64_t *field, int compact)
+{
+    if (!compact)
+        __atomic_store_n(field, mps__wall_ns(), __ATOMIC_RELAXED);
+}
+
+static int take_over(struct lock_area *l, uint64_t w, uint64_t self, int compact)
 {
     if (!cas(l, &w, self | DEAD_BIT | (w & WAITERS_BIT)))
         return 0;
     __atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&l->count, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&l->since, mps__wall_ns(), __ATOMIC_RELAXED);
+    stamp(&l->since, compact);
     return 1;
 }
 
-static int acquire_slow(struct lock_area *l, int64_t timeout_ns);
+static int acquire_slow(struct lock_area *l, int64_t timeout_ns, int compact);
 
 MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
 {
@@ -98,12 +106,21 @@ MPS_API int mps_lock_acquire(void *lock, int64_t timeout_ns)
     uint64_t self = __atomic_load_n(&mps__self_id, __ATOMIC_ACQUIRE), zero = 0;
     if (self != 0 && l != NULL && (uintptr_t)l % 8 == 0 && cas(l, &zero, self))
         return 0;
-    return acquire_slow(l, timeout_ns);
+    return acquire_slow(l, timeout_ns, 0);
+}
+
+/* acquire is mps_lock_acquire on a full or a compact area. */
+static int acquire(struct lock_area *l, int64_t timeout_ns, int compact)
+{
+    uint64_t self = __atomic_load_n(&mps__self_id, __ATOMIC_ACQUIRE), zero = 0;
+    if (self != 0 && l != NULL && (uintptr_t)l % 8 == 0 && cas(l, &zero, self))
+        return 0;
+    return acquire_slow(l, timeout_ns, compact);
 }
 
 /* acquire_slow is mps_lock_acquire for the rest: a bad argument, no
  * identity yet, or a taken lock (Go's lockMiss and lockSlow). */
-__attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t timeout_ns)
+__attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t timeout_ns, int compact)
 {
     if (l == NULL || (uintptr_t)l % 8 != 0)
         return -EINVAL;
@@ -134,7 +151,7 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
                 if (cas(l, &w, self))
                     return 0;
             } else if (cas(l, &w, self | WAITERS_BIT)) {
-                __atomic_store_n(&l->since, mps__wall_ns(), __ATOMIC_RELAXED);
+                stamp(&l->since, compact);
                 return 0;
             }
             continue;
@@ -142,7 +159,7 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
         if (w == NOT_RECOVERABLE)
             return -ENOTRECOVERABLE;
         if (timeout_ns == 0) {
-            if (!same_owner(w, self) && !mps__alive(w) && take_over(l, w, self))
+            if (!same_owner(w, self) && !mps__alive(w) && take_over(l, w, self, compact))
                 return -EOWNERDEAD;
             return -EBUSY;
         }
@@ -153,18 +170,18 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
             w |= WAITERS_BIT;
         }
         int64_t zero_t = 0;
-        if (__atomic_load_n(&l->wait, __ATOMIC_RELAXED) == 0)
+        if (!compact && __atomic_load_n(&l->wait, __ATOMIC_RELAXED) == 0)
             __atomic_compare_exchange_n(&l->wait, &zero_t, mps__wall_ns(), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         int r = mps__futex_sleep(futex_word(l), (uint32_t)w, slice_ns, deadline);
         if (r == -ETIMEDOUT && mps__expired(deadline))
             return -ETIMEDOUT;
         if (r == -ETIMEDOUT && __atomic_load_n(&l->word, __ATOMIC_SEQ_CST) == w &&
-            !same_owner(w, self) && !mps__alive(w) && take_over(l, w, self))
+            !same_owner(w, self) && !mps__alive(w) && take_over(l, w, self, compact))
             return -EOWNERDEAD;
     }
 }
 
-static int release_slow(struct lock_area *l);
+static int release_slow(struct lock_area *l, int compact);
 
 MPS_API int mps_lock_release(void *lock)
 {
@@ -176,11 +193,20 @@ MPS_API int mps_lock_release(void *lock)
     uint64_t held = __atomic_load_n(&mps__self_id, __ATOMIC_ACQUIRE);
     if (held != 0 && l != NULL && cas(l, &held, 0))
         return 0;
-    return release_slow(l);
+    return release_slow(l, 0);
+}
+
+/* release is mps_lock_release on a full or a compact area. */
+static int release(struct lock_area *l, int compact)
+{
+    uint64_t held = __atomic_load_n(&mps__self_id, __ATOMIC_ACQUIRE);
+    if (held != 0 && l != NULL && cas(l, &held, 0))
+        return 0;
+    return release_slow(l, compact);
 }
 
 /* release_slow is mps_lock_release when the fast path did not apply. */
-__attribute__((noinline)) static int release_slow(struct lock_area *l)
+__attribute__((noinline)) static int release_slow(struct lock_area *l, int compact)
 {
     if (l == NULL)
         return -EINVAL;
@@ -190,13 +216,18 @@ __attribute__((noinline)) static int release_slow(struct lock_area *l)
         if (!same_owner(w, self))
             return -EPERM;
         uint64_t next = (w & DEAD_BIT) ? NOT_RECOVERABLE : 0;
-        int64_t since = __atomic_exchange_n(&l->since, 0, __ATOMIC_RELAXED);
-        int64_t waited = __atomic_exchange_n(&l->wait, 0, __ATOMIC_RELAXED);
-        if (!cas(l, &w, next)) {
-            __atomic_store_n(&l->since, since, __ATOMIC_RELAXED);
-            int64_t zero_t = 0;
-            __atomic_compare_exchange_n(&l->wait, &zero_t, waited, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-            continue;
+        if (compact) {
+            if (!cas(l, &w, next))
+                continue;
+        } else {
+            int64_t since = __atomic_exchange_n(&l->since, 0, __ATOMIC_RELAXED);
+            int64_t waited = __atomic_exchange_n(&l->wait, 0, __ATOMIC_RELAXED);
+            if (!cas(l, &w, next)) {
+                __atomic_store_n(&l->since, since, __ATOMIC_RELAXED);
+                int64_t zero_t = 0;
+                __atomic_compare_exchange_n(&l->wait, &zero_t, waited, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+                continue;
+            }
         }
         if (next == NOT_RECOVERABLE) {
             mps__futex_wake(futex_word(l), INT32_MAX);
@@ -259,9 +290,8 @@ static void set_holder(struct lock_area *l, uint64_t token, uint32_t n)
     __atomic_store_n(&l->count, n, __ATOMIC_RELAXED);
 }
 
-MPS_API int mps_rlock_acquire(void *lock, int64_t timeout_ns)
+static int rlock_acquire(struct lock_area *l, int64_t timeout_ns, int compact)
 {
-    struct lock_area *l = lock;
     if (l == NULL || (uintptr_t)l % 8 != 0)
         return -EINVAL;
     if (held_by_me(l)) {
@@ -271,15 +301,18 @@ MPS_API int mps_rlock_acquire(void *lock, int64_t timeout_ns)
         __atomic_store_n(&l->count, c + 1, __ATOMIC_RELAXED);
         return 0;
     }
-    int rc = mps_lock_acquire(lock, timeout_ns);
+    int rc = acquire(l, timeout_ns, compact);
     if (rc == 0 || rc == -EOWNERDEAD)
         set_holder(l, mps__thread_token(), 1);
     return rc;
 }
 
-MPS_API int mps_rlock_release(void *lock)
+MPS_API int mps_rlock_acquire(void *lock, int64_t timeout_ns) { return rlock_acquire(lock, timeout_ns, 0); }
+
+MPS_HIDDEN int mps__crlock_acquire(void *lock, int64_t timeout_ns) { return rlock_acquire(lock, timeout_ns, 1); }
+
+static int rlock_release(struct lock_area *l, int compact)
 {
-    struct lock_area *l = lock;
     if (l == NULL || (uintptr_t)l % 8 != 0)
         return -EINVAL;
     if (!held_by_me(l))
@@ -290,8 +323,12 @@ MPS_API int mps_rlock_release(void *lock)
         return 0;
     }
     set_holder(l, 0, 0);
-    return mps_lock_release(lock);
+    return release(l, compact);
 }
+
+MPS_API int mps_rlock_release(void *lock) { return rlock_release(lock, 0); }
+
+MPS_HIDDEN int mps__crlock_release(void *lock) { return rlock_release(lock, 1); }
 
 MPS_API int mps_rlock_count(const void *lock, uint32_t *count)
 {

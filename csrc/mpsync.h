@@ -69,7 +69,7 @@ extern "C" {
  * 0.3 the rest of the family (semaphores, recursive locks, events,
  * conditions, barriers, typed values). */
 #define MPS_VERSION_MAJOR 0
-#define MPS_VERSION_MINOR 3
+#define MPS_VERSION_MINOR 4
 
 /* mps_version returns the library's version as MAJOR * 1000 + MINOR, so a
  * program can check at run time that the library it loaded is at least the
@@ -367,7 +367,9 @@ uint64_t mps_object_elem_size(const mps_object *obj);
 void *mps_object_payload(const mps_object *obj);
 
 /* mps_object_lock returns the address of the lock area, or NULL if the
- * object has none.  Pass it to the mps_lock_* functions. */
+ * object has none.  Pass it to the mps_lock_* functions, except for a
+ * Value or Array in an arena (a compact lock area, which the mps_value_*
+ * functions lock themselves). */
 void *mps_object_lock(const mps_object *obj);
 
 /* mps_object_close unmaps the object and frees the handle (not the object:
@@ -380,16 +382,20 @@ int mps_object_close(mps_object *obj);
  * processes that have it open keep using it.  Call it once, in one
  * process.  Since version 0.3.
  * Returns 0, or -EINVAL (obj is NULL), -ENOENT (already unlinked),
- * -EACCES. */
+ * -EACCES, -EOPNOTSUPP (an object in an arena: this library does not free
+ * arena objects yet). */
 int mps_object_unlink(const mps_object *obj);
 
 /* ------------------------------------------------------------------------
  * Arenas
  *
  * An arena is one segment holding many objects (Go: shm.NewArena,
- * semaphore.In, ctypes.In).  This library does not create or open arena
- * objects yet; this is the layout it will follow.  All offsets are
- * native-endian (little-endian) and every field is untrusted input.
+ * semaphore.In, ctypes.In).  This library opens arenas (mps_arena_open,
+ * below) and the objects in them: every mps_*_open function, and
+ * mps_object_open, accepts an arena-qualified name "arena/name" or a
+ * handle "arena/#<off>.<gen>".  It does not create objects in arenas
+ * yet.  All offsets are native-endian (little-endian) and every field is
+ * untrusted input.
  *
  * The segment starts with the object header above, kind MPS_KIND_ARENA,
  * count = segment size - MPS_ARENA_CTL, elem_size 1, format "", whose lock
@@ -477,6 +483,47 @@ int mps_object_unlink(const mps_object *obj);
 #define MPS_ARENA_BLOCK_HEADER 16
 #define MPS_ARENA_COMPACT_LOCK 24
 #define MPS_ARENA_NAME_MAX 251
+
+/* mps_arena is an arena mapped in this process.  It is opaque. */
+typedef struct mps_arena mps_arena;
+
+/* mps_arena_open maps the arena called name, or counts one more user of
+ * this process's mapping of it (every object opened in an arena is one
+ * too): one mapping per arena and process.  Returns 0, or the errors of
+ * mps_shm_open, -EMEDIUMTYPE (not an arena), -EBADMSG (a corrupt control
+ * block), -EPROTONOSUPPORT (another MPS_ARENA_VERSION), -EINVAL, -ENOMEM.
+ * Since version 0.4. */
+int mps_arena_open(const char *name, mps_arena **out);
+
+/* mps_arena_close drops one user; the last one unmaps the arena.  NULL is
+ * accepted.  Returns 0 or the errno of munmap.  Since version 0.4. */
+int mps_arena_close(mps_arena *arena);
+
+/* mps_arena_unlink removes the arena's name (as mps_shm_unlink does):
+ * later opens in this process map whatever then has the name.  Returns
+ * 0 or the errors of mps_shm_unlink.  Since version 0.4. */
+int mps_arena_unlink(const char *name);
+
+/* mps_arena_name returns the arena's name (no leading '/'); valid until
+ * close.  Since version 0.4. */
+const char *mps_arena_name(const mps_arena *arena);
+
+/* struct mps_arena_stats is a snapshot of an arena's control block. */
+struct mps_arena_stats {
+    uint64_t size;       /* of the segment */
+    uint64_t heap;       /* bytes of heap */
+    uint64_t bump;       /* bytes of heap ever carved into blocks */
+    uint64_t objects;    /* live objects */
+    uint64_t used;       /* bytes of their blocks */
+    uint32_t names;      /* live names */
+    uint32_t name_slots; /* slots of the name table (full at 3/4) */
+    uint32_t types;      /* type table entries in use */
+    uint32_t recovered;  /* allocator lock takeovers from dead holders */
+};
+
+/* mps_arena_stats fills *stats, read without the lock (the counts may be
+ * mid-change).  Returns 0 or -EINVAL.  Since version 0.4. */
+int mps_arena_stats(const mps_arena *arena, struct mps_arena_stats *stats);
 
 /* ------------------------------------------------------------------------
  * Process identity and the registry

@@ -67,6 +67,32 @@ MPS_HIDDEN int mps__map_fd(int fd, size_t size, void **data);
  * address and size the caller has taken over. */
 MPS_HIDDEN void mps__shm_forget(mps_shm *shm);
 
+/* struct mps__arena_block is an object found in an arena: its layout
+ * (offsets from the block's start), memory and size, and whether its lock
+ * area is the compact one. */
+struct mps__arena_block {
+    struct mps_object_info info;
+    unsigned char *mem;
+    uint64_t size;
+    int compact;
+};
+
+/* mps__arena_split splits an arena-qualified name, "arena/object" (an
+ * optional leading '/'), copying the arena's name into arena_name
+ * (MPS_NAME_MAX + 1 bytes); returns 0 if name is not one. */
+MPS_HIDDEN int mps__arena_split(const char *name, char *arena_name, const char **object);
+
+/* mps__arena_find opens the arena called arena_name (one more user of
+ * this process's mapping, stored in *arena) and finds object in it, a
+ * name or a handle "#<off>.<gen>".  Returns 0, -ENOENT, -EINVAL (a bad
+ * object name), -EBADMSG, or mps_arena_open's errors. */
+MPS_HIDDEN int mps__arena_find(const char *arena_name, const char *object, mps_arena **arena,
+                               struct mps__arena_block *blk);
+
+/* mps__object_compact reports whether obj's lock area is an arena's
+ * compact one (no inspection times: see mps__crlock_acquire). */
+MPS_HIDDEN int mps__object_compact(const mps_object *obj);
+
 /* mps__kind_tag returns the tag of a kind used in random object names. */
 MPS_DOOR const char *mps__kind_tag(int kind);
 
@@ -224,6 +250,13 @@ MPS_HIDDEN int mps__lock_held(const void *lock);
  * (the "owner" field of the lock area): nonzero, unique among the live
  * threads of the process. */
 MPS_HIDDEN uint64_t mps__thread_token(void);
+
+/* mps__crlock_acquire and mps__crlock_release are mps_rlock_acquire and
+ * mps_rlock_release on a compact lock area (an arena's Values and Arrays:
+ * the first 24 bytes of a lock area, without the times at 24 and 32,
+ * which are never written). */
+MPS_HIDDEN int mps__crlock_acquire(void *lock, int64_t timeout_ns);
+MPS_HIDDEN int mps__crlock_release(void *lock);
 
 /* mps__rlock_release_all releases every recursive hold of the calling
  * thread on the lock at once, storing how many there were in *n, for a

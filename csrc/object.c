@@ -18,8 +18,39 @@ struct mps_object {
     void *data;
     size_t size;
     struct mps_object_info info;
+    mps_arena *arena; /* the object is a block of this arena: data is in its mapping */
+    int compact;      /* the lock area is an arena's compact one */
     char name[MPS_NAME_MAX + 1];
 };
+
+/* open_in opens object in the arena arena_name; name is the whole
+ * qualified name, as given. */
+static int open_in(const char *name, const char *arena_name, const char *object, int kind, mps_object **out)
+{
+    if (strlen(name) > MPS_NAME_MAX)
+        return -ENAMETOOLONG;
+    mps_object *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return -ENOMEM;
+    struct mps__arena_block blk;
+    int err = mps__arena_find(arena_name, object, &o->arena, &blk);
+    if (err == 0 && kind != 0 && blk.info.kind != kind)
+        err = -EMEDIUMTYPE;
+    if (err != 0) {
+        mps_arena_close(o->arena);
+        free(o);
+        return err;
+    }
+    o->data = blk.mem;
+    o->size = blk.size;
+    o->info = blk.info;
+    o->compact = blk.compact;
+    strcpy(o->name, name[0] == '/' ? name + 1 : name);
+    *out = o;
+    return 0;
+}
+
+MPS_HIDDEN int mps__object_compact(const mps_object *obj) { return obj->compact; }
 
 MPS_DOOR const char *mps__kind_tag(int kind)
 {
@@ -94,6 +125,10 @@ MPS_API int mps_object_open(const char *name, int kind, mps_object **out)
 {
     if (out == NULL)
         return -EINVAL;
+    char arena_name[MPS_NAME_MAX + 1];
+    const char *object;
+    if (mps__arena_split(name, arena_name, &object))
+        return open_in(name, arena_name, object, kind, out);
     mps_shm *s;
     int err = mps_shm_open(name, &s);
     if (err != 0)
@@ -150,7 +185,7 @@ MPS_API int mps_object_close(mps_object *obj)
 {
     if (obj == NULL)
         return 0;
-    int err = munmap(obj->data, obj->size) != 0 ? -errno : 0;
+    int err = obj->arena != NULL ? mps_arena_close(obj->arena) : munmap(obj->data, obj->size) != 0 ? -errno : 0;
     free(obj);
     return err;
 }
@@ -216,7 +251,9 @@ MPS_API int mps_rlock_open(const char *name, mps_object **out)
 
 MPS_API int mps_object_unlink(const mps_object *obj)
 {
-    return obj == NULL ? -EINVAL : mps_shm_unlink(obj->name);
+    if (obj == NULL)
+        return -EINVAL;
+    return obj->arena != NULL ? -EOPNOTSUPP : mps_shm_unlink(obj->name);
 }
 
 #endif /* MPS_USE_SYSTEM_LIB */

@@ -83,7 +83,7 @@ static int locked_begin(const mps_object *v, int *dead)
     *dead = 0;
     if (l == NULL)
         return 0;
-    int err = mps_rlock_acquire(l, -1);
+    int err = mps__object_compact(v) ? mps__crlock_acquire(l, -1) : mps_rlock_acquire(l, -1);
     if (err == -EOWNERDEAD) {
         *dead = 1;
         err = 0;
@@ -98,7 +98,10 @@ static void locked_end(const mps_object *v, int dead)
         return;
     if (dead)
         mps_lock_consistent(l);
-    mps_rlock_release(l);
+    if (mps__object_compact(v))
+        mps__crlock_release(l);
+    else
+        mps_rlock_release(l);
 }
 
 /* copy_locked copies n bytes under v's lock. */

@@ -1,0 +1,427 @@
+/* arena.c - opening arenas and the objects inside them (see mpsync.h,
+ * "Arenas").  An arena is mapped once per process and shared by every
+ * object opened in it; the last close unmaps it.  Go's internal/arena is
+ * the same layout; keep the two in step. */
+#ifndef MPS_USE_SYSTEM_LIB
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "mpsync_impl.h"
+
+/* Control block fields (offsets from MPS_ARENA_CTL). */
+enum {
+    c_magic = 0,
+    c_version = 8,
+    c_classes = 12,
+    c_size = 16,
+    c_name_slots = 24,
+    c_type_slots = 28,
+    c_names_off = 32,
+    c_types_off = 40,
+    c_heap_start = 48,
+    c_heap_end = 56,
+    c_bump = 64,
+    c_objects = 80,
+    c_used = 88,
+    c_names = 96,
+    c_types = 100,
+    c_recovered = 104,
+    c_heads = 192,
+};
+
+/* Block and type table fields. */
+enum {
+    unit = 16,
+    b_gen = 0,
+    b_meta = 4,
+    b_count = 8,
+    b_type = 12,
+    b_flags = 14,
+    flag_lock = 1,
+    flag_compact = 2,
+    state_ready = 3,
+    type_size = 272,
+    t_elem_size = 0,
+    t_align = 8,
+    t_len = 12,
+    t_format = 16,
+    slot_empty = 0,
+    slot_tomb = 1,
+};
+
+struct mps_arena {
+    struct mps_arena *next; /* in the process's list of mapped arenas */
+    int refs;
+    int unlinked; /* out of the list: later opens map the name again */
+    unsigned char *base;
+    size_t size;
+    uint64_t name_slots, names_off, types_off, heap_start, heap_end;
+    char name[MPS_NAME_MAX + 1];
+};
+
+static pthread_mutex_t arenas_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mps_arena *arenas;
+
+static uint32_t ld32(const mps_arena *a, uint64_t off)
+{
+    return __atomic_load_n((const uint32_t *)(a->base + off), __ATOMIC_SEQ_CST);
+}
+
+static uint64_t ld64(const mps_arena *a, uint64_t off)
+{
+    return __atomic_load_n((const uint64_t *)(a->base + off), __ATOMIC_SEQ_CST);
+}
+
+static uint64_t ctl32(const mps_arena *a, uint64_t f) { return ld32(a, MPS_ARENA_CTL + f); }
+static uint64_t ctl64(const mps_arena *a, uint64_t f) { return ld64(a, MPS_ARENA_CTL + f); }
+
+static uint64_t align_up(uint64_t n, uint64_t a) { return (n + a - 1) & ~(a - 1); }
+
+/* class_size returns the block size of size class c (< MPS_ARENA_CLASSES). */
+static uint64_t class_size(unsigned c)
+{
+    if (c < 32)
+        return unit * (uint64_t)(c + 1);
+    uint64_t base = 512ull << ((c - 32) / 8);
+    return base + base / 8 * (uint64_t)((c - 32) % 8 + 1);
+}
+
+/* tables computes where the tables and the heap of an arena with
+ * name_slots slots go. */
+static void tables(uint64_t name_slots, uint64_t *types_off, uint64_t *names_off, uint64_t *heap_start)
+{
+    *types_off = MPS_ARENA_CTL + align_up(c_heads + 8 * MPS_ARENA_CLASSES, 64);
+    *names_off = align_up(*types_off + (uint64_t)MPS_ARENA_TYPES * type_size, 64);
+    *heap_start = align_up(*names_off + 4 * name_slots, 4096);
+}
+
+/* attach checks the arena mapped in a (untrusted: another process wrote
+ * it) and caches where its tables are. */
+static int attach(mps_arena *a)
+{
+    struct mps_object_info info;
+    int err = mps_header_validate(a->base, a->size, &info);
+    if (err != 0)
+        return err;
+    if (info.kind != MPS_KIND_ARENA)
+        return -EMEDIUMTYPE;
+    if (info.payload_offset != MPS_ARENA_CTL || info.lock_offset != 64 || a->size < MPS_ARENA_CTL + 4096)
+        return -EBADMSG;
+    if (ctl64(a, c_magic) != MPS_ARENA_MAGIC || ctl32(a, c_classes) != MPS_ARENA_CLASSES)
+        return -EBADMSG;
+    if (ctl32(a, c_version) != MPS_ARENA_VERSION)
+        return -EPROTONOSUPPORT;
+    a->name_slots = ctl32(a, c_name_slots);
+    a->names_off = ctl64(a, c_names_off);
+    a->types_off = ctl64(a, c_types_off);
+    a->heap_start = ctl64(a, c_heap_start);
+    a->heap_end = ctl64(a, c_heap_end);
+    uint64_t types_off, names_off, heap_start;
+    tables(a->name_slots, &types_off, &names_off, &heap_start);
+    if (ctl64(a, c_size) != a->size || a->name_slots == 0 || (a->name_slots & (a->name_slots - 1)) != 0 ||
+        a->name_slots > 1ull << 31 || ctl32(a, c_type_slots) != MPS_ARENA_TYPES || a->types_off != types_off ||
+        a->names_off != names_off || a->heap_start != heap_start || a->heap_end != (a->size & ~(uint64_t)(unit - 1)) ||
+        heap_start >= a->heap_end)
+        return -EBADMSG;
+    return 0;
+}
+
+MPS_API int mps_arena_open(const char *name, mps_arena **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    char clean[MPS_NAME_MAX + 1];
+    int err = mps__check_name(name, clean);
+    if (err != 0)
+        return err;
+    pthread_mutex_lock(&arenas_mu);
+    for (mps_arena *a = arenas; a != NULL; a = a->next) {
+        if (strcmp(a->name, clean) == 0) {
+            a->refs++;
+            pthread_mutex_unlock(&arenas_mu);
+            *out = a;
+            return 0;
+        }
+    }
+    pthread_mutex_unlock(&arenas_mu);
+
+    mps_shm *s;
+    if ((err = mps_shm_open(clean, &s)) != 0)
+        return err;
+    mps_arena *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        mps_shm_close(s);
+        return -ENOMEM;
+    }
+    a->base = mps_shm_data(s);
+    a->size = mps_shm_size(s);
+    strcpy(a->name, clean);
+    mps__shm_forget(s); /* keep the mapping, drop the handle */
+    if ((err = attach(a)) != 0) {
+        munmap(a->base, a->size);
+        free(a);
+        return err;
+    }
+    a->refs = 1;
+    pthread_mutex_lock(&arenas_mu);
+    for (mps_arena *o = arenas; o != NULL; o = o->next) {
+        if (strcmp(o->name, clean) == 0) { /* mapped meanwhile */
+            o->refs++;
+            pthread_mutex_unlock(&arenas_mu);
+            munmap(a->base, a->size);
+            free(a);
+            *out = o;
+            return 0;
+        }
+    }
+    a->next = arenas;
+    arenas = a;
+    pthread_mutex_unlock(&arenas_mu);
+    *out = a;
+    return 0;
+}
+
+MPS_API int mps_arena_close(mps_arena *a)
+{
+    if (a == NULL)
+        return 0;
+    pthread_mutex_lock(&arenas_mu);
+    int last = --a->refs == 0;
+    if (last && !a->unlinked) {
+        for (mps_arena **p = &arenas; *p != NULL; p = &(*p)->next) {
+            if (*p == a) {
+                *p = a->next;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&arenas_mu);
+    if (!last)
+        return 0;
+    int err = munmap(a->base, a->size) != 0 ? -errno : 0;
+    free(a);
+    return err;
+}
+
+MPS_API int mps_arena_unlink(const char *name)
+{
+    char clean[MPS_NAME_MAX + 1];
+    int err = mps__check_name(name, clean);
+    if (err != 0)
+        return err;
+    pthread_mutex_lock(&arenas_mu);
+    for (mps_arena **p = &arenas; *p != NULL; p = &(*p)->next) {
+        if (strcmp((*p)->name, clean) == 0) {
+            (*p)->unlinked = 1;
+            *p = (*p)->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&arenas_mu);
+    return mps_shm_unlink(clean);
+}
+
+MPS_API const char *mps_arena_name(const mps_arena *a) { return a->name; }
+
+MPS_API int mps_arena_stats(const mps_arena *a, struct mps_arena_stats *st)
+{
+    if (a == NULL || st == NULL)
+        return -EINVAL;
+    uint64_t bump = ctl64(a, c_bump);
+    if (bump < a->heap_start)
+        bump = a->heap_start;
+    if (bump > a->heap_end)
+        bump = a->heap_end;
+    *st = (struct mps_arena_stats){
+        .size = a->size,
+        .heap = a->heap_end - a->heap_start,
+        .bump = bump - a->heap_start,
+        .objects = ctl64(a, c_objects),
+        .used = ctl64(a, c_used),
+        .names = (uint32_t)ctl32(a, c_names),
+        .name_slots = (uint32_t)a->name_slots,
+        .types = (uint32_t)ctl32(a, c_types),
+        .recovered = (uint32_t)ctl32(a, c_recovered),
+    };
+    return 0;
+}
+
+/* hash_name is FNV-1a (64 bits) of the n bytes at name. */
+static uint64_t hash_name(const char *name, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)name[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static int is_block(const mps_arena *a, uint64_t off)
+{
+    uint64_t bump = ctl64(a, c_bump);
+    if (bump > a->heap_end)
+        bump = a->heap_end;
+    return off % unit == 0 && off >= a->heap_start && off < bump;
+}
+
+/* name_at reports whether the ready block at off is called name (n
+ * bytes), storing its generation, read before the name and checked
+ * after it. */
+static int name_at(const mps_arena *a, uint64_t off, const char *name, size_t n, uint32_t *gen)
+{
+    if (!is_block(a, off))
+        return 0;
+    uint32_t g = ld32(a, off + b_gen), meta = ld32(a, off + b_meta);
+    unsigned state = meta & 0xff, class = meta >> 8 & 0xff, len = meta >> 24;
+    if (state != state_ready || len != n || class >= MPS_ARENA_CLASSES)
+        return 0;
+    uint64_t end = off + class_size(class);
+    if (end > a->heap_end)
+        end = a->heap_end;
+    if (off + MPS_ARENA_BLOCK_HEADER + n > end || memcmp(a->base + off + MPS_ARENA_BLOCK_HEADER, name, n) != 0)
+        return 0;
+    *gen = g;
+    return ld32(a, off + b_gen) == g;
+}
+
+/* lookup finds the object called name (n bytes), without the lock. */
+static int lookup(const mps_arena *a, const char *name, size_t n, uint64_t *off, uint32_t *gen)
+{
+    uint64_t mask = a->name_slots - 1, i = hash_name(name, n) & mask;
+    for (uint64_t k = 0; k < a->name_slots; k++, i = (i + 1) & mask) {
+        uint32_t s = ld32(a, a->names_off + 4 * i);
+        if (s == slot_empty)
+            return -ENOENT;
+        if (s != slot_tomb && name_at(a, (uint64_t)s * unit, name, n, gen)) {
+            *off = (uint64_t)s * unit;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+/* parse_handle parses "#<off>.<gen>" (lower-case hex). */
+static int parse_handle(const char *obj, uint64_t *off, uint32_t *gen)
+{
+    if (obj[0] != '#')
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long o = strtoull(obj + 1, &end, 16);
+    if (end == obj + 1 || *end != '.' || errno != 0)
+        return 0;
+    const char *g0 = end + 1;
+    unsigned long long g = strtoull(g0, &end, 16);
+    if (end == g0 || *end != '\0' || errno != 0 || g > UINT32_MAX || g0[0] == '-' || g0[0] == '+' ||
+        obj[1] == '-' || obj[1] == '+')
+        return 0;
+    *off = o;
+    *gen = (uint32_t)g;
+    return 1;
+}
+
+/* describe checks the block at off with generation gen (untrusted) and
+ * fills *blk. */
+static int describe(const mps_arena *a, uint64_t off, uint32_t gen, struct mps__arena_block *blk)
+{
+    if (!is_block(a, off) || ld32(a, off + b_gen) != gen)
+        return -ENOENT;
+    uint32_t meta = ld32(a, off + b_meta);
+    unsigned state = meta & 0xff, class = meta >> 8 & 0xff, kind = meta >> 16 & 0xff, name_len = meta >> 24;
+    if (state != state_ready)
+        return -ENOENT;
+    uint64_t count = ld32(a, off + b_count);
+    uint16_t type, flags;
+    memcpy(&type, a->base + off + b_type, 2);
+    memcpy(&flags, a->base + off + b_flags, 2);
+    uint64_t ntypes = ctl32(a, c_types);
+    if (ntypes > MPS_ARENA_TYPES)
+        ntypes = MPS_ARENA_TYPES;
+    if (class >= MPS_ARENA_CLASSES || type >= ntypes || (flags & ~(flag_lock | flag_compact)) != 0)
+        return -EBADMSG;
+    uint64_t size = class_size(class), e = a->types_off + (uint64_t)type * type_size;
+    uint64_t elem_size = ld64(a, e + t_elem_size), alignment = ld32(a, e + t_align), flen = ld32(a, e + t_len);
+    if (alignment == 0 || alignment > 16 || (alignment & (alignment - 1)) != 0 || flen > MPS_FORMAT_MAX)
+        return -EBADMSG;
+    uint64_t lock_size = 0;
+    if (flags & flag_lock)
+        lock_size = (flags & flag_compact) ? MPS_ARENA_COMPACT_LOCK : MPS_LOCK_AREA_SIZE;
+    uint64_t end = MPS_ARENA_BLOCK_HEADER + align_up(name_len, 8), lock_off = 0;
+    if (lock_size > 0) {
+        lock_off = end;
+        end += lock_size;
+    }
+    uint64_t pay_off = align_up(end, alignment);
+    if (elem_size != 0 && count > (1ull << 40) / elem_size)
+        return -EBADMSG;
+    if (pay_off + count * elem_size > size || off + size > a->heap_end)
+        return -EBADMSG;
+    memset(blk, 0, sizeof *blk);
+    memcpy(blk->info.format, a->base + e + t_format, flen);
+    if (memchr(blk->info.format, '\0', flen) != NULL)
+        return -EBADMSG;
+    blk->info.kind = (uint16_t)kind;
+    blk->info.version = MPS_LAYOUT_VERSION;
+    blk->info.header_size = MPS_ARENA_BLOCK_HEADER;
+    blk->info.count = count;
+    blk->info.elem_size = elem_size;
+    blk->info.payload_offset = pay_off;
+    blk->info.payload_size = count * elem_size;
+    blk->info.lock_offset = (uint32_t)lock_off;
+    blk->compact = (flags & flag_compact) != 0;
+    blk->mem = a->base + off;
+    blk->size = size;
+    if (ld32(a, off + b_gen) != gen)
+        return -ENOENT; /* reused meanwhile */
+    return 0;
+}
+
+/* split_qualified splits "arena/object" (with an optional leading '/')
+ * into the arena's name (copied into arena_name) and the object part;
+ * returns 0 if name is not arena-qualified. */
+MPS_HIDDEN int mps__arena_split(const char *name, char *arena_name, const char **object)
+{
+    if (name == NULL)
+        return 0;
+    if (name[0] == '/')
+        name++;
+    const char *slash = strchr(name, '/');
+    if (slash == NULL || (size_t)(slash - name) > MPS_NAME_MAX)
+        return 0;
+    memcpy(arena_name, name, (size_t)(slash - name));
+    arena_name[slash - name] = '\0';
+    *object = slash + 1;
+    return 1;
+}
+
+MPS_HIDDEN int mps__arena_find(const char *arena_name, const char *object, mps_arena **out,
+                               struct mps__arena_block *blk)
+{
+    uint64_t off = 0;
+    uint32_t gen = 0;
+    size_t n = strlen(object);
+    int handle = parse_handle(object, &off, &gen);
+    if (!handle && (n == 0 || n > MPS_ARENA_NAME_MAX || strchr(object, '/') != NULL || object[0] == '#'))
+        return -EINVAL;
+    mps_arena *a;
+    int err = mps_arena_open(arena_name, &a);
+    if (err != 0)
+        return err;
+    if (!handle)
+        err = lookup(a, object, n, &off, &gen);
+    if (err == 0)
+        err = describe(a, off, gen, blk);
+    if (err != 0) {
+        mps_arena_close(a);
+        return err;
+    }
+    *out = a;
+    return 0;
+}
+
+#endif /* MPS_USE_SYSTEM_LIB */

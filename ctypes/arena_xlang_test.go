@@ -1,0 +1,113 @@
+package ctypes_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/mpsync/mpsync/ctypes"
+	"github.com/mpsync/mpsync/internal/cbuild"
+	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/internal/race"
+	"github.com/mpsync/mpsync/semaphore"
+	"github.com/mpsync/mpsync/shm"
+)
+
+// arenaObjects makes n named Value[int64]s (v<i> = 3i+1) and n named
+// Locks (l<i>) in a new arena, an anonymous Value (7) and an Event.
+func arenaObjects(t *testing.T, n int) (*shm.Arena, *ctypes.Value[int64], *semaphore.Event) {
+	a, err := shm.NewArena("", 64<<20, shm.MaxNames(2*n+16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := a.Check(); err != nil {
+			t.Errorf("arena at the end: %v", err)
+		}
+		a.Close()
+		a.Unlink()
+	})
+	for i := range n {
+		v, err := ctypes.NewValue(int64(3*i+1), ctypes.In(a), ctypes.WithName(fmt.Sprintf("v%d", i)))
+		if err != nil {
+			t.Fatalf("value %d: %v", i, err)
+		}
+		v.Close()
+		l, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName(fmt.Sprintf("l%d", i)))
+		if err != nil {
+			t.Fatalf("lock %d: %v", i, err)
+		}
+		l.Close()
+	}
+	h, err := ctypes.NewValue[int64](7, ctypes.In(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	e, err := semaphore.NewEvent(semaphore.In(a), semaphore.WithName("event"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return a, h, e
+}
+
+// checkArenaObjects checks what the peer wrote: v<i> = -(3i+1), the
+// anonymous Value 8, the Event set; and that every Lock is free.
+func checkArenaObjects(t *testing.T, a *shm.Arena, n int, h *ctypes.Value[int64], e *semaphore.Event) {
+	t.Helper()
+	for i := range n {
+		v, err := ctypes.OpenValue[int64](fmt.Sprintf("%s/v%d", a.Name(), i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.Get(); got != -int64(3*i+1) {
+			t.Fatalf("v%d = %d, want %d", i, got, -(3*i + 1))
+		}
+		v.Close()
+		l, err := semaphore.OpenLock(fmt.Sprintf("%s/l%d", a.Name(), i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := l.TryAcquire(); !ok || err != nil {
+			t.Fatalf("l%d: TryAcquire %v, %v; want it free", i, ok, err)
+		}
+		l.Unlock()
+		l.Close()
+	}
+	if got := h.Get(); got != 8 {
+		t.Errorf("anonymous value %s = %d, want 8", h.Name(), got)
+	}
+	if ok, err := e.Wait(context.Background()); !ok || err != nil {
+		t.Errorf("event: %v, %v", ok, err)
+	}
+}
+
+// arenaXlangObjects is how many Values and Locks the cross-language
+// arena tests make: 10^5 objects, a tenth of it under the race detector.
+func arenaXlangObjects() int {
+	if race.Enabled {
+		return 5000
+	}
+	return 50000
+}
+
+// TestArenaFromC: 10^5 objects (50,000 Values, 50,000 Locks) made by Go
+// in an arena are opened by name from a C program through libmpsync,
+// every value checked and rewritten under its compact lock, every lock
+// taken; an anonymous Value by its handle, an Event set. Go then checks
+// every value.
+func TestArenaFromC(t *testing.T) {
+	n := arenaXlangObjects()
+	lib := cbuild.Build(t)
+	exe := lib.Program(t, "testdata/peer_arena.c")
+	a, h, e := arenaObjects(t, n)
+	peer := proctest.Exec(t, exe, a.Name(), strconv.Itoa(n), h.Name())
+	peer.Start()
+	peer.Expect(fmt.Sprintf("checked %d objects %d names %d", n, 2*n+2, 2*n+1))
+	if err := peer.Wait(); err != nil {
+		t.Fatalf("C peer: %v\n%s", err, peer.Stderr())
+	}
+	checkArenaObjects(t, a, n, h, e)
+}
