@@ -1054,6 +1054,15 @@ int mps_value_cas(mps_object *obj, uint64_t index, const void *expected, const v
 int mps_value_read(const mps_object *obj, uint64_t first, uint64_t count, void *out);
 int mps_value_write(mps_object *obj, uint64_t first, uint64_t count, const void *in);
 
+/* mps_value_acquire takes the lock of a Value or Array, recursively for
+ * the calling thread, as the functions above do: a full lock area, or the
+ * compact one of an object in an arena (never give that to the mps_lock_*
+ * functions).  timeout_ns as for mps_lock_acquire.  mps_value_release
+ * undoes one acquire.  Return as mps_rlock_acquire and mps_rlock_release
+ * do, or -EINVAL (no lock), -EMEDIUMTYPE.  Since version 0.4. */
+int mps_value_acquire(mps_object *obj, int64_t timeout_ns);
+int mps_value_release(mps_object *obj);
+
 /* ------------------------------------------------------------------------
  * Queues
  *

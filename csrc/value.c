@@ -74,6 +74,24 @@ static int element(const mps_object *v, uint64_t index, size_t size, unsigned ch
     return 0;
 }
 
+MPS_API int mps_value_acquire(mps_object *v, int64_t timeout_ns)
+{
+    int err = mps__family_check(v, MPS_KIND_VALUE, MPS_KIND_ARRAY, 0, 1);
+    if (err != 0)
+        return err == -EBADMSG ? -EINVAL : err;
+    void *l = mps_object_lock(v);
+    return mps__object_compact(v) ? mps__crlock_acquire(l, timeout_ns) : mps_rlock_acquire(l, timeout_ns);
+}
+
+MPS_API int mps_value_release(mps_object *v)
+{
+    int err = mps__family_check(v, MPS_KIND_VALUE, MPS_KIND_ARRAY, 0, 1);
+    if (err != 0)
+        return err == -EBADMSG ? -EINVAL : err;
+    void *l = mps_object_lock(v);
+    return mps__object_compact(v) ? mps__crlock_release(l) : mps_rlock_release(l);
+}
+
 /* locked_begin takes v's lock, if it has one, for a copy; locked_end
  * releases it.  A holder that died is taken over and the lock marked
  * consistent at the end, as Go's Get and Set do: the copy is whole. */
@@ -83,7 +101,7 @@ static int locked_begin(const mps_object *v, int *dead)
     *dead = 0;
     if (l == NULL)
         return 0;
-    int err = mps__object_compact(v) ? mps__crlock_acquire(l, -1) : mps_rlock_acquire(l, -1);
+    int err = mps_value_acquire((mps_object *)v, -1);
     if (err == -EOWNERDEAD) {
         *dead = 1;
         err = 0;
@@ -98,10 +116,7 @@ static void locked_end(const mps_object *v, int dead)
         return;
     if (dead)
         mps_lock_consistent(l);
-    if (mps__object_compact(v))
-        mps__crlock_release(l);
-    else
-        mps_rlock_release(l);
+    mps_value_release((mps_object *)v);
 }
 
 /* copy_locked copies n bytes under v's lock. */

@@ -3,6 +3,8 @@ package ctypes_test
 import (
 	"context"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -108,6 +110,27 @@ func TestArenaFromC(t *testing.T) {
 	peer.Expect(fmt.Sprintf("checked %d objects %d names %d", n, 2*n+2, 2*n+1))
 	if err := peer.Wait(); err != nil {
 		t.Fatalf("C peer: %v\n%s", err, peer.Stderr())
+	}
+	checkArenaObjects(t, a, n, h, e)
+}
+
+// TestArenaFromPython: the same 10^5 objects opened from Python through
+// the mpsync package (mpsync.Arena, arena-qualified names), every value
+// checked and rewritten under its compact lock (mps_value_acquire).
+func TestArenaFromPython(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is required for the cross-language tests: %v", err)
+	}
+	n := arenaXlangObjects()
+	lib := cbuild.Build(t)
+	a, h, e := arenaObjects(t, n)
+	peer := proctest.Exec(t, python, "testdata/peer_arena.py", a.Name(), strconv.Itoa(n), h.Name())
+	peer.Cmd.Env = append(peer.Cmd.Environ(), "MPSYNC_LIB="+filepath.Join(lib.Dir, "libmpsync.so.0"))
+	peer.Start()
+	peer.Expect(fmt.Sprintf("checked %d objects %d names %d", n, 2*n+2, 2*n+1))
+	if err := peer.Wait(); err != nil {
+		t.Fatalf("python: %v\n%s", err, peer.Stderr())
 	}
 	checkArenaObjects(t, a, n, h, e)
 }

@@ -29,6 +29,10 @@ int main(int argc, char **argv)
     char name[512];
     int rc;
     printf("proctest: ready\n");
+    /* Holding the arena keeps it mapped while objects open and close. */
+    mps_arena *a;
+    if ((rc = mps_arena_open(arena, &a)) != 0)
+        die("mps_arena_open", arena, rc);
     for (long i = 0; i < n; i++) {
         mps_object *v, *l;
         snprintf(name, sizeof name, "%s/v%ld", arena, i);
@@ -69,10 +73,9 @@ int main(int argc, char **argv)
     mps_event_set(e);
     mps_object_close(e);
 
-    mps_arena *a;
     struct mps_arena_stats st;
-    if ((rc = mps_arena_open(arena, &a)) != 0 || (rc = mps_arena_stats(a, &st)) != 0)
-        die("mps_arena_open", arena, rc);
+    if ((rc = mps_arena_stats(a, &st)) != 0)
+        die("mps_arena_stats", arena, rc);
     printf("checked %ld objects %llu names %u\n", n, (unsigned long long)st.objects, st.names);
     mps_arena_close(a);
     return 0;

@@ -10,6 +10,7 @@ Python, Go and C processes use the same objects, opened by name.
         v.value += 1
     w = mpsync.Value(name="mps_value_…")        # one Go or C made
     sl = mpsync.ShareableList([1, 2.5, "x"])    # Python's ShareableList layout
+    row = mpsync.Lock("buckets/row7")           # in an arena Go made (mpsync.Arena)
 
 The classes keep the shape of multiprocessing.synchronize,
 multiprocessing.sharedctypes and multiprocessing.shared_memory: a type
@@ -33,13 +34,14 @@ the mpsync.pc that pkg-config finds.  Without it, importing mpsync raises
 ImportError naming both.
 """
 from ._lib import OwnerDeadError, TypeMismatchError
+from .arena import Arena
 from .shared_memory import ShareableList, SharedMemory
 from .sharedctypes import (Array, RawArray, RawValue, SharedArray, SharedValue, SynchronizedArray,
                            SynchronizedValue, Value, format_of, parse_format)
 from ._lib import BrokenBarrierError
 from .synchronize import Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore
 
-__all__ = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier",
+__all__ = ["Arena", "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier",
            "BrokenBarrierError", "Value", "Array", "RawValue", "RawArray", "SharedValue", "SharedArray",
            "SynchronizedValue", "SynchronizedArray", "SharedMemory", "ShareableList",
            "OwnerDeadError", "TypeMismatchError", "parse_format", "format_of"]

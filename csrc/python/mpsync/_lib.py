@@ -34,6 +34,13 @@ class ObjectSpec(ctypes.Structure):
                 ("elem_size", ctypes.c_uint64), ("elem_align", ctypes.c_uint32), ("with_lock", ctypes.c_int)]
 
 
+class ArenaStats(ctypes.Structure):
+    """struct mps_arena_stats."""
+    _fields_ = [("size", ctypes.c_uint64), ("heap", ctypes.c_uint64), ("bump", ctypes.c_uint64),
+                ("objects", ctypes.c_uint64), ("used", ctypes.c_uint64), ("names", ctypes.c_uint32),
+                ("name_slots", ctypes.c_uint32), ("types", ctypes.c_uint32), ("recovered", ctypes.c_uint32)]
+
+
 INIT_FUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 # int (*)(void *arg): a condition's predicate, a barrier's action.
 PRED_FUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
@@ -86,6 +93,12 @@ _FUNCTIONS = [
     ("mps_event_clear", _i, [_vp]),
     ("mps_event_is_set", _i, [_vp, ctypes.POINTER(_i)]),
     ("mps_event_wait", _i, [_vp, _i64]),
+    ("mps_value_acquire", _i, [_vp, _i64]),
+    ("mps_value_release", _i, [_vp]),
+    ("mps_arena_open", _i, [_cp, _vpp]),
+    ("mps_arena_close", _i, [_vp]),
+    ("mps_arena_name", _cp, [_vp]),
+    ("mps_arena_stats", _i, [_vp, ctypes.POINTER(ArenaStats)]),
     ("mps_cond_create", _i, [_cp, _vp, _vpp]),
     ("mps_cond_open", _i, [_cp, _vpp]),
     ("mps_cond_name", _cp, [_vp]),

@@ -477,4 +477,17 @@ class _ObjectLock(RLock):
     """The lock of a Value or Array: recursive for the thread that holds
     it, as multiprocessing's default lock for them (an RLock) and as C's
     mps_value_* and Go's Get/Set use it, so that
-    `with v.get_lock(): v.value += 1` works (.value takes the lock too)."""
+    `with v.get_lock(): v.value += 1` works (.value takes the lock too).
+    It goes through mps_value_acquire and mps_value_release, which also
+    take the compact lock of a Value or Array in an arena."""
+
+    def acquire(self, block=True, timeout=None):
+        obj = self._owner._handle()
+        return _wait(lambda ns: lib.mps_value_acquire(obj, ns), _timeout_ns(block, timeout),
+                     (-errno.EBUSY, -errno.ETIMEDOUT), "acquire " + self._name, self._name)
+
+    def release(self):
+        rc = lib.mps_value_release(self._owner._handle())
+        if rc == -errno.EPERM:
+            raise RuntimeError("mpsync: release %s: this thread does not hold it" % self._name)
+        _lib.check(rc, "release %s" % self._name, self._name)

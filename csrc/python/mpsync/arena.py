@@ -1,0 +1,66 @@
+"""Arenas: many mpsync objects in one shared segment (Go's shm.NewArena,
+C's mps_arena_*).  Objects in an arena are opened with the usual classes
+by an arena-qualified name, "arena/name", or by the handle of an
+anonymous one, "arena/#<off>.<gen>":
+
+    a = mpsync.Arena("buckets")
+    lock = mpsync.Lock(a.qualify("row7"))
+    hits = mpsync.Value(name=a.qualify("hits"))
+
+This package (like libmpsync 0.4) opens arena objects; it does not create
+or free them yet."""
+import ctypes
+
+from . import _lib
+from ._lib import lib
+
+
+class Arena:
+    """An arena, mapped in this process (once, however many of its objects
+    are open: each open object is one more user of the mapping).
+    Arena(name) opens the arena called name; close() drops this user.
+    Usable as a context manager."""
+
+    _arena = None
+
+    def __init__(self, name):
+        arena = ctypes.c_void_p()
+        _lib.check(lib.mps_arena_open(_lib.encode_name(name), ctypes.byref(arena)), "open arena " + name, name)
+        self._arena = arena
+        self._name = lib.mps_arena_name(arena).decode()
+
+    @property
+    def name(self):
+        """The arena's name, without a leading slash."""
+        return self._name
+
+    def qualify(self, name):
+        """The arena-qualified name of the object called name (or of the
+        handle "#<off>.<gen>") in this arena."""
+        return self._name + "/" + name
+
+    def stats(self):
+        """A snapshot of the control block, read without the allocator's
+        lock: a dict of size, heap, bump, objects, used, names,
+        name_slots, types, recovered."""
+        if self._arena is None:
+            raise ValueError("mpsync: arena %s is closed" % self._name)
+        st = _lib.ArenaStats()
+        _lib.check(lib.mps_arena_stats(self._arena, ctypes.byref(st)), "stats of arena " + self._name)
+        return {f: getattr(st, f) for f, _ in _lib.ArenaStats._fields_}
+
+    def close(self):
+        """Drop this user of the mapping (idempotent); objects opened in
+        the arena keep it mapped until they are closed."""
+        if self._arena is not None:
+            lib.mps_arena_close(self._arena)
+            self._arena = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "<mpsync.Arena %r%s>" % (self._name, " closed" if self._arena is None else "")
