@@ -5,10 +5,13 @@
 #ifndef MPS_USE_SYSTEM_LIB
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "mpsync_impl.h"
 
@@ -422,6 +425,316 @@ MPS_HIDDEN int mps__arena_find(const char *arena_name, const char *object, mps_a
     }
     *out = a;
     return 0;
+}
+
+/* ---- allocation ---- */
+
+enum {
+    j_op = 128,
+    j_class = 132,
+    j_off = 136,
+    j_prev = 144,
+    j_next = 152,
+    j_slot = 160,
+    j_slot_old = 164,
+    j_objects = 168,
+    j_used = 176,
+    j_names = 184,
+    j_bump = 188,
+    op_none = 0,
+    op_alloc = 1,
+    op_free = 2,
+    state_free = 1,
+    state_init = 2,
+    c_reserved = 72,
+};
+
+#define RESERVE_CHUNK ((uint64_t)1 << 20)
+
+static uint32_t *p32(const mps_arena *a, uint64_t off) { return (uint32_t *)(a->base + off); }
+static uint64_t *p64(const mps_arena *a, uint64_t off) { return (uint64_t *)(a->base + off); }
+static void st32(const mps_arena *a, uint64_t off, uint32_t v) { __atomic_store_n(p32(a, off), v, __ATOMIC_SEQ_CST); }
+static void st64(const mps_arena *a, uint64_t off, uint64_t v) { __atomic_store_n(p64(a, off), v, __ATOMIC_SEQ_CST); }
+static uint32_t meta_of(unsigned state, unsigned class, unsigned kind, unsigned name_len)
+{
+    return state | class << 8 | kind << 16 | name_len << 24;
+}
+static uint32_t *slot(const mps_arena *a, uint64_t i) { return p32(a, a->names_off + 4 * i); }
+
+static uint64_t bump_of(const mps_arena *a)
+{
+    uint64_t b = ctl64(a, c_bump);
+    return b < a->heap_start ? a->heap_start : b > a->heap_end ? a->heap_end : b;
+}
+
+/* clear_block zeroes a block but its generation. */
+static void clear_block(const mps_arena *a, uint64_t off, uint64_t size) { memset(a->base + off + b_meta, 0, size - b_meta); }
+
+/* sweep empties the deletion at slot i, and those before it, while the
+ * slot after each is empty. */
+static void sweep(const mps_arena *a, uint64_t i)
+{
+    uint64_t mask = a->name_slots - 1;
+    for (uint64_t k = 0; k < a->name_slots; k++, i = (i - 1) & mask) {
+        if (ld32(a, a->names_off + 4 * i) != slot_tomb || ld32(a, a->names_off + 4 * ((i + 1) & mask)) != slot_empty)
+            return;
+        __atomic_store_n(slot(a, i), slot_empty, __ATOMIC_SEQ_CST);
+    }
+}
+
+/* replay undoes an allocation or finishes a free the journal announces,
+ * as Go's arena does: every value written comes from the journal. */
+static void replay(const mps_arena *a)
+{
+    uint32_t op = ctl32(a, j_op), class = ctl32(a, j_class), sl = ctl32(a, j_slot);
+    uint64_t off = ctl64(a, j_off), C = MPS_ARENA_CTL;
+    if (class >= MPS_ARENA_CLASSES || off % unit != 0 || off < a->heap_start || off + class_size(class) > a->heap_end ||
+        sl > a->name_slots) {
+        st32(a, C + j_op, op_none);
+        return;
+    }
+    uint64_t size = class_size(class);
+    if (op == op_alloc) {
+        if (sl > 0)
+            __atomic_store_n(slot(a, sl - 1), ctl32(a, j_slot_old), __ATOMIC_SEQ_CST);
+        st32(a, C + c_names, ctl32(a, j_names));
+        clear_block(a, off, size);
+        if (ctl32(a, j_bump) != 0) {
+            st64(a, C + c_bump, ctl64(a, j_prev));
+        } else {
+            st64(a, off + 8, ctl64(a, j_next));
+            st32(a, off + b_meta, meta_of(state_free, class, 0, 0));
+            st64(a, C + c_heads + 8 * (uint64_t)class, off);
+        }
+        st64(a, C + c_objects, ctl64(a, j_objects));
+        st64(a, C + c_used, ctl64(a, j_used));
+    } else if (op == op_free) {
+        if (sl > 0) {
+            __atomic_store_n(slot(a, sl - 1), slot_tomb, __ATOMIC_SEQ_CST);
+            sweep(a, sl - 1);
+            uint32_t n = ctl32(a, j_names);
+            st32(a, C + c_names, (n > 1 ? n : 1) - 1);
+        }
+        st32(a, off + b_meta, meta_of(state_free, class, 0, 0));
+        st64(a, off + 8, ctl64(a, j_prev));
+        st64(a, C + c_heads + 8 * (uint64_t)class, off);
+        uint64_t objects = ctl64(a, j_objects), used = ctl64(a, j_used);
+        st64(a, C + c_objects, (objects > 1 ? objects : 1) - 1);
+        st64(a, C + c_used, used - (used < size ? used : size));
+    }
+    st32(a, C + j_op, op_none);
+}
+
+/* lock_arena takes the allocator lock, replaying a dead holder's journal. */
+static int lock_arena(const mps_arena *a)
+{
+    void *l = a->base + 64;
+    int err = mps_lock_acquire(l, -1);
+    if (err != 0 && err != -EOWNERDEAD)
+        return err;
+    if (err != 0)
+        __atomic_add_fetch(p32(a, MPS_ARENA_CTL + c_recovered), 1, __ATOMIC_SEQ_CST);
+    if (ctl32(a, j_op) != op_none)
+        replay(a);
+    if (err != 0)
+        mps_lock_consistent(l);
+    return 0;
+}
+
+static void unlock_arena(const mps_arena *a) { mps_lock_release(a->base + 64); }
+
+/* type_index finds or appends the type table entry, under the lock. */
+static int type_index(const mps_arena *a, uint64_t elem_size, uint32_t alignment, const char *format, uint16_t *out)
+{
+    size_t flen = strlen(format);
+    uint64_t n = ctl32(a, c_types);
+    if (n > MPS_ARENA_TYPES)
+        n = MPS_ARENA_TYPES;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t e = a->types_off + i * type_size;
+        if (ld64(a, e + t_elem_size) == elem_size && ld32(a, e + t_align) == alignment && ld32(a, e + t_len) == flen &&
+            memcmp(a->base + e + t_format, format, flen) == 0) {
+            *out = (uint16_t)i;
+            return 0;
+        }
+    }
+    if (n == MPS_ARENA_TYPES)
+        return -ENOSPC;
+    uint64_t e = a->types_off + n * type_size;
+    st64(a, e + t_elem_size, elem_size);
+    st32(a, e + t_align, alignment);
+    st32(a, e + t_len, (uint32_t)flen);
+    memset(a->base + e + t_format, 0, type_size - t_format);
+    memcpy(a->base + e + t_format, format, flen);
+    st32(a, MPS_ARENA_CTL + c_types, (uint32_t)(n + 1));
+    *out = (uint16_t)n;
+    return 0;
+}
+
+/* room allocates the heap in /dev/shm up to end, a chunk at a time. */
+static int room(const mps_arena *a, uint64_t end)
+{
+    uint64_t have = ctl64(a, c_reserved);
+    if (end <= have)
+        return 0;
+    uint64_t next = align_up(end, RESERVE_CHUNK);
+    if (next > a->heap_end)
+        next = a->heap_end;
+    char path[MPS_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", MPS_SHM_DIR, a->name);
+    int fd = mps__open_retry(path, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    int err = mps__allocate(fd, next);
+    close(fd);
+    if (err == 0)
+        st64(a, MPS_ARENA_CTL + c_reserved, next);
+    return err;
+}
+
+MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps_object_spec *spec,
+                                int (*init)(struct mps__arena_block *blk, void *arg), void *arg,
+                                struct mps__arena_block *blk, uint64_t *off_out, uint32_t *gen_out)
+{
+    size_t n = name == NULL ? 0 : strlen(name);
+    if (n > 0 && (n > MPS_ARENA_NAME_MAX || strchr(name, '/') != NULL || name[0] == '#'))
+        return -EINVAL;
+    uint32_t alignment = spec->elem_align == 0 ? 8 : spec->elem_align;
+    const char *format = spec->format == NULL ? "" : spec->format;
+    if (alignment > 16 || (alignment & (alignment - 1)) != 0 || strlen(format) > MPS_FORMAT_MAX ||
+        spec->count > UINT32_MAX || spec->kind == 0 || spec->kind > MPS_KIND_MAX || spec->kind == MPS_KIND_ARENA ||
+        (spec->count > 0 && spec->elem_size == 0) || (spec->elem_size != 0 && spec->count > (1ull << 40) / spec->elem_size))
+        return -EINVAL;
+    int compact = spec->kind == MPS_KIND_VALUE || spec->kind == MPS_KIND_ARRAY;
+    uint64_t lock_size = !spec->with_lock ? 0 : compact ? MPS_ARENA_COMPACT_LOCK : MPS_LOCK_AREA_SIZE;
+    uint64_t end = MPS_ARENA_BLOCK_HEADER + align_up(n, 8), lock_off = 0;
+    if (lock_size > 0) {
+        lock_off = end;
+        end += lock_size;
+    }
+    uint64_t pay_off = align_up(end, alignment), total = pay_off + spec->count * spec->elem_size;
+    unsigned class = 0;
+    while (class < MPS_ARENA_CLASSES && class_size(class) < total)
+        class++;
+    if (class == MPS_ARENA_CLASSES)
+        return -ENOSPC;
+    uint64_t size = class_size(class), C = MPS_ARENA_CTL;
+    int err = lock_arena(a);
+    if (err != 0)
+        return err;
+    uint16_t type;
+    int64_t sl = -1;
+    if ((err = type_index(a, spec->elem_size, alignment, format, &type)) != 0)
+        goto out;
+    if (n > 0) {
+        uint64_t mask = a->name_slots - 1, i = hash_name(name, n) & mask;
+        uint32_t g;
+        for (uint64_t k = 0; k < a->name_slots; k++, i = (i + 1) & mask) {
+            uint32_t s = ld32(a, a->names_off + 4 * i);
+            if (s == slot_empty || s == slot_tomb) {
+                if (sl < 0)
+                    sl = (int64_t)i;
+                if (s == slot_empty)
+                    break;
+            } else if (name_at(a, (uint64_t)s * unit, name, n, &g)) {
+                err = -EEXIST;
+                goto out;
+            }
+        }
+        if (sl < 0 || ctl32(a, c_names) >= a->name_slots / 4 * 3) {
+            err = -ENOSPC;
+            goto out;
+        }
+    }
+    uint64_t head = ctl64(a, c_heads + 8 * (uint64_t)class), bump = bump_of(a), off, next = 0;
+    if (head != 0) {
+        uint32_t m = ld32(a, head + b_meta);
+        if (!is_block(a, head) || (m & 0xff) != state_free || (m >> 8 & 0xff) != class) {
+            err = -EBADMSG;
+            goto out;
+        }
+        off = head;
+        next = ld64(a, head + 8);
+        if (next != 0 && !is_block(a, next)) {
+            err = -EBADMSG;
+            goto out;
+        }
+    } else {
+        if (bump + size > a->heap_end) {
+            err = -ENOSPC;
+            goto out;
+        }
+        if ((err = room(a, bump + size)) != 0)
+            goto out;
+        off = bump;
+    }
+
+    /* Announce, then write. */
+    st32(a, C + j_class, class);
+    st64(a, C + j_off, off);
+    st64(a, C + j_next, next);
+    st32(a, C + j_slot, (uint32_t)(sl + 1));
+    if (sl >= 0)
+        st32(a, C + j_slot_old, ld32(a, a->names_off + 4 * (uint64_t)sl));
+    st64(a, C + j_objects, ctl64(a, c_objects));
+    st64(a, C + j_used, ctl64(a, c_used));
+    st32(a, C + j_names, ctl32(a, c_names));
+    st64(a, C + j_prev, head != 0 ? head : bump);
+    st32(a, C + j_bump, head == 0);
+    st32(a, C + j_op, op_alloc);
+
+    if (head != 0)
+        st64(a, C + c_heads + 8 * (uint64_t)class, next);
+    else
+        st64(a, C + c_bump, off + size);
+    uint32_t gen = ld32(a, off + b_gen) + 1;
+    if (gen == 0)
+        gen = 1;
+    clear_block(a, off, size);
+    st32(a, off + b_gen, gen);
+    uint16_t flags = lock_size == 0 ? 0 : compact ? flag_lock | flag_compact : flag_lock;
+    st32(a, off + b_count, (uint32_t)spec->count);
+    memcpy(a->base + off + b_type, &type, 2);
+    memcpy(a->base + off + b_flags, &flags, 2);
+    memcpy(a->base + off + MPS_ARENA_BLOCK_HEADER, name == NULL ? "" : name, n);
+    st32(a, off + b_meta, meta_of(state_init, class, spec->kind, (unsigned)n));
+    memset(blk, 0, sizeof *blk);
+    blk->info.kind = spec->kind;
+    blk->info.version = MPS_LAYOUT_VERSION;
+    blk->info.header_size = MPS_ARENA_BLOCK_HEADER;
+    blk->info.count = spec->count;
+    blk->info.elem_size = spec->elem_size;
+    blk->info.payload_offset = pay_off;
+    blk->info.payload_size = spec->count * spec->elem_size;
+    blk->info.lock_offset = (uint32_t)lock_off;
+    memcpy(blk->info.format, format, strlen(format));
+    blk->compact = compact && lock_size > 0;
+    blk->mem = a->base + off;
+    blk->size = size;
+    if (init != NULL && (err = init(blk, arg)) != 0) {
+        replay(a); /* undo */
+        goto out;
+    }
+    st32(a, off + b_meta, meta_of(state_ready, class, spec->kind, (unsigned)n));
+    if (sl >= 0) {
+        __atomic_store_n(slot(a, (uint64_t)sl), (uint32_t)(off / unit), __ATOMIC_SEQ_CST);
+        __atomic_add_fetch(p32(a, C + c_names), 1, __ATOMIC_SEQ_CST);
+    }
+    __atomic_add_fetch(p64(a, C + c_objects), 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(p64(a, C + c_used), size, __ATOMIC_SEQ_CST);
+    st32(a, C + j_op, op_none);
+    *off_out = off;
+    *gen_out = gen;
+out:
+    unlock_arena(a);
+    return err;
+}
+
+MPS_HIDDEN void mps__arena_retain(mps_arena *a)
+{
+    pthread_mutex_lock(&arenas_mu);
+    a->refs++;
+    pthread_mutex_unlock(&arenas_mu);
 }
 
 #endif /* MPS_USE_SYSTEM_LIB */

@@ -393,8 +393,8 @@ int mps_object_unlink(const mps_object *obj);
  * semaphore.In, ctypes.In).  This library opens arenas (mps_arena_open,
  * below) and the objects in them: every mps_*_open function, and
  * mps_object_open, accepts an arena-qualified name "arena/name" or a
- * handle "arena/#<off>.<gen>".  It does not create objects in arenas
- * yet.  All offsets are native-endian (little-endian) and every field is
+ * handle "arena/#<off>.<gen>", and mps_arena_object_create makes
+ * objects in them (it does not free them yet).  All offsets are native-endian (little-endian) and every field is
  * untrusted input.
  *
  * The segment starts with the object header above, kind MPS_KIND_ARENA,
@@ -520,6 +520,23 @@ struct mps_arena_stats {
     uint32_t types;      /* type table entries in use */
     uint32_t recovered;  /* allocator lock takeovers from dead holders */
 };
+
+/* mps_arena_object_create makes an object as spec says (see
+ * mps_object_create) in the arena: a block taken under the allocator's
+ * robust lock and journaled, so that a creator killed at any instant
+ * leaves the arena consistent.  name NULL or "" makes an anonymous object,
+ * whose mps_object_name is its handle "arena/#<off>.<gen>"; otherwise the
+ * name is "arena/name".  init (if not NULL) fills the lock area and
+ * payload before the object can be opened.  Values and Arrays get the
+ * compact lock area (lock it with mps_value_acquire), every other kind the
+ * full one.  The object keeps the arena mapped until closed.  Returns 0,
+ * -EEXIST (the name is taken), -ENOSPC (the arena, its name table or its
+ * type table is full), -EINVAL (a bad spec or name: an arena aligns to at
+ * most 16 bytes and holds up to 2^32-1 elements), -ENAMETOOLONG,
+ * -EBADMSG (a corrupt arena), -ENOMEM, or init's error.  Since version
+ * 0.4. */
+int mps_arena_object_create(mps_arena *arena, const char *name, const struct mps_object_spec *spec,
+                            int (*init)(mps_object *obj, void *arg), void *arg, mps_object **out);
 
 /* mps_arena_stats fills *stats, read without the lock (the counts may be
  * mid-change).  Returns 0 or -EINVAL.  Since version 0.4. */

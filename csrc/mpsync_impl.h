@@ -89,6 +89,20 @@ MPS_HIDDEN int mps__arena_split(const char *name, char *arena_name, const char *
 MPS_HIDDEN int mps__arena_find(const char *arena_name, const char *object, mps_arena **arena,
                                struct mps__arena_block *blk);
 
+/* mps__arena_alloc makes an object as spec says in arena a, named name
+ * (NULL or "": anonymous), under the allocator's lock and journaled as
+ * Go's arena does: a block is taken and zeroed, described in *blk, init
+ * (if not NULL) fills its lock area and payload, and it is published,
+ * then named.  *off and *gen make its handle.  Values and Arrays get the
+ * compact lock area.  Returns 0, -EEXIST, -ENOSPC (the arena, its name
+ * table or its type table is full), -EINVAL, -EBADMSG, init's error. */
+MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps_object_spec *spec,
+                                int (*init)(struct mps__arena_block *blk, void *arg), void *arg,
+                                struct mps__arena_block *blk, uint64_t *off, uint32_t *gen);
+
+/* mps__arena_retain counts one more user of an open arena. */
+MPS_HIDDEN void mps__arena_retain(mps_arena *a);
+
 /* mps__object_compact reports whether obj's lock area is an arena's
  * compact one (no inspection times: see mps__crlock_acquire). */
 MPS_HIDDEN int mps__object_compact(const mps_object *obj);

@@ -52,6 +52,56 @@ static int open_in(const char *name, const char *arena_name, const char *object,
 
 MPS_HIDDEN int mps__object_compact(const mps_object *obj) { return obj->compact; }
 
+struct arena_init {
+    mps_object *o;
+    int (*init)(mps_object *obj, void *arg);
+    void *arg;
+};
+
+/* init_block describes the new block in the object, then runs the
+ * caller's init on it. */
+static int init_block(struct mps__arena_block *blk, void *arg)
+{
+    struct arena_init *ai = arg;
+    ai->o->data = blk->mem;
+    ai->o->size = blk->size;
+    ai->o->info = blk->info;
+    ai->o->compact = blk->compact;
+    return ai->init == NULL ? 0 : ai->init(ai->o, ai->arg);
+}
+
+MPS_API int mps_arena_object_create(mps_arena *arena, const char *name, const struct mps_object_spec *spec,
+                                    int (*init)(mps_object *obj, void *arg), void *arg, mps_object **out)
+{
+    if (arena == NULL || spec == NULL || out == NULL)
+        return -EINVAL;
+    if (name != NULL && name[0] == '\0')
+        name = NULL;
+    size_t an = strlen(mps_arena_name(arena));
+    if (an + 1 + (name == NULL ? 30 : strlen(name)) > MPS_NAME_MAX)
+        return -ENAMETOOLONG;
+    mps_object *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return -ENOMEM;
+    struct arena_init ai = {o, init, arg};
+    struct mps__arena_block blk;
+    uint64_t off;
+    uint32_t gen;
+    int err = mps__arena_alloc(arena, name, spec, init_block, &ai, &blk, &off, &gen);
+    if (err != 0) {
+        free(o);
+        return err;
+    }
+    mps__arena_retain(arena);
+    o->arena = arena;
+    if (name != NULL)
+        snprintf(o->name, sizeof o->name, "%s/%s", mps_arena_name(arena), name);
+    else
+        snprintf(o->name, sizeof o->name, "%s/#%llx.%x", mps_arena_name(arena), (unsigned long long)off, gen);
+    *out = o;
+    return 0;
+}
+
 MPS_DOOR const char *mps__kind_tag(int kind)
 {
     switch (kind) {

@@ -19,7 +19,7 @@ import (
 // arenaObjects makes n named Value[int64]s (v<i> = 3i+1) and n named
 // Locks (l<i>) in a new arena, an anonymous Value (7) and an Event.
 func arenaObjects(t *testing.T, n int) (*shm.Arena, *ctypes.Value[int64], *semaphore.Event) {
-	a, err := shm.NewArena("", 64<<20, shm.MaxNames(2*n+16))
+	a, err := shm.NewArena("", 64<<20, shm.MaxNames(2*max(n, arenaXlangObjects())+16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,4 +133,57 @@ func TestArenaFromPython(t *testing.T) {
 		t.Fatalf("python: %v\n%s", err, peer.Stderr())
 	}
 	checkArenaObjects(t, a, n, h, e)
+}
+
+// TestArenaMadeInC: a C program makes 10^5 objects (50,000 Values and
+// 50,000 Locks, and an anonymous Value) in an arena Go made, through
+// mps_arena_object_create; Go opens every one, checks every value, takes
+// every lock, and the arena's checker walks it.
+func TestArenaMadeInC(t *testing.T) {
+	n := arenaXlangObjects()
+	lib := cbuild.Build(t)
+	exe := lib.Program(t, "testdata/peer_arena_make.c")
+	a, _, _ := arenaObjects(t, 0)
+	peer := proctest.Exec(t, exe, a.Name(), strconv.Itoa(n))
+	peer.Start()
+	var made, handle string
+	line := peer.Recv()
+	if _, err := fmt.Sscan(line, &made, new(int), &handle); err != nil || made != "made" {
+		t.Fatalf("C peer said %q\n%s", line, peer.Stderr())
+	}
+	if err := peer.Wait(); err != nil {
+		t.Fatalf("C peer: %v\n%s", err, peer.Stderr())
+	}
+	for i := range n {
+		v, err := ctypes.OpenValue[int64](fmt.Sprintf("%s/c%d", a.Name(), i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Lock()
+		if got := v.Get(); got != int64(5*i+2) {
+			t.Fatalf("c%d = %d, want %d", i, got, 5*i+2)
+		}
+		v.Unlock()
+		v.Close()
+		l, err := semaphore.OpenLock(fmt.Sprintf("%s/k%d", a.Name(), i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := l.TryAcquire(); !ok || err != nil {
+			t.Fatalf("k%d: TryAcquire %v, %v; want it free", i, ok, err)
+		}
+		l.Unlock()
+		l.Close()
+	}
+	h, err := ctypes.OpenValue[int64](handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if got := h.Get(); got != 11 {
+		t.Errorf("%s = %d, want 11", handle, got)
+	}
+	if st, err := a.Check(); err != nil || st.Objects != 2*n+3 {
+		t.Errorf("Check: %+v, %v; want %d objects", st, err, 2*n+3)
+	}
 }

@@ -7,8 +7,8 @@ anonymous one, "arena/#<off>.<gen>":
     lock = mpsync.Lock(a.qualify("row7"))
     hits = mpsync.Value(name=a.qualify("hits"))
 
-This package (like libmpsync 0.4) opens arena objects; it does not create
-or free them yet."""
+This package opens arena objects; it does not create (libmpsync 0.4 can:
+mps_arena_object_create) or free them yet."""
 import ctypes
 
 from . import _lib
