@@ -730,6 +730,61 @@ out:
     return err;
 }
 
+struct format_args {
+    uint64_t size, name_slots;
+};
+
+/* format writes the control block of a new arena (the header is laid out
+ * and the whole segment allocated already). */
+static int format(mps_object *o, void *arg)
+{
+    const struct format_args *f = arg;
+    unsigned char *base = (unsigned char *)mps_object_payload(o) - MPS_ARENA_CTL;
+    if (mps_object_info(o)->lock_offset != 64)
+        return -EBADMSG;
+    mps_arena a = {.base = base};
+    uint64_t types_off, names_off, heap_start, C = MPS_ARENA_CTL;
+    tables(f->name_slots, &types_off, &names_off, &heap_start);
+    st64(&a, C + c_magic, MPS_ARENA_MAGIC);
+    st32(&a, C + c_version, MPS_ARENA_VERSION);
+    st32(&a, C + c_classes, MPS_ARENA_CLASSES);
+    st64(&a, C + c_size, f->size);
+    st32(&a, C + c_name_slots, (uint32_t)f->name_slots);
+    st32(&a, C + c_type_slots, MPS_ARENA_TYPES);
+    st64(&a, C + c_names_off, names_off);
+    st64(&a, C + c_types_off, types_off);
+    st64(&a, C + c_heap_start, heap_start);
+    st64(&a, C + c_heap_end, f->size & ~(uint64_t)(unit - 1));
+    st64(&a, C + c_bump, heap_start);
+    st64(&a, C + c_reserved, f->size & ~(uint64_t)(unit - 1)); /* all allocated up front */
+    return 0;
+}
+
+MPS_API int mps_arena_create(const char *name, uint64_t size, uint32_t max_names, mps_arena **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    uint64_t want = (uint64_t)max_names + max_names / 3 + 1, slots = 64;
+    while (slots < want)
+        slots <<= 1;
+    uint64_t types_off, names_off, heap_start;
+    tables(slots, &types_off, &names_off, &heap_start);
+    if (slots > 1ull << 31 || size < heap_start + 4096 || size > 1ull << 36)
+        return -EINVAL;
+    struct mps_object_spec spec = {.kind = MPS_KIND_ARENA, .format = "", .count = size - MPS_ARENA_CTL,
+                                   .elem_size = 1, .elem_align = MPS_ARENA_CTL, .with_lock = 1};
+    struct format_args f = {size, slots};
+    mps_object *o;
+    int err = mps_object_create(name, &spec, format, &f, &o);
+    if (err != 0)
+        return err;
+    err = mps_arena_open(mps_object_name(o), out);
+    if (err != 0)
+        mps_object_unlink(o);
+    mps_object_close(o);
+    return err;
+}
+
 MPS_HIDDEN void mps__arena_retain(mps_arena *a)
 {
     pthread_mutex_lock(&arenas_mu);

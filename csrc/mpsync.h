@@ -393,8 +393,8 @@ int mps_object_unlink(const mps_object *obj);
  * semaphore.In, ctypes.In).  This library opens arenas (mps_arena_open,
  * below) and the objects in them: every mps_*_open function, and
  * mps_object_open, accepts an arena-qualified name "arena/name" or a
- * handle "arena/#<off>.<gen>", and mps_arena_object_create makes
- * objects in them (it does not free them yet).  All offsets are native-endian (little-endian) and every field is
+ * handle "arena/#<off>.<gen>"; mps_arena_create makes arenas and
+ * mps_arena_object_create objects in them (it does not free them yet).  All offsets are native-endian (little-endian) and every field is
  * untrusted input.
  *
  * The segment starts with the object header above, kind MPS_KIND_ARENA,
@@ -494,6 +494,15 @@ typedef struct mps_arena mps_arena;
  * block), -EPROTONOSUPPORT (another MPS_ARENA_VERSION), -EINVAL, -ENOMEM.
  * Since version 0.4. */
 int mps_arena_open(const char *name, mps_arena **out);
+
+/* mps_arena_create creates an arena of size bytes (fixed: it never
+ * grows; all of it is allocated in /dev/shm at once, so a full /dev/shm is
+ * -ENOSPC now, never SIGBUS later) with a name table for max_names names
+ * (at least 64 slots), named name (NULL or "": a random "mps_arena_"
+ * name), and maps it as mps_arena_open does.  Returns 0, -EINVAL (size
+ * below the tables and a page of heap, or above 64 GiB), or the errors
+ * of mps_object_create.  Since version 0.4. */
+int mps_arena_create(const char *name, uint64_t size, uint32_t max_names, mps_arena **out);
 
 /* mps_arena_close drops one user; the last one unmaps the arena.  NULL is
  * accepted.  Returns 0 or the errno of munmap.  Since version 0.4. */
