@@ -140,19 +140,43 @@ func TestArenaFromPython(t *testing.T) {
 // mps_arena_object_create; Go opens every one, checks every value, takes
 // every lock, and the arena's checker walks it.
 func TestArenaMadeInC(t *testing.T) {
-	n := arenaXlangObjects()
 	lib := cbuild.Build(t)
 	exe := lib.Program(t, "testdata/peer_arena_make.c")
+	checkMadeElsewhere(t, func(a *shm.Arena, n int) *proctest.Proc {
+		return proctest.Exec(t, exe, a.Name(), strconv.Itoa(n))
+	})
+}
+
+// TestArenaMadeInPython: the same, made by the mpsync package (arena=).
+func TestArenaMadeInPython(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is required for the cross-language tests: %v", err)
+	}
+	lib := cbuild.Build(t)
+	checkMadeElsewhere(t, func(a *shm.Arena, n int) *proctest.Proc {
+		p := proctest.Exec(t, python, "testdata/peer_arena_make.py", a.Name(), strconv.Itoa(n))
+		p.Cmd.Env = append(p.Cmd.Environ(), "MPSYNC_LIB="+filepath.Join(lib.Dir, "libmpsync.so.0"))
+		return p
+	})
+}
+
+// checkMadeElsewhere runs the peer start returns on a new arena: it makes
+// Values c<i> = 5i+2 and Locks k<i> for i < n, and an anonymous Value 11
+// whose handle it prints ("made N HANDLE"). Go opens and checks them all,
+// and the arena's checker walks it.
+func checkMadeElsewhere(t *testing.T, start func(a *shm.Arena, n int) *proctest.Proc) {
+	n := arenaXlangObjects()
 	a, _, _ := arenaObjects(t, 0)
-	peer := proctest.Exec(t, exe, a.Name(), strconv.Itoa(n))
+	peer := start(a, n)
 	peer.Start()
 	var made, handle string
 	line := peer.Recv()
 	if _, err := fmt.Sscan(line, &made, new(int), &handle); err != nil || made != "made" {
-		t.Fatalf("C peer said %q\n%s", line, peer.Stderr())
+		t.Fatalf("peer said %q\n%s", line, peer.Stderr())
 	}
 	if err := peer.Wait(); err != nil {
-		t.Fatalf("C peer: %v\n%s", err, peer.Stderr())
+		t.Fatalf("peer: %v\n%s", err, peer.Stderr())
 	}
 	for i := range n {
 		v, err := ctypes.OpenValue[int64](fmt.Sprintf("%s/c%d", a.Name(), i))

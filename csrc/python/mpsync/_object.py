@@ -14,10 +14,11 @@ class Handle:
     _kind = 0
     _obj = None
 
-    def _create(self, name, spec, init=None):
+    def _create(self, name, spec, init=None, arena=None):
         """Create an object laid out as spec (an _lib.ObjectSpec) says,
-        named name (None: a random one); init(payload_address), if given,
-        fills the payload before the name appears."""
+        named name (None: a random one; in an arena, anonymous);
+        init(payload_address), if given, fills the payload before the name
+        appears.  arena: an mpsync.Arena to make it in."""
         failure = []
 
         def run(obj, _arg):
@@ -30,7 +31,11 @@ class Handle:
 
         callback = _lib.INIT_FUNC(run) if init is not None else _lib.INIT_FUNC()
         obj = ctypes.c_void_p()
-        rc = lib.mps_object_create(_lib.encode_name(name), ctypes.byref(spec), callback, None, ctypes.byref(obj))
+        if arena is None:
+            rc = lib.mps_object_create(_lib.encode_name(name), ctypes.byref(spec), callback, None, ctypes.byref(obj))
+        else:
+            rc = lib.mps_arena_object_create(arena._handle(), _lib.encode_name(name), ctypes.byref(spec), callback,
+                                             None, ctypes.byref(obj))
         if failure:
             raise failure[0]
         what = "create %s" % lib.mps_kind_name(spec.kind).decode()

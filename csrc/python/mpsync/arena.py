@@ -7,8 +7,12 @@ anonymous one, "arena/#<off>.<gen>":
     lock = mpsync.Lock(a.qualify("row7"))
     hits = mpsync.Value(name=a.qualify("hits"))
 
-This package opens arena objects; it does not create (libmpsync 0.4 can:
-mps_arena_object_create) or free them yet."""
+    a = mpsync.Arena(None, 1 << 20)             # a new arena of 1 MiB
+    v = mpsync.Value("q", 5, arena=a)           # anonymous: v.name is a handle
+    l = mpsync.Lock("row8", create=True, arena=a)
+
+Objects in arenas are not freed yet (unlink() is an error): they live as
+long as the arena."""
 import ctypes
 
 from . import _lib
@@ -18,16 +22,36 @@ from ._lib import lib
 class Arena:
     """An arena, mapped in this process (once, however many of its objects
     are open: each open object is one more user of the mapping).
-    Arena(name) opens the arena called name; close() drops this user.
-    Usable as a context manager."""
+    Arena(name) opens the arena called name; Arena(name, size,
+    max_names=n) creates one of size bytes (fixed, allocated at once; name
+    None: a random one); close() drops this user.  Usable as a context
+    manager.  Value, RawValue, Array, RawArray and Lock take arena= to
+    create in it (anonymous when name is None: the name is then a handle)
+    or to open a name in it."""
 
     _arena = None
 
-    def __init__(self, name):
+    def __init__(self, name=None, size=None, *, max_names=0):
         arena = ctypes.c_void_p()
-        _lib.check(lib.mps_arena_open(_lib.encode_name(name), ctypes.byref(arena)), "open arena " + name, name)
+        if size is not None:
+            what = "create arena" + ("" if name is None else " " + name)
+            _lib.check(lib.mps_arena_create(_lib.encode_name(name), size, max_names, ctypes.byref(arena)), what, name)
+        elif name is None:
+            raise ValueError("mpsync: Arena: a name is needed to open an arena (or a size to create one)")
+        else:
+            _lib.check(lib.mps_arena_open(_lib.encode_name(name), ctypes.byref(arena)), "open arena " + name, name)
         self._arena = arena
         self._name = lib.mps_arena_name(arena).decode()
+
+    def _handle(self):
+        if self._arena is None:
+            raise ValueError("mpsync: arena %s is closed" % self._name)
+        return self._arena
+
+    def unlink(self):
+        """Remove the arena's name (and so, once no process has it mapped,
+        the arena and everything in it)."""
+        _lib.check(lib.mps_arena_unlink(_lib.encode_name(self._name)), "unlink arena " + self._name, self._name)
 
     @property
     def name(self):
@@ -43,10 +67,8 @@ class Arena:
         """A snapshot of the control block, read without the allocator's
         lock: a dict of size, heap, bump, objects, used, names,
         name_slots, types, recovered."""
-        if self._arena is None:
-            raise ValueError("mpsync: arena %s is closed" % self._name)
         st = _lib.ArenaStats()
-        _lib.check(lib.mps_arena_stats(self._arena, ctypes.byref(st)), "stats of arena " + self._name)
+        _lib.check(lib.mps_arena_stats(self._handle(), ctypes.byref(st)), "stats of arena " + self._name)
         return {f: getattr(st, f) for f, _ in _lib.ArenaStats._fields_}
 
     def close(self):

@@ -80,10 +80,11 @@ def _element(typecode_or_type):
 class _Shared(Handle):
     """The typed payload of a Value or Array object."""
 
-    def _make(self, name, t, fmt, count, with_lock, fill):
+    def _make(self, name, t, fmt, count, with_lock, fill, arena=None):
         spec = _lib.ObjectSpec(kind=self._kind, format=fmt.encode(), count=count, elem_size=ctypes.sizeof(t),
                                elem_align=ctypes.alignment(t), with_lock=1 if with_lock else 0)
-        self._create(name, spec, None if fill is None else lambda payload: fill(self._view(t, count, payload)))
+        self._create(name, spec, None if fill is None else lambda payload: fill(self._view(t, count, payload)),
+                     arena)
         self._setup(t, fmt, count)
 
     def _load(self, name):
@@ -303,72 +304,82 @@ def _check_lock(lock):
     return lock
 
 
-def RawValue(typecode_or_type=None, *args, name=None):
+def _in(arena, name):
+    """The name to open: name, or name in arena (an mpsync.Arena)."""
+    return name if arena is None or name is None else arena.qualify(name)
+
+
+def RawValue(typecode_or_type=None, *args, name=None, arena=None):
     """A new Value without a lock, initialised from args as the ctypes
     type would be, under name (None: random); or, without a type, the
-    existing Value called name, its lock (if any) unused."""
+    existing Value called name, its lock (if any) unused.  arena (an
+    mpsync.Arena): make it in the arena (name None: anonymous, its name a
+    handle), or open name there."""
     if typecode_or_type is None:
+        name = _in(arena, name)
         v = SharedValue.__new__(SharedValue)
         v._load(_required(name, "RawValue"))
         return v
     t, fmt = _element(typecode_or_type)
     v = SharedValue.__new__(SharedValue)
-    v._make(name, t, fmt, 1, False, _value_fill(t, args))
+    v._make(name, t, fmt, 1, False, _value_fill(t, args), arena)
     return v
 
 
-def Value(typecode_or_type=None, *args, lock=True, name=None):
+def Value(typecode_or_type=None, *args, lock=True, name=None, arena=None):
     """A new Value, as multiprocessing.Value: with a lock of its own
     (lock=True or None), the Lock given, or none (lock=False: a
     SharedValue, as RawValue).  Without a type, the existing Value called
-    name: synchronized by its own lock if it has one (or by lock)."""
+    name: synchronized by its own lock if it has one (or by lock).  arena
+    as for RawValue."""
     if typecode_or_type is None:
-        v = RawValue(name=_required(name, "Value"))
+        v = RawValue(name=_required(name, "Value"), arena=arena)
         if lock is False or (lock in (None, True) and not v._has_lock()):
             return v
         v.__class__ = SynchronizedValue
         v._use_lock(_check_lock(lock))
         return v
     if lock is False:
-        return RawValue(typecode_or_type, *args, name=name)
+        return RawValue(typecode_or_type, *args, name=name, arena=arena)
     lock = _check_lock(lock)
     t, fmt = _element(typecode_or_type)
     v = SynchronizedValue.__new__(SynchronizedValue)
-    v._make(name, t, fmt, 1, lock is None, _value_fill(t, args))
+    v._make(name, t, fmt, 1, lock is None, _value_fill(t, args), arena)
     v._use_lock(lock)
     return v
 
 
-def RawArray(typecode_or_type=None, size_or_initializer=None, *, name=None):
+def RawArray(typecode_or_type=None, size_or_initializer=None, *, name=None, arena=None):
     """A new Array without a lock: size_or_initializer is a length (zeros)
     or a sequence to copy; or, without a type, the existing Array called
-    name, its lock (if any) unused."""
+    name, its lock (if any) unused.  arena as for RawValue."""
     if typecode_or_type is None:
         a = SharedArray.__new__(SharedArray)
-        a._load(_required(name, "RawArray"))
+        a._load(_in(arena, _required(name, "RawArray")))
         return a
     a = SharedArray.__new__(SharedArray)
     a._make(name, *_array_spec(typecode_or_type, size_or_initializer), False,
-            _array_fill(size_or_initializer))
+            _array_fill(size_or_initializer), arena)
     return a
 
 
-def Array(typecode_or_type=None, size_or_initializer=None, *, lock=True, name=None):
+def Array(typecode_or_type=None, size_or_initializer=None, *, lock=True, name=None, arena=None):
     """A new Array, as multiprocessing.Array (see Value for lock); or,
-    without a type, the existing Array called name."""
+    without a type, the existing Array called name.  arena as for
+    RawValue."""
     if typecode_or_type is None:
-        a = RawArray(name=_required(name, "Array"))
+        a = RawArray(name=_required(name, "Array"), arena=arena)
         if lock is False or (lock in (None, True) and not a._has_lock()):
             return a
         a.__class__ = SynchronizedArray
         a._use_lock(_check_lock(lock))
         return a
     if lock is False:
-        return RawArray(typecode_or_type, size_or_initializer, name=name)
+        return RawArray(typecode_or_type, size_or_initializer, name=name, arena=arena)
     lock = _check_lock(lock)
     a = SynchronizedArray.__new__(SynchronizedArray)
     a._make(name, *_array_spec(typecode_or_type, size_or_initializer), lock is None,
-            _array_fill(size_or_initializer))
+            _array_fill(size_or_initializer), arena)
     a._use_lock(lock)
     return a
 

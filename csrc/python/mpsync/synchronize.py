@@ -22,7 +22,9 @@ class Lock(Handle):
     an mpsync Lock object (semaphore.Lock in Go, mps_lock_* in C).
 
     Lock() creates one with a random name; Lock(name) opens an existing
-    one; Lock(name, create=True) creates one under that name.  The owner
+    one; Lock(name, create=True) creates one under that name; arena=
+    (an mpsync.Arena) creates (anonymous if name is None) or opens it in
+    the arena.  The owner
     is the process: any thread of it may release the lock, and another
     thread of it that acquires waits like any other acquirer.  If the
     holder dies, even by SIGKILL, acquire() takes the lock over and raises
@@ -34,15 +36,15 @@ class Lock(Handle):
 
     _kind = _lib.KIND_LOCK
 
-    def __init__(self, name=None, *, create=None):
+    def __init__(self, name=None, *, create=None, arena=None):
         if create is None:
             create = name is None
         if create:
-            self._create(name, _lib.ObjectSpec(kind=self._kind, format=b"", with_lock=1))
+            self._create(name, _lib.ObjectSpec(kind=self._kind, format=b"", with_lock=1), arena=arena)
         else:
             if name is None:
                 raise ValueError("mpsync: Lock: a name is needed to open a lock (or create=True)")
-            self._open(name)
+            self._open(name if arena is None else arena.qualify(name))
         self._area = lib.mps_object_lock(self._obj)
         self._owner = None
 
