@@ -92,7 +92,11 @@
 // error matching [syscall.ENOSPC] from the creation of an object, never
 // a SIGBUS. A full arena is an error matching [ErrArenaFull] that names
 // the arena, its size and what was asked. The layout is documented in
-// csrc/mpsync.h ("Arenas"), for C programs to follow.
+// csrc/mpsync.h ("Arenas"). libmpsync (0.4) creates and opens arenas and
+// the objects in them on the same layout (mps_arena_create,
+// mps_arena_object_create, every mps_*_open on "<arena>/<name>" or a
+// handle), and so does the Python package (mpsync.Arena, arena=); neither
+// frees objects in an arena yet.
 //
 // # Many standalone objects
 //
