@@ -228,16 +228,26 @@ func (c *Condition) Wait(ctx context.Context) error {
 		return err
 	}
 
-	var waitErr error
+	// A token is looked for before each sleep and after each slice: one
+	// left by a dead waiter, or garbage in the counters, comes with no
+	// change of seq.
 	notified := false
-	for {
+	tryTake := func(bool) error {
+		var err error
+		if notified, err = c.take(ticket); notified {
+			return errNotified
+		}
+		return err
+	}
+	var waitErr error
+	for waitErr == nil {
 		seq := c.seq.Load()
-		if notified, waitErr = c.take(ticket); notified || waitErr != nil {
-			break
+		if waitErr = tryTake(false); waitErr == nil {
+			waitErr = waitSleep.Wait(ctx, c.seq, seq, tryTake)
 		}
-		if waitErr = waitSleep.Wait(ctx, c.seq, seq, nil); waitErr != nil {
-			break
-		}
+	}
+	if notified {
+		waitErr = nil
 	}
 
 	var lockErr error
@@ -268,6 +278,9 @@ func (c *Condition) Wait(ctx context.Context) error {
 	}
 	return waitErr
 }
+
+// errNotified ends a Condition's sleep once its waiter has taken a token.
+var errNotified = errors.New("notified")
 
 // take takes a token if there is one for the waiter holding ticket.
 func (c *Condition) take(ticket uint32) (bool, error) {
