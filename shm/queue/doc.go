@@ -10,7 +10,7 @@
 //	defer q.Close()
 //	err = q.Put(ctx, []byte("hello"))  // waits for room as long as ctx allows
 //
-//	q, err := queue.Open(name)         // in another process: Go, or C (mpsync.h)
+//	q, err := queue.Open(name)         // in another process: Go, C (mpsync.h) or Python (mpsync.Queue)
 //	msg, err := q.Get(ctx)             // io.EOF once CloseWrite was called and all is read
 //
 // Get copies into a new slice, GetInto into the caller's buffer (no

@@ -212,16 +212,21 @@ func mode(zeroCopy bool) string {
 	return "copy"
 }
 
-// checkLog checks the log of deliveries: no message twice, each
+// checkLog checks the log of deliveries, b's and that of each of logs
+// (the books of consumers that log on their own): no message twice, each
 // producer's messages in order at each consumer, none that was not put.
 // It returns how many valid entries there are, and how many messages each
 // producer had delivered.
-func checkLog(t *testing.T, b books, producers int) (valid int, perProducer []int) {
+func checkLog(t *testing.T, b books, producers int, logs ...books) (valid int, perProducer []int) {
 	t.Helper()
 	perProducer = make([]int, producers)
 	seen := map[uint64]bool{}
 	last := map[[2]uint32]int64{}
-	for _, e := range b.entries() {
+	entries := b.entries()
+	for _, l := range logs {
+		entries = append(entries, l.entries()...)
+	}
+	for _, e := range entries {
 		if e == 0 {
 			continue
 		}
@@ -249,6 +254,32 @@ func checkLog(t *testing.T, b books, producers int) (valid int, perProducer []in
 	return valid, perProducer
 }
 
+// runToEOF starts the producers, waits until each has put all its
+// messages and stops it, closes q for writing, and waits until each
+// consumer has drained it.
+func runToEOF(t *testing.T, q *queue.Queue, producers, consumers []*proctest.Proc) {
+	t.Helper()
+	for _, p := range producers {
+		p.Send("go")
+	}
+	for _, p := range producers {
+		p.Expect("done")
+		p.Send("stop")
+		if err := p.Wait(); err != nil {
+			t.Fatalf("producer: %v\n%s", err, p.Stderr())
+		}
+	}
+	if err := q.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range consumers {
+		c.Expect("eof")
+		if err := c.Wait(); err != nil {
+			t.Fatalf("consumer: %v\n%s", err, c.Stderr())
+		}
+	}
+}
+
 // TestManyProcesses: 4 producer and 4 consumer processes on one queue,
 // half of them in place: every message arrives exactly once, intact, in
 // each producer's order.
@@ -264,25 +295,7 @@ func TestManyProcesses(t *testing.T) {
 	for i := range consumers {
 		cs = append(cs, proctest.Start(t, "consumer", q.Name(), b.seg.Name(), strconv.Itoa(i), mode(i%2 == 1)))
 	}
-	for _, p := range ps {
-		p.Send("go")
-	}
-	for _, p := range ps {
-		p.Expect("done")
-		p.Send("stop")
-		if err := p.Wait(); err != nil {
-			t.Fatalf("producer: %v\n%s", err, p.Stderr())
-		}
-	}
-	if err := q.CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		c.Expect("eof")
-		if err := c.Wait(); err != nil {
-			t.Fatalf("consumer: %v\n%s", err, c.Stderr())
-		}
-	}
+	runToEOF(t, q, ps, cs)
 	valid, per := checkLog(t, b, producers)
 	if valid != producers*each {
 		t.Errorf("%d messages delivered, want %d (per producer: %v)", valid, producers*each, per)
@@ -297,14 +310,25 @@ func TestManyProcesses(t *testing.T) {
 // hangs, no message is corrupt or delivered twice, each producer's order
 // holds, and what was put is what was delivered plus what the queue
 // reports lost, at most one per killed process.
-func TestKilledProcesses(t *testing.T) { killRounds(t, 200, "") }
+func TestKilledProcesses(t *testing.T) { killRounds(t, 200, nil) }
 
-// killRounds runs rounds of TestKilledProcesses; with cPeer, the path of
-// csrc/testdata/peer_queue.c, half the processes are C programs.
-func killRounds(t *testing.T, rounds int, cPeer string) {
+// peer runs producers and consumers in another language: start starts
+// one, ready, with the arguments of csrc/testdata/peer_queue.c
+// ("produce" QUEUE BOOKS ID COUNT MODE, "consume" QUEUE BOOKS ID MODE).
+// A peer with ownLog logs each consumer's deliveries in books of its own
+// rather than in the shared log.
+type peer struct {
+	start  func(args ...string) *proctest.Proc
+	ownLog bool
+}
+
+// killRounds runs rounds of TestKilledProcesses; with a peer, half the
+// processes are the peer's.
+func killRounds(t *testing.T, rounds int, other *peer) {
 	const maxMsg, each = 256, 20000
 	q := newQueue(t, 16, maxMsg)
 	b := newBooks(t, (rounds+8)*each)
+	var logs []books
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 14))
 
 	type role struct {
@@ -317,14 +341,17 @@ func killRounds(t *testing.T, rounds int, cPeer string) {
 		zc := mode(rng.IntN(2) == 1)
 		next++
 		var p *proctest.Proc
-		inC := cPeer != "" && rng.IntN(2) == 0
+		inPeer := other != nil && rng.IntN(2) == 0
 		switch {
-		case inC && producer:
-			p = proctest.Exec(t, cPeer, "produce", q.Name(), b.seg.Name(), id, strconv.Itoa(each), zc)
-			p.Start()
-		case inC:
-			p = proctest.Exec(t, cPeer, "consume", q.Name(), b.seg.Name(), id, zc)
-			p.Start()
+		case inPeer && producer:
+			p = other.start("produce", q.Name(), b.seg.Name(), id, strconv.Itoa(each), zc)
+		case inPeer:
+			log := b
+			if other.ownLog {
+				log = newBooks(t, (rounds+8)*each)
+				logs = append(logs, log)
+			}
+			p = other.start("consume", q.Name(), log.seg.Name(), id, zc)
 		case producer:
 			p = proctest.Start(t, "producer", q.Name(), b.seg.Name(), id, strconv.Itoa(each), zc, "fast")
 		default:
@@ -374,14 +401,16 @@ func killRounds(t *testing.T, rounds int, cPeer string) {
 			}
 		}
 	}
-	if c := b.corrupt().Load(); c != 0 {
-		t.Errorf("%d corrupt messages", c)
+	for _, l := range append(logs, b) {
+		if c := l.corrupt().Load(); c != 0 {
+			t.Errorf("%d corrupt messages", c)
+		}
 	}
 	lost, err := q.Lost()
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid, _ := checkLog(t, b, next)
+	valid, _ := checkLog(t, b, next, logs...)
 	tail, head := queue.Positions(q)
 	putReturned := 0
 	for id := range next {

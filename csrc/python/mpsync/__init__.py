@@ -1,7 +1,8 @@
 """mpsync for Python: the sharing layer of multiprocessing (Lock, RLock,
 Semaphore, BoundedSemaphore, Event, Condition, Barrier, typed shared
-values and arrays, shared memory, ShareableList) on libmpsync, so that
-Python, Go and C processes use the same objects, opened by name.
+values and arrays, shared memory, ShareableList, Queue and Pipe of byte
+messages) on libmpsync, so that Python, Go and C processes use the same
+objects, opened by name.
 
     import mpsync
     lock = mpsync.Lock()                        # a new robust lock
@@ -11,14 +12,19 @@ Python, Go and C processes use the same objects, opened by name.
     w = mpsync.Value(name="mps_value_…")        # one Go or C made
     sl = mpsync.ShareableList([1, 2.5, "x"])    # Python's ShareableList layout
     row = mpsync.Lock("buckets/row7")           # in an arena Go made (mpsync.Arena)
+    q = mpsync.Queue(1024, 64)                  # JoinableQueue's shape: 1024 messages of <= 64 bytes
+    q.put(b"job"); q.get(timeout=1)             # bytes; queue.Full, queue.Empty
+    q.close()                                   # no more puts, anywhere: get raises EOFError once drained
+    r, w = mpsync.Pipe(duplex=False)            # send_bytes, recv_bytes, poll, close
 
 The classes keep the shape of multiprocessing.synchronize,
 multiprocessing.sharedctypes and multiprocessing.shared_memory: a type
 or typecode creates (with a random name, or name=), a name alone opens.
 Objects pickle as their names (a multiprocessing child opens them on
 arrival).  close() unmaps an object in this process (idempotent; then
-every accessor raises ValueError); an object left open stays mapped until
-the process exits.  unlink() removes a name; mpsync's resource tracker
+every accessor raises ValueError; a Queue's close() closes it for
+writing, as the end of its stream, and detach() unmaps it); an object
+left open stays mapped until the process exits.  unlink() removes a name; mpsync's resource tracker
 removes what no live process uses any more, even after SIGKILL.
 
 Locks are robust: if a holder dies holding one, acquire() raises
@@ -40,8 +46,9 @@ from .sharedctypes import (Array, RawArray, RawValue, SharedArray, SharedValue, 
                            SynchronizedValue, Value, format_of, parse_format)
 from ._lib import BrokenBarrierError
 from .synchronize import Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore
+from .queues import Connection, Pipe, Queue
 
 __all__ = ["Arena", "Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier",
            "BrokenBarrierError", "Value", "Array", "RawValue", "RawArray", "SharedValue", "SharedArray",
-           "SynchronizedValue", "SynchronizedArray", "SharedMemory", "ShareableList",
+           "SynchronizedValue", "SynchronizedArray", "SharedMemory", "ShareableList", "Queue", "Pipe", "Connection",
            "OwnerDeadError", "TypeMismatchError", "parse_format", "format_of"]

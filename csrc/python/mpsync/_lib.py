@@ -12,6 +12,7 @@ MAJOR = 0
 # Kinds of object (MPS_KIND_* in mpsync.h; part of the layout).
 KIND_LOCK, KIND_RLOCK, KIND_SEMAPHORE, KIND_BOUNDED_SEMAPHORE = 1, 2, 3, 4
 KIND_CONDITION, KIND_EVENT, KIND_BARRIER, KIND_VALUE, KIND_ARRAY = 5, 6, 7, 8, 9
+KIND_QUEUE = 10
 
 
 from threading import BrokenBarrierError  # noqa: E402,F401  (raised by Barrier; exported)
@@ -48,6 +49,7 @@ PRED_FUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 _vp, _cp, _i, _u, _i64, _u64, _sz = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint,
                                      ctypes.c_int64, ctypes.c_uint64, ctypes.c_size_t)
 _vpp = ctypes.POINTER(ctypes.c_void_p)
+_szp = ctypes.POINTER(ctypes.c_size_t)
 
 # The functions of mpsync.h this package calls: name, result, arguments.
 _FUNCTIONS = [
@@ -122,6 +124,20 @@ _FUNCTIONS = [
     ("mps_barrier_parties", _i, [_vp, ctypes.POINTER(_u)]),
     ("mps_barrier_n_waiting", _i, [_vp, ctypes.POINTER(_u)]),
     ("mps_barrier_broken", _i, [_vp, ctypes.POINTER(_i)]),
+    ("mps_queue_create", _i, [_cp, _u64, _u64, _vpp]),
+    ("mps_queue_open", _i, [_cp, _vpp]),
+    ("mps_queue_close", _i, [_vp]),
+    ("mps_queue_name", _cp, [_vp]),
+    ("mps_queue_capacity", _u64, [_vp]),
+    ("mps_queue_max_msg", _u64, [_vp]),
+    ("mps_queue_len", _u64, [_vp]),
+    ("mps_queue_put", _i, [_vp, _vp, _sz, _i64]),
+    ("mps_queue_get", _i, [_vp, _vp, _sz, _szp, _i64]),
+    ("mps_queue_close_write", _i, [_vp]),
+    ("mps_queue_write_closed", _i, [_vp]),
+    ("mps_queue_task_done", _i, [_vp]),
+    ("mps_queue_join", _i, [_vp, _i64]),
+    ("mps_queue_lost", _i, [_vp, ctypes.POINTER(_u64)]),
 ]
 
 

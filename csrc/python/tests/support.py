@@ -13,14 +13,15 @@ def new_name(prefix="mps_pytest_"):
 
 def cleanup(test, obj):
     """Have test unlink and close obj (an mpsync object, or a
-    ShareableList) when it ends."""
+    ShareableList; a Queue is detached, a Connection closed) when it
+    ends."""
     def undo():
         handle = getattr(obj, "shm", obj)
         try:
             handle.unlink()
         except FileNotFoundError:
             pass
-        handle.close()
+        getattr(handle, "detach", handle.close)()
     test.addCleanup(undo)
     return obj
 
