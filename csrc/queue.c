@@ -51,7 +51,11 @@ struct side {
 static const struct side put_side = {OFF_PUT_LOCK, OFF_TAIL, OFF_LOST_PUT, OFF_JPUT_POS, OFF_JPUT_LOST, OFF_JPUT_VALID};
 static const struct side get_side = {OFF_GET_LOCK, OFF_HEAD, OFF_LOST_GET, OFF_JGET_POS, OFF_JGET_LOST, OFF_JGET_VALID};
 
-enum { spin_tries = 100 };
+/* A waiter looks busy_tries times with no system call (a peer running on
+ * the other core answers within a fraction of a microsecond, less than a
+ * sched_yield costs), then spin_tries times yielding, then sleeps: as
+ * Go's shm/queue. */
+enum { busy_tries = 1000, spin_tries = 100 };
 static const int64_t slice_ns = 20 * 1000000; /* sleep slice: dead holders are looked for after one */
 
 struct mps_queue {
@@ -64,6 +68,11 @@ static uint64_t *u64(const mps_queue *q, int off) { return (uint64_t *)(q->base 
 static uint32_t *u32(const mps_queue *q, int off) { return (uint32_t *)(q->base + off); }
 static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static void st(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+/* advance stores a word only the holder of a side's lock writes (the
+ * side's position, a slot's holder) with a release store, a plain one on
+ * x86: the unlock that follows, an atomic read-modify-write, publishes
+ * it.  Go's shm/queue does the same. */
+static void advance(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static int cas(uint64_t *p, uint64_t old, uint64_t new)
 {
     return __atomic_compare_exchange_n(p, &old, new, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
@@ -114,6 +123,9 @@ static int await(const mps_queue *q, int off, int (*ready)(const mps_queue *), i
 {
     if (*looked == 0) {
         *looked = now_ns();
+        for (int i = 0; i < busy_tries; i++)
+            if (ready(q))
+                return 0;
         for (int i = 0; i < spin_tries; i++) {
             if (ready(q))
                 return 0;
@@ -325,8 +337,8 @@ MPS_API int mps_queue_reserve(mps_queue *q, int64_t timeout_ns, struct mps_queue
         uint64_t t = ld(u64(q, OFF_TAIL));
         unsigned char *s = slot(q, t);
         if (ld(seq_of(s)) == free_seq(t)) {
-            st(holder_of(s), self | MPS_QUEUE_WRITER);
-            st(u64(q, OFF_TAIL), t + 1);
+            advance(holder_of(s), self | MPS_QUEUE_WRITER);
+            advance(u64(q, OFF_TAIL), t + 1);
             unlock(q, &put_side);
             *out = (struct mps_queue_slot){.data = s + MPS_QUEUE_SLOT_DATA, .len = q->max_msg, .pos = t};
             return 0;
@@ -403,8 +415,8 @@ static int claim(mps_queue *q, int64_t timeout_ns, size_t room, struct mps_queue
                 unlock(q, &get_side);
                 return n > q->max_msg ? -EBADMSG : -EMSGSIZE;
             }
-            st(holder_of(s), self | MPS_QUEUE_READER);
-            st(u64(q, OFF_HEAD), h + 1);
+            advance(holder_of(s), self | MPS_QUEUE_READER);
+            advance(u64(q, OFF_HEAD), h + 1);
             unlock(q, &get_side);
             *out = (struct mps_queue_slot){.data = s + MPS_QUEUE_SLOT_DATA, .len = n, .pos = h};
             return 0;

@@ -76,11 +76,15 @@
 // copies the message out (or the caller reads it in place) and sets seq to
 // 4(p+capacity), free for the put one lap later. Copies happen outside the
 // locks, so several processes copy at once, and each lock guards only a
-// few words.
+// few words. Only the lock holder writes the holder and the position, with
+// plain stores that the lock's release (an atomic read-modify-write)
+// publishes: a put or a get costs three atomic read-modify-writes, taking
+// the lock, releasing it, and setting seq.
 //
 // Sleepers (a get on an empty queue, a put on a full one, Join) spin
-// briefly, then set the waiter flag of a futex word and sleep on it, in
-// slices; whoever changes what they wait for bumps the word and wakes
+// briefly, a few microseconds without a system call and then yielding
+// the core between looks, then set the waiter flag of a futex word and
+// sleep on it, in slices; whoever changes what they wait for bumps the word and wakes
 // them if the flag was set, so a put or get with no one waiting makes no
 // system call. Once a slice has passed since a waiter began or last
 // looked, it looks for a dead holder of the slot it waits for, however

@@ -229,6 +229,14 @@ func lenOf(sl unsafe.Pointer) *atomic.Uint32 { return (*atomic.Uint32)(unsafe.Ad
 // tail, head or seq), which is what other processes look at first.
 func setHolder(sl unsafe.Pointer, w uint64) { *(*uint64)(unsafe.Add(sl, slotOffHolder)) = w }
 func setLen(sl unsafe.Pointer, n uint32)    { *(*uint32)(unsafe.Add(sl, slotOffLen)) = n }
+
+// advance moves a side's position (tail or head) on to p, under the
+// side's lock, with a plain store: only the lock holder writes it, and the
+// unlock that follows (a compare-and-swap) publishes it, as it publishes
+// the slot's holder. Readers outside the lock (Len, the waiters' checks)
+// only see it a few instructions later; a holder that dies before the
+// unlock leaves the store, or not, as with an atomic one.
+func advance(pos *atomic.Uint64, p uint64) { *(*uint64)(unsafe.Pointer(pos)) = p }
 func dataOf(sl unsafe.Pointer, n uint64) []byte {
 	return unsafe.Slice((*byte)(unsafe.Add(sl, slotData)), n)
 }
@@ -348,7 +356,7 @@ func (q *Queue) reserve(ctx context.Context, op string, block bool) (uint64, uns
 		sl := q.slot(t)
 		if seqOf(sl).Load() == free(t) {
 			setHolder(sl, self|writerTag)
-			q.put.pos.Store(t + 1)
+			advance(q.put.pos, t+1)
 			unlock(&q.put)
 			return t, sl, nil
 		}
@@ -426,7 +434,7 @@ func (q *Queue) claim(ctx context.Context, op string, block bool, room int) (uin
 				return 0, nil, 0, fmt.Errorf("%s: message of %d bytes, buffer of %d: %w", op, n, room, io.ErrShortBuffer)
 			}
 			setHolder(sl, self|readerTag)
-			q.get.pos.Store(h + 1)
+			advance(q.get.pos, h+1)
 			unlock(&q.get)
 			race.Acquire(sl)
 			return h, sl, int(n), nil
