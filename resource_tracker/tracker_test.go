@@ -159,8 +159,18 @@ func TestKilledCreator(t *testing.T) {
 	if left := gone(entries); len(left) > 0 {
 		t.Errorf("left in /dev/shm after the creator's death: %v", left)
 	}
-	if log, err := os.ReadFile(resourcetracker.LogPath()); err != nil || !strings.Contains(string(log), entries[0]) {
-		t.Errorf("the tracker's log does not name %s: %v", entries[0], err)
+	// The tracker writes its log line just after the unlink: wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		log, err := os.ReadFile(resourcetracker.LogPath())
+		if err == nil && strings.Contains(string(log), entries[0]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the tracker's log does not name %s: %v", entries[0], err)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -128,12 +128,15 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 
 // createRandom is Create under a random name, without WithInit: a name
 // no one else can make (64 random bits), so it can be registered before
-// the file exists, with its inode left to fill in, and created with one
-// exclusive open — cheaper than createPublished's anonymous file and link
-// (measured here: the link alone costs a quarter of a create), and as
-// safe: a process killed at any point leaves its name listed, and an
-// entry whose inode is unknown names whatever file has that name, which
-// is only ever its own.
+// the file exists, with no inode, and created with one exclusive open —
+// cheaper than createPublished's anonymous file and link (measured here:
+// the link alone costs a quarter of a create), and as safe: a process
+// killed at any point leaves its name listed, and an entry whose inode is
+// unknown names whatever file has that name, which is only ever its own.
+// The entry keeps inode 0 for good: the fstat and second registration
+// that would fill it in cost a sixth of a create, and would only matter
+// were someone to unlink this segment and make another under its random
+// name (then that file goes when this process has gone).
 func createRandom(op, prefix string, size int, o options) (*Segment, error) {
 	var addr unsafe.Pointer
 	name, err := names.Exclusive("", true, prefix, func(name string) error {
@@ -146,8 +149,8 @@ func createRandom(op, prefix string, size int, o options) (*Segment, error) {
 		}
 		fd, err := fastsys.Open(names.Dir+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.mode))
 		if err == nil {
-			if addr, err = sizeAndMap(fd, size, o.reserve); err == nil {
-				if _, err = track(fd, name, o.untracked); err != nil { // the inode, now known
+			if addr, err = sizeAndMap(fd, size, o.reserve); err == nil && o.untracked {
+				if _, err = track(fd, name, true); err != nil {
 					munmap(addr, size, fastsys.Small(size))
 				}
 			}
