@@ -73,9 +73,10 @@
 //
 // # Caveats
 //
-//   - Ownership belongs to a process, identified by its pid and start
-//     time. Processes sharing locks must see each other's pids: the same
-//     pid namespace.
+//   - Ownership belongs to a process, named by a random identity whose
+//     liveness the kernel vouches for (a file lock the process holds while
+//     it lives), not by its pid: processes in different pid namespaces
+//     that share /dev/shm (containers) share locks correctly.
 //   - A lock is robust only against the death of its owning process. A
 //     goroutine that forgets to release a lock keeps it held as long as
 //     its process lives.
