@@ -197,7 +197,10 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
     }
     unlock(&v);
 
-    /* The others often arrive within microseconds: look before sleeping. */
+    /* The others often arrive within microseconds: look before sleeping,
+     * first with no system call, then yielding. */
+    for (int i = 0; i < MPS__BUSY_LOOKS && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen; i++)
+        continue;
     for (int i = 0; i < spin_tries && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen; i++)
         sched_yield();
     __atomic_add_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);

@@ -76,6 +76,9 @@ MPS_API int mps_event_wait(mps_object *e, int64_t timeout_ns)
         return -ETIMEDOUT;
     int64_t deadline = mps__deadline(timeout_ns);
     /* Spin briefly: a setter on another core is often close behind. */
+    for (int i = 0; i < MPS__BUSY_LOOKS; i++)
+        if (__atomic_load_n(&w[0], __ATOMIC_SEQ_CST) != 0)
+            return 0;
     for (int i = 0; i < spin_tries; i++) {
         sched_yield();
         if (__atomic_load_n(&w[0], __ATOMIC_SEQ_CST) != 0)

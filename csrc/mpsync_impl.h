@@ -214,6 +214,13 @@ MPS_DOOR int mps__tracker_watch(void);
 /* ---- the lock area (lock.c), as mpsync.h describes it ---- */
 
 /* Bits of the lock word beside the owner's identity. */
+/* How many times a waiter looks at a word with no system call before it
+ * starts yielding (sched_yield) and then sleeps: a peer on the other core
+ * answers within a fraction of a microsecond, less than one sched_yield
+ * costs. Go's waiters look the same way (runtime.Gosched in a process
+ * with nothing else to run returns at once). */
+#define MPS__BUSY_LOOKS 1000
+
 #define MPS__LOCK_DEAD_BIT (1ull << 30)
 #define MPS__LOCK_WAITERS_BIT (1ull << 31)
 

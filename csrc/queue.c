@@ -51,11 +51,9 @@ struct side {
 static const struct side put_side = {OFF_PUT_LOCK, OFF_TAIL, OFF_LOST_PUT, OFF_JPUT_POS, OFF_JPUT_LOST, OFF_JPUT_VALID};
 static const struct side get_side = {OFF_GET_LOCK, OFF_HEAD, OFF_LOST_GET, OFF_JGET_POS, OFF_JGET_LOST, OFF_JGET_VALID};
 
-/* A waiter looks busy_tries times with no system call (a peer running on
- * the other core answers within a fraction of a microsecond, less than a
- * sched_yield costs), then spin_tries times yielding, then sleeps: as
- * Go's shm/queue. */
-enum { busy_tries = 1000, spin_tries = 100 };
+/* A waiter looks MPS__BUSY_LOOKS times with no system call, then
+ * spin_tries times yielding, then sleeps: as Go's shm/queue. */
+enum { spin_tries = 100 };
 static const int64_t slice_ns = 20 * 1000000; /* sleep slice: dead holders are looked for after one */
 
 struct mps_queue {
@@ -123,7 +121,7 @@ static int await(const mps_queue *q, int off, int (*ready)(const mps_queue *), i
 {
     if (*looked == 0) {
         *looked = now_ns();
-        for (int i = 0; i < busy_tries; i++)
+        for (int i = 0; i < MPS__BUSY_LOOKS; i++)
             if (ready(q))
                 return 0;
         for (int i = 0; i < spin_tries; i++) {

@@ -101,6 +101,9 @@ MPS_API int mps_sem_acquire(mps_object *s, int64_t timeout_ns)
     if (timeout_ns == 0)
         return -EAGAIN;
     int64_t deadline = mps__deadline(timeout_ns);
+    for (int i = 0; i < MPS__BUSY_LOOKS; i++)
+        if (try_wait(word))
+            return 0;
     for (int i = 0; i < spin_tries; i++) {
         sched_yield();
         if (try_wait(word))
