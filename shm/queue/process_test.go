@@ -322,9 +322,12 @@ type peer struct {
 	ownLog bool
 }
 
-// killRounds runs rounds of TestKilledProcesses; with a peer, half the
-// processes are the peer's.
+// killRounds runs rounds of TestKilledProcesses (a fifth of them under
+// -short); with a peer, half the processes are the peer's.
 func killRounds(t *testing.T, rounds int, other *peer) {
+	if testing.Short() {
+		rounds /= 5
+	}
 	const maxMsg, each = 256, 20000
 	q := newQueue(t, 16, maxMsg)
 	b := newBooks(t, (rounds+8)*each)
