@@ -37,15 +37,23 @@ func blockOf(t *testing.T, handle string) string {
 	return off
 }
 
-// TestArenaFreeInC: a C program frees, through libmpsync, objects Go
+// TestArenaFreeAcrossLanguages runs the tests of freeing arena objects
+// from C and Python on one build of libmpsync.
+func TestArenaFreeAcrossLanguages(t *testing.T) {
+	lib := cbuild.Build(t)
+	t.Run("C", func(t *testing.T) { arenaFreeInC(t, lib) })
+	t.Run("Python", func(t *testing.T) { arenaFreeInPython(t, lib) })
+	t.Run("KilledC", func(t *testing.T) { arenaKilledCAllocators(t, lib) })
+}
+
+// arenaFreeInC: a C program frees, through libmpsync, objects Go
 // made in an arena (anonymous Values by handle with mps_arena_free, named
 // Locks by mps_object_unlink); Go finds them gone, reuses every freed
 // block for its next objects, and the checker walks the arena. Then the
 // reverse: Go frees, and the C program's next objects take the freed
 // blocks.
-func TestArenaFreeInC(t *testing.T) {
+func arenaFreeInC(t *testing.T, lib *cbuild.Lib) {
 	const n = arenaFreeObjects
-	lib := cbuild.Build(t)
 	exe := lib.Program(t, "testdata/peer_arena_free.c")
 	a, _, _ := arenaObjects(t, n) // Values v<i>, Locks l<i>
 	peer := proctest.Exec(t, exe, a.Name())
@@ -199,17 +207,16 @@ func TestArenaFreeInC(t *testing.T) {
 	}
 }
 
-// TestArenaFreeInPython: the mpsync package frees objects Go made in an
+// arenaFreeInPython: the mpsync package frees objects Go made in an
 // arena (unlink() of an open Value, and of a closed Lock by name); Go
 // finds every name gone, the rest intact, and the checker walks the
 // arena.
-func TestArenaFreeInPython(t *testing.T) {
+func arenaFreeInPython(t *testing.T, lib *cbuild.Lib) {
 	const n = arenaFreeObjects
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatalf("python3 is required for the cross-language tests: %v", err)
 	}
-	lib := cbuild.Build(t)
 	a, _, _ := arenaObjects(t, n)
 	before, err := a.Check()
 	if err != nil {
@@ -249,15 +256,14 @@ func TestArenaFreeInPython(t *testing.T) {
 	}
 }
 
-// TestArenaKilledCAllocators runs three C processes that allocate and
+// arenaKilledCAllocators runs three C processes that allocate and
 // free in one arena through libmpsync (the same journal as Go's) and
 // SIGKILLs one at a random moment, 50 times. As for Go's allocators
 // (shm's TestArenaKilledAllocators), each kill may leave what the victim
 // held (a Lock and an Array, both named) but never an inconsistent arena:
 // Go's checker walks it after every kill, and at the end every object
 // left has a name and there are no more than the victims could hold.
-func TestArenaKilledCAllocators(t *testing.T) {
-	lib := cbuild.Build(t)
+func arenaKilledCAllocators(t *testing.T, lib *cbuild.Lib) {
 	exe := lib.Program(t, "testdata/peer_arena_free.c")
 	a, err := shm.NewArena("", 4<<20)
 	if err != nil {

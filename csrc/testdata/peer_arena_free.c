@@ -1,5 +1,5 @@
 /* peer_arena_free.c - frees and makes objects in an arena Go made, for
- * ctypes' TestArenaFreeInC and TestArenaKilledCAllocators.
+ * ctypes' TestArenaFreeAcrossLanguages.
  *
  *   peer_arena_free ARENA
  *       reads commands, one a line, and answers each with one line:

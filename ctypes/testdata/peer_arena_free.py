@@ -1,5 +1,5 @@
-"""The Python side of TestArenaFreeInPython: the mpsync package frees
-objects Go made in an arena.
+"""The Python side of TestArenaFreeAcrossLanguages/Python: the mpsync
+package frees objects Go made in an arena.
 
   peer_arena_free.py ARENA N
       for even i < N: the Value "v<i>", opened and unlinked while open,
