@@ -379,6 +379,8 @@ static int describe(const mps_arena *a, uint64_t off, uint32_t gen, struct mps__
     blk->compact = (flags & flag_compact) != 0;
     blk->mem = a->base + off;
     blk->size = size;
+    blk->off = off;
+    blk->gen = gen;
     if (ld32(a, off + b_gen) != gen)
         return -ENOENT; /* reused meanwhile */
     return 0;
@@ -482,6 +484,26 @@ static void sweep(const mps_arena *a, uint64_t i)
     }
 }
 
+/* finish_free does (or redoes) the free the journal describes: the
+ * name's slot (sl + 1; 0 none) deleted, the block free and first on its
+ * class's list, the counters from the journal's. */
+static void finish_free(const mps_arena *a, uint64_t off, uint32_t class, uint32_t sl)
+{
+    uint64_t C = MPS_ARENA_CTL, size = class_size(class);
+    if (sl > 0) {
+        __atomic_store_n(slot(a, sl - 1), slot_tomb, __ATOMIC_SEQ_CST);
+        sweep(a, sl - 1);
+        uint32_t n = ctl32(a, j_names);
+        st32(a, C + c_names, (n > 1 ? n : 1) - 1);
+    }
+    st32(a, off + b_meta, meta_of(state_free, class, 0, 0));
+    st64(a, off + 8, ctl64(a, j_prev));
+    st64(a, C + c_heads + 8 * (uint64_t)class, off);
+    uint64_t objects = ctl64(a, j_objects), used = ctl64(a, j_used);
+    st64(a, C + c_objects, (objects > 1 ? objects : 1) - 1);
+    st64(a, C + c_used, used - (used < size ? used : size));
+}
+
 /* replay undoes an allocation or finishes a free the journal announces,
  * as Go's arena does: every value written comes from the journal. */
 static void replay(const mps_arena *a)
@@ -509,18 +531,7 @@ static void replay(const mps_arena *a)
         st64(a, C + c_objects, ctl64(a, j_objects));
         st64(a, C + c_used, ctl64(a, j_used));
     } else if (op == op_free) {
-        if (sl > 0) {
-            __atomic_store_n(slot(a, sl - 1), slot_tomb, __ATOMIC_SEQ_CST);
-            sweep(a, sl - 1);
-            uint32_t n = ctl32(a, j_names);
-            st32(a, C + c_names, (n > 1 ? n : 1) - 1);
-        }
-        st32(a, off + b_meta, meta_of(state_free, class, 0, 0));
-        st64(a, off + 8, ctl64(a, j_prev));
-        st64(a, C + c_heads + 8 * (uint64_t)class, off);
-        uint64_t objects = ctl64(a, j_objects), used = ctl64(a, j_used);
-        st64(a, C + c_objects, (objects > 1 ? objects : 1) - 1);
-        st64(a, C + c_used, used - (used < size ? used : size));
+        finish_free(a, off, class, sl);
     }
     st32(a, C + j_op, op_none);
 }
@@ -711,6 +722,8 @@ MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps
     blk->compact = compact && lock_size > 0;
     blk->mem = a->base + off;
     blk->size = size;
+    blk->off = off;
+    blk->gen = gen;
     if (init != NULL && (err = init(blk, arg)) != 0) {
         replay(a); /* undo */
         goto out;
@@ -728,6 +741,69 @@ MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps
 out:
     unlock_arena(a);
     return err;
+}
+
+/* find_slot returns the name table slot (+ 1; 0 none) that holds the
+ * block at off, called name (n bytes), under the lock. */
+static uint32_t find_slot(const mps_arena *a, uint64_t off, const char *name, size_t n)
+{
+    uint64_t mask = a->name_slots - 1, i = hash_name(name, n) & mask;
+    for (uint64_t k = 0; k < a->name_slots; k++, i = (i + 1) & mask) {
+        uint32_t s = ld32(a, a->names_off + 4 * i), g;
+        if (s == slot_empty)
+            return 0;
+        if (s != slot_tomb && name_at(a, (uint64_t)s * unit, name, n, &g))
+            return (uint64_t)s * unit == off ? (uint32_t)(i + 1) : 0;
+    }
+    return 0;
+}
+
+MPS_HIDDEN int mps__arena_free(mps_arena *a, uint64_t off, uint32_t gen)
+{
+    int err = lock_arena(a);
+    if (err != 0)
+        return err;
+    struct mps__arena_block blk;
+    if ((err = describe(a, off, gen, &blk)) != 0)
+        goto out;
+    uint32_t meta = ld32(a, off + b_meta), class = meta >> 8 & 0xff, name_len = meta >> 24, sl = 0;
+    if (name_len > 0) {
+        char name[MPS_ARENA_NAME_MAX + 1];
+        memcpy(name, a->base + off + MPS_ARENA_BLOCK_HEADER, name_len);
+        sl = find_slot(a, off, name, name_len);
+    }
+    uint64_t C = MPS_ARENA_CTL;
+    /* Announce, then write: the same journal (op 2) as Go's Heap.Free. */
+    st32(a, C + j_class, class);
+    st64(a, C + j_off, off);
+    st64(a, C + j_prev, ctl64(a, c_heads + 8 * (uint64_t)class));
+    st32(a, C + j_slot, sl);
+    st64(a, C + j_objects, ctl64(a, c_objects));
+    st64(a, C + j_used, ctl64(a, c_used));
+    st32(a, C + j_names, ctl32(a, c_names));
+    st32(a, C + j_op, op_free);
+    finish_free(a, off, class, sl);
+    st32(a, C + j_op, op_none);
+out:
+    unlock_arena(a);
+    return err;
+}
+
+MPS_API int mps_arena_free(mps_arena *a, const char *object)
+{
+    if (a == NULL || object == NULL)
+        return -EINVAL;
+    uint64_t off = 0;
+    uint32_t gen = 0;
+    size_t n = strlen(object);
+    if (!parse_handle(object, &off, &gen)) {
+        if (n == 0 || n > MPS_ARENA_NAME_MAX || strchr(object, '/') != NULL || object[0] == '#')
+            return -EINVAL;
+        int err = lookup(a, object, n, &off, &gen);
+        if (err != 0)
+            return err;
+    }
+    return mps__arena_free(a, off, gen);
 }
 
 struct format_args {

@@ -59,7 +59,15 @@ MPS_API int mps_cond_create(const char *name, mps_object *lock, mps_cond **out)
     if (out == NULL)
         return -EINVAL;
     int own = lock == NULL, err;
-    if (own && (err = mps_rlock_create(NULL, &lock)) != 0)
+    /* A condition made in an arena gets its implicit lock there too
+     * (anonymous), as Go's does. */
+    char arena_name[MPS_NAME_MAX + 2];
+    const char *object;
+    if (!mps__arena_split(name, arena_name, &object))
+        arena_name[0] = '\0';
+    else
+        strcat(arena_name, "/");
+    if (own && (err = mps_rlock_create(arena_name[0] == '\0' ? NULL : arena_name, &lock)) != 0)
         return err;
     int kind = mps_object_info(lock)->kind;
     if ((kind != MPS_KIND_LOCK && kind != MPS_KIND_RLOCK) || mps_object_lock(lock) == NULL)

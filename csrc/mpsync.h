@@ -67,9 +67,10 @@ extern "C" {
 /* ABI version of this header.  MAJOR is the soname (libmpsync.so.MAJOR);
  * MINOR grows when functions are added: 0.2 added mps_shm_create_reserved,
  * 0.3 the rest of the family (semaphores, recursive locks, events,
- * conditions, barriers, typed values). */
+ * conditions, barriers, typed values), 0.4 arenas, 0.5 freeing objects in
+ * arenas (mps_arena_free; mps_object_unlink frees one). */
 #define MPS_VERSION_MAJOR 0
-#define MPS_VERSION_MINOR 4
+#define MPS_VERSION_MINOR 5
 
 /* mps_version returns the library's version as MAJOR * 1000 + MINOR, so a
  * program can check at run time that the library it loaded is at least the
@@ -333,6 +334,11 @@ typedef struct mps_object mps_object;
  * is returned.  Creation is exclusive.  The whole object is allocated in
  * /dev/shm (as by mps_shm_create_reserved) before anything is written to
  * it: a full /dev/shm is -ENOSPC, never SIGBUS, and leaves nothing behind.
+ * An arena-qualified name, "arena/name" (or "arena/" for an anonymous
+ * object), makes the object in that arena instead, as
+ * mps_arena_object_create does (and returns its errors, and those of
+ * mps_arena_open); so does every mps_*_create function of the family
+ * below (since version 0.5).
  * Returns 0, or the errors of mps_object_size and mps_shm_create_reserved,
  * or -EEXIST, or init's result. */
 int mps_object_create(const char *name, const struct mps_object_spec *spec,
@@ -380,10 +386,15 @@ int mps_object_close(mps_object *obj);
 
 /* mps_object_unlink removes the object's name, as mps_shm_unlink does:
  * processes that have it open keep using it.  Call it once, in one
- * process.  Since version 0.3.
- * Returns 0, or -EINVAL (obj is NULL), -ENOENT (already unlinked),
- * -EACCES, -EOPNOTSUPP (an object in an arena: this library does not free
- * arena objects yet). */
+ * process.  Since version 0.3.  An object in an arena is freed instead
+ * (since version 0.5; before, -EOPNOTSUPP), as mps_arena_free does: its
+ * name goes at once and its block is reused by the next object of its
+ * size class made in any process, so every handle to it, here or
+ * elsewhere, must be closed before then (Go's Unlink of an arena object
+ * is the same free).
+ * Returns 0, or -EINVAL (obj is NULL), -ENOENT (already unlinked or
+ * freed), -EACCES, and for an object in an arena the errors of
+ * mps_arena_free. */
 int mps_object_unlink(const mps_object *obj);
 
 /* ------------------------------------------------------------------------
@@ -393,9 +404,11 @@ int mps_object_unlink(const mps_object *obj);
  * semaphore.In, ctypes.In).  This library opens arenas (mps_arena_open,
  * below) and the objects in them: every mps_*_open function, and
  * mps_object_open, accepts an arena-qualified name "arena/name" or a
- * handle "arena/#<off>.<gen>"; mps_arena_create makes arenas and
- * mps_arena_object_create objects in them (it does not free them yet).  All offsets are native-endian (little-endian) and every field is
- * untrusted input.
+ * handle "arena/#<off>.<gen>"; mps_arena_create makes arenas,
+ * mps_arena_object_create (or any mps_*_create given "arena/name") objects
+ * in them, and mps_arena_free (or mps_object_unlink) frees them.  All
+ * offsets are native-endian (little-endian) and every field is untrusted
+ * input.
  *
  * The segment starts with the object header above, kind MPS_KIND_ARENA,
  * count = segment size - MPS_ARENA_CTL, elem_size 1, format "", whose lock
@@ -546,6 +559,24 @@ struct mps_arena_stats {
  * 0.4. */
 int mps_arena_object_create(mps_arena *arena, const char *name, const struct mps_object_spec *spec,
                             int (*init)(mps_object *obj, void *arg), void *arg, mps_object **out);
+
+/* mps_arena_free frees the object called object in the arena: a name, or
+ * an anonymous object's handle "#<off>.<gen>" (without the arena's name).
+ * Under the allocator's robust lock and announced in the journal first
+ * (op 2, free), as Go's free is, so that a process killed at any instant
+ * leaves the arena consistent (the next holder finishes the free): the
+ * name is deleted from the name table (a deletion mark, emptied when the
+ * slot after it is empty), the block's state becomes free (its generation
+ * is kept, so stale handles fail; the next allocation bumps it) and it
+ * goes first on its size class's free list, for the next object of that
+ * class from any process, C or Go.  Handles to the object still open
+ * anywhere must not be used afterwards.  Returns 0, -EINVAL (arena or
+ * object NULL, or object not a valid name or handle), -ENOENT (no such
+ * object, or freed already), -EBADMSG (a corrupt arena), -ENOTRECOVERABLE
+ * (the allocator's lock is unusable), or, the first time the process
+ * takes a lock, the error of making its identity (-ENOSPC: /dev/shm is
+ * full).  Since version 0.5. */
+int mps_arena_free(mps_arena *arena, const char *object);
 
 /* mps_arena_stats fills *stats, read without the lock (the counts may be
  * mid-change).  Returns 0 or -EINVAL.  Since version 0.4. */
@@ -877,7 +908,9 @@ typedef struct mps_cond mps_cond;
  * object that other processes can open too and that must stay open while
  * the condition is (the condition does not close it).  A NULL lock makes
  * a new RLock for the condition, as in Python, which mps_cond_close
- * closes and mps_cond_unlink unlinks.  Random names start "mps_cond_".
+ * closes and mps_cond_unlink unlinks; made in an arena ("arena/name"),
+ * that RLock is an anonymous object of the same arena, as Go makes it.
+ * Random names start "mps_cond_".
  * Returns 0, or -EINVAL (out is NULL, or lock is not a Lock or RLock),
  * or the errors of mps_object_create. */
 int mps_cond_create(const char *name, mps_object *lock, mps_cond **out);

@@ -75,6 +75,8 @@ struct mps__arena_block {
     unsigned char *mem;
     uint64_t size;
     int compact;
+    uint64_t off; /* the block's offset in the arena */
+    uint32_t gen; /* and its generation */
 };
 
 /* mps__arena_split splits an arena-qualified name, "arena/object" (an
@@ -99,6 +101,13 @@ MPS_HIDDEN int mps__arena_find(const char *arena_name, const char *object, mps_a
 MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps_object_spec *spec,
                                 int (*init)(struct mps__arena_block *blk, void *arg), void *arg,
                                 struct mps__arena_block *blk, uint64_t *off, uint32_t *gen);
+
+/* mps__arena_free frees the object at off with generation gen in arena
+ * a, as Go's Heap.Free does (journal op 2): its name is deleted and its
+ * block goes first on its class's free list.  Returns 0, -ENOENT (no
+ * ready object of that generation there: freed already), -EBADMSG (a
+ * corrupt block), or the errors of taking the allocator's lock. */
+MPS_HIDDEN int mps__arena_free(mps_arena *a, uint64_t off, uint32_t gen);
 
 /* mps__arena_retain counts one more user of an open arena. */
 MPS_HIDDEN void mps__arena_retain(mps_arena *a);

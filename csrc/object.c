@@ -20,6 +20,8 @@ struct mps_object {
     struct mps_object_info info;
     mps_arena *arena; /* the object is a block of this arena: data is in its mapping */
     int compact;      /* the lock area is an arena's compact one */
+    uint64_t off;     /* in an arena: the block's offset and generation */
+    uint32_t gen;
     char name[MPS_NAME_MAX + 1];
 };
 
@@ -45,6 +47,8 @@ static int open_in(const char *name, const char *arena_name, const char *object,
     o->size = blk.size;
     o->info = blk.info;
     o->compact = blk.compact;
+    o->off = blk.off;
+    o->gen = blk.gen;
     strcpy(o->name, name[0] == '/' ? name + 1 : name);
     *out = o;
     return 0;
@@ -67,6 +71,8 @@ static int init_block(struct mps__arena_block *blk, void *arg)
     ai->o->size = blk->size;
     ai->o->info = blk->info;
     ai->o->compact = blk->compact;
+    ai->o->off = blk->off;
+    ai->o->gen = blk->gen;
     return ai->init == NULL ? 0 : ai->init(ai->o, ai->arg);
 }
 
@@ -120,12 +126,30 @@ MPS_DOOR const char *mps__kind_tag(int kind)
     return "obj";
 }
 
+/* create_in makes an object in the arena called arena_name, named
+ * object ("" anonymous). */
+static int create_in(const char *arena_name, const char *object, const struct mps_object_spec *spec,
+                     int (*init)(mps_object *obj, void *arg), void *arg, mps_object **out)
+{
+    mps_arena *a;
+    int err = mps_arena_open(arena_name, &a);
+    if (err != 0)
+        return err;
+    err = mps_arena_object_create(a, object, spec, init, arg, out);
+    mps_arena_close(a); /* the object keeps it mapped */
+    return err;
+}
+
 MPS_API int mps_object_create(const char *name, const struct mps_object_spec *spec,
                               int (*init)(mps_object *obj, void *arg), void *arg, mps_object **out)
 {
     uint64_t size;
     if (out == NULL)
         return -EINVAL;
+    char arena_name[MPS_NAME_MAX + 1];
+    const char *object;
+    if (mps__arena_split(name, arena_name, &object))
+        return create_in(arena_name, object, spec, init, arg, out);
     int err = mps_object_size(spec, &size);
     if (err != 0)
         return err;
@@ -303,7 +327,7 @@ MPS_API int mps_object_unlink(const mps_object *obj)
 {
     if (obj == NULL)
         return -EINVAL;
-    return obj->arena != NULL ? -EOPNOTSUPP : mps_shm_unlink(obj->name);
+    return obj->arena != NULL ? mps__arena_free(obj->arena, obj->off, obj->gen) : mps_shm_unlink(obj->name);
 }
 
 #endif /* MPS_USE_SYSTEM_LIB */

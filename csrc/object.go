@@ -7,7 +7,7 @@ const (
 	FormatMax     = 255
 	LayoutVersion = 2
 	VersionMajor  = 0 // MPS_VERSION_MAJOR
-	VersionMinor  = 4 // MPS_VERSION_MINOR
+	VersionMinor  = 5 // MPS_VERSION_MINOR
 )
 
 // Arena layout constants (MPS_ARENA_*): see "Arenas" in mpsync.h and

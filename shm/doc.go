@@ -92,11 +92,14 @@
 // error matching [syscall.ENOSPC] from the creation of an object, never
 // a SIGBUS. A full arena is an error matching [ErrArenaFull] that names
 // the arena, its size and what was asked. The layout is documented in
-// csrc/mpsync.h ("Arenas"). libmpsync (0.4) creates and opens arenas and
-// the objects in them on the same layout (mps_arena_create,
-// mps_arena_object_create, every mps_*_open on "<arena>/<name>" or a
-// handle), and so does the Python package (mpsync.Arena, arena=); neither
-// frees objects in an arena yet.
+// csrc/mpsync.h ("Arenas"). libmpsync creates, opens and (since 0.5)
+// frees arenas' objects on the same layout (mps_arena_create,
+// mps_arena_object_create, every mps_*_create and mps_*_open on
+// "<arena>/<name>" or a handle, mps_arena_free and mps_object_unlink, with
+// the same journal), and so does the Python package (mpsync.Arena, arena=
+// on every class of the family and of sharedctypes, unlink()): a block
+// freed in one language is reused by the next object of its class made
+// in any.
 //
 // # Many standalone objects
 //

@@ -1,6 +1,8 @@
 /* test_arena.c - arenas in C: creating an arena and objects in it, named
  * and anonymous, opening them by name and handle, the compact lock of
- * Values, errors, a full name table, and threads creating at once. */
+ * Values, errors, a full name table, threads creating and freeing at
+ * once, freeing (blocks reused, stale handles refused), and the family's
+ * constructors given "arena/name". */
 #include "check.h"
 #include "mpsync.h"
 
@@ -31,7 +33,7 @@ enum { objects = 1000, threads = 4, per_thread = 200 };
 static mps_arena *shared;
 
 /* make_values creates anonymous Values from a thread, reopens each by its
- * handle and checks it. */
+ * handle and checks it, and frees every other one. */
 static void *make_values(void *arg)
 {
     int64_t base = (int64_t)(intptr_t)arg * 1000000;
@@ -44,6 +46,8 @@ static void *make_values(void *arg)
         CHECK_RC(mps_value_add(w, 0, &one, NULL, sizeof one), 0);
         CHECK(load(v) == x + 1);
         CHECK_RC(mps_object_close(w), 0);
+        if (i % 2 == 1)
+            CHECK_RC(mps_object_unlink(v), 0);
         CHECK_RC(mps_object_close(v), 0);
     }
     return NULL;
@@ -88,7 +92,6 @@ int main(void)
         CHECK_RC(mps_value_release(v), 0);
         CHECK_RC(mps_value_release(v), -EPERM);
         CHECK(load(v) == -i);
-        CHECK_RC(mps_object_unlink(v), -EOPNOTSUPP);
         CHECK_RC(mps_object_close(v), 0);
         snprintf(name, sizeof name, "%s/l%lld", arena_name, (long long)i);
         CHECK_RC(mps_lock_open(name, &l), 0);
@@ -118,9 +121,80 @@ int main(void)
 
     struct mps_arena_stats st;
     CHECK_RC(mps_arena_stats(a, &st), 0);
-    CHECK(st.objects == 2 * objects + threads * per_thread);
+    CHECK(st.objects == 2 * objects + threads * per_thread / 2);
     CHECK(st.names == 2 * objects);
     CHECK(st.size == 8 << 20 && st.recovered == 0 && st.types == 2);
+
+    /* Freeing: by handle (mps_object_unlink) and by name or handle
+     * string (mps_arena_free); the block is reused by the next object of
+     * its class, with a new generation, so the old handle fails. */
+    uint64_t used = st.used;
+    int64_t x = 5;
+    mps_object *v, *w;
+    CHECK_RC(mps_arena_object_create(a, NULL, &value_spec, set_value, &x, &v), 0);
+    char handle[300];
+    strcpy(handle, mps_object_name(v));
+    CHECK_RC(mps_object_unlink(v), 0);
+    CHECK_RC(mps_object_unlink(v), -ENOENT);
+    CHECK_RC(mps_object_close(v), 0);
+    CHECK_RC(mps_object_open(handle, 0, &o), -ENOENT);
+    CHECK_RC(mps_arena_object_create(a, NULL, &value_spec, set_value, &x, &w), 0);
+    const char *h0 = strchr(handle, '#'), *h1 = strchr(mps_object_name(w), '#');
+    CHECK(strchr(h0, '.') - h0 == strchr(h1, '.') - h1 && strncmp(h0, h1, (size_t)(strchr(h0, '.') - h0)) == 0);
+    CHECK(strcmp(h0, h1) != 0); /* same block, another generation */
+    CHECK_RC(mps_arena_free(a, h1), 0);
+    CHECK_RC(mps_arena_free(a, h1), -ENOENT);
+    CHECK_RC(mps_object_close(w), 0);
+    CHECK_RC(mps_arena_free(a, "v3"), 0);
+    CHECK_RC(mps_arena_free(a, "v3"), -ENOENT);
+    snprintf(name, sizeof name, "%s/v3", arena_name);
+    CHECK_RC(mps_value_open(name, &o), -ENOENT);
+    CHECK_RC(mps_arena_free(a, ""), -EINVAL);
+    CHECK_RC(mps_arena_free(a, "a/b"), -EINVAL);
+    CHECK_RC(mps_arena_free(NULL, "v4"), -EINVAL);
+    x = 33;
+    CHECK_RC(mps_arena_object_create(a, "v3", &value_spec, set_value, &x, &v), 0);
+    CHECK(load(v) == 33);
+    CHECK_RC(mps_object_close(v), 0);
+    CHECK_RC(mps_arena_stats(a, &st), 0);
+    CHECK(st.objects == 2 * objects + threads * per_thread / 2 && st.used == used);
+    for (int i = 0; i < objects; i++) {
+        snprintf(name, sizeof name, "l%d", i);
+        CHECK_RC(mps_arena_free(a, name), 0);
+    }
+    CHECK_RC(mps_arena_stats(a, &st), 0);
+    CHECK(st.names == objects && st.objects == objects + threads * per_thread / 2);
+
+    /* The family's constructors make objects in an arena given
+     * "arena/name", or "arena/" for an anonymous one; a condition's own
+     * RLock goes in the arena too, and mps_cond_unlink frees both. */
+    uint64_t before = st.objects;
+    mps_object *sem, *ev, *bar;
+    mps_cond *cond;
+    snprintf(name, sizeof name, "%s/s", arena_name);
+    CHECK_RC(mps_sem_create(name, 2, &sem), 0);
+    CHECK_RC(mps_sem_open(name, &o), 0);
+    CHECK_RC(mps_object_close(o), 0);
+    snprintf(name, sizeof name, "%s/", arena_name);
+    CHECK_RC(mps_event_create(name, &ev), 0);
+    CHECK(strncmp(mps_object_name(ev), name, strlen(name)) == 0 && mps_object_name(ev)[strlen(name)] == '#');
+    CHECK_RC(mps_barrier_create(name, 3, &bar), 0);
+    snprintf(name, sizeof name, "%s/c", arena_name);
+    CHECK_RC(mps_cond_create(name, NULL, &cond), 0);
+    CHECK_RC(mps_arena_stats(a, &st), 0);
+    CHECK(st.objects == before + 5);
+    CHECK_RC(mps_cond_unlink(cond), 0);
+    CHECK_RC(mps_cond_close(cond), 0);
+    CHECK_RC(mps_object_unlink(sem), 0);
+    CHECK_RC(mps_object_unlink(ev), 0);
+    CHECK_RC(mps_object_unlink(bar), 0);
+    CHECK_RC(mps_object_close(sem), 0);
+    CHECK_RC(mps_object_close(ev), 0);
+    CHECK_RC(mps_object_close(bar), 0);
+    CHECK_RC(mps_arena_stats(a, &st), 0);
+    CHECK(st.objects == before);
+    snprintf(name, sizeof name, "mps_no_such_arena_x/s");
+    CHECK_RC(mps_sem_create(name, 1, &o), -ENOENT);
 
     /* A name table of 64 slots takes 48 names. */
     mps_arena *small;

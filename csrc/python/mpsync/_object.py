@@ -5,6 +5,7 @@ import errno
 
 from . import _lib
 from ._lib import lib
+from .arena import free_in_arena, in_arena
 
 
 class Handle:
@@ -42,9 +43,11 @@ class Handle:
         _lib.check(rc, what if name is None else what + " " + name, name)
         self._attach(obj)
 
-    def _make(self, name, create, *args):
+    def _make(self, name, create, *args, arena=None):
         """Create the object with its C constructor, create(name, *args,
-        &out)."""
+        &out); in arena (an mpsync.Arena) if not None, anonymous if name
+        is None."""
+        name = in_arena(arena, name)
         obj = ctypes.c_void_p()
         what = "create %s" % lib.mps_kind_name(self._kind).decode()
         _lib.check(create(_lib.encode_name(name), *args, ctypes.byref(obj)),
@@ -110,8 +113,21 @@ class Handle:
     def unlink(self):
         """Remove the object's name, once, in one process; handles open
         anywhere stay valid until closed.  FileNotFoundError if the name is
-        gone already."""
-        _lib.check(lib.mps_shm_unlink(self._name.encode()), "unlink %s" % self._name, self._name)
+        gone already.
+
+        An object in an arena is freed instead, as Go's Unlink frees one:
+        its name goes and its memory is reused by the next object made in
+        the arena (by any process), so every handle to it, here or
+        elsewhere, must be closed and not used again.  A handle still open
+        frees exactly its object; a closed one frees whatever now has its
+        name (an anonymous object's name is its handle, so exactly it)."""
+        if "/" not in self._name:
+            rc = lib.mps_shm_unlink(self._name.encode())
+        elif self._obj is not None:
+            rc = lib.mps_object_unlink(self._obj)
+        else:
+            rc = free_in_arena(self._name)
+        _lib.check(rc, "unlink %s" % self._name, self._name)
 
     def __reduce__(self):
         # Pickled as its name: the receiving process opens it.

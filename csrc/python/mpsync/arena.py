@@ -11,12 +11,39 @@ anonymous one, "arena/#<off>.<gen>":
     v = mpsync.Value("q", 5, arena=a)           # anonymous: v.name is a handle
     l = mpsync.Lock("row8", create=True, arena=a)
 
-Objects in arenas are not freed yet (unlink() is an error): they live as
-long as the arena."""
+Every class of the synchronization family (Lock, RLock, Semaphore,
+BoundedSemaphore, Event, Condition, Barrier) and of sharedctypes (Value,
+RawValue, Array, RawArray) takes arena=.  An object's unlink() frees it
+(mps_object_unlink, or mps_arena_free once closed), as Go's Unlink of an
+arena object does: its name goes and its block is reused by the next
+object of its size made in the arena by any process, Go, C or Python.
+Objects not freed live as long as the arena."""
 import ctypes
 
 from . import _lib
 from ._lib import lib
+
+
+def in_arena(arena, name):
+    """The name to create under: name itself without an arena, else the
+    arena-qualified name, "arena/" (anonymous) when name is None."""
+    if arena is None:
+        return name
+    return arena.qualify("" if name is None else name)
+
+
+def free_in_arena(qualified):
+    """Free the object called "arena/object" (object a name or a handle
+    "#<off>.<gen>") with mps_arena_free; return its result."""
+    arena_name, _, obj = qualified.lstrip("/").partition("/")
+    arena = ctypes.c_void_p()
+    rc = lib.mps_arena_open(arena_name.encode(), ctypes.byref(arena))
+    if rc < 0:
+        return rc
+    try:
+        return lib.mps_arena_free(arena, obj.encode())
+    finally:
+        lib.mps_arena_close(arena)
 
 
 class Arena:
@@ -25,9 +52,10 @@ class Arena:
     Arena(name) opens the arena called name; Arena(name, size,
     max_names=n) creates one of size bytes (fixed, allocated at once; name
     None: a random one); close() drops this user.  Usable as a context
-    manager.  Value, RawValue, Array, RawArray and Lock take arena= to
-    create in it (anonymous when name is None: the name is then a handle)
-    or to open a name in it."""
+    manager.  Value, RawValue, Array, RawArray, Lock, RLock, Semaphore,
+    BoundedSemaphore, Event, Condition and Barrier take arena= to create
+    in it (anonymous when name is None: the name is then a handle) or to
+    open a name in it; their unlink() frees them."""
 
     _arena = None
 

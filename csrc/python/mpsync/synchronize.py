@@ -11,6 +11,7 @@ import threading
 from . import _lib
 from ._lib import lib
 from ._object import Handle
+from .arena import in_arena
 
 # A blocking wait sleeps in C in slices this long, so that signals
 # (KeyboardInterrupt) are handled between them, as CPython's locks allow.
@@ -151,19 +152,19 @@ class RLock(Lock):
     in C).  The owner is the thread that acquired it (in Go, the
     goroutine); it may acquire it again and releases it as many times.
     RLock() creates, RLock(name) opens, RLock(name, create=True) creates
-    under that name."""
+    under that name; arena= as for Lock."""
 
     _kind = _lib.KIND_RLOCK
 
-    def __init__(self, name=None, *, create=None):
+    def __init__(self, name=None, *, create=None, arena=None):
         if create is None:
             create = name is None
         if create:
-            self._make(name, lib.mps_rlock_create)
+            self._make(name, lib.mps_rlock_create, arena=arena)
         elif name is None:
             raise ValueError("mpsync: RLock: a name is needed to open a lock (or create=True)")
         else:
-            self._open(name, opener=lib.mps_rlock_open)
+            self._open(in_arena(arena, name), opener=lib.mps_rlock_open)
         self._area = lib.mps_object_lock(self._obj)
         self._owner = None
 
@@ -187,21 +188,22 @@ class Semaphore(Handle):
     """A semaphore shared by processes: multiprocessing.Semaphore's shape,
     on an mpsync Semaphore (semaphore.Semaphore in Go, mps_sem_* in C;
     its counter is a glibc sem_t).  Semaphore(value) creates,
-    Semaphore(name=n) opens.  It has no owner: a process that dies after
+    Semaphore(name=n) opens; arena= (an mpsync.Arena) creates (anonymous
+    if name is None) or opens it in the arena.  It has no owner: a process that dies after
     acquiring never releases, as with POSIX semaphores."""
 
     _kind = _lib.KIND_SEMAPHORE
     _create_fn = "mps_sem_create"
 
-    def __init__(self, value=1, *, name=None, create=None):
+    def __init__(self, value=1, *, name=None, create=None, arena=None):
         if create is None:
             create = name is None
         if create:
             if value < 0:
                 raise ValueError("mpsync: %s: negative initial value %d" % (type(self).__name__, value))
-            self._make(name, getattr(lib, self._create_fn), value)
+            self._make(name, getattr(lib, self._create_fn), value, arena=arena)
         else:
-            self._open(name, opener=lib.mps_sem_open)
+            self._open(in_arena(arena, name), opener=lib.mps_sem_open)
 
     def acquire(self, block=True, timeout=None):
         """Take one unit: wait for it (block, at most timeout seconds if
@@ -241,17 +243,18 @@ class BoundedSemaphore(Semaphore):
 
 class Event(Handle):
     """An event shared by processes: multiprocessing.Event's shape, on an
-    mpsync Event (semaphore.Event in Go, mps_event_* in C)."""
+    mpsync Event (semaphore.Event in Go, mps_event_* in C).  Event()
+    creates, Event(name) opens; arena= as for Semaphore."""
 
     _kind = _lib.KIND_EVENT
 
-    def __init__(self, name=None, *, create=None):
+    def __init__(self, name=None, *, create=None, arena=None):
         if create is None:
             create = name is None
         if create:
-            self._make(name, lib.mps_event_create)
+            self._make(name, lib.mps_event_create, arena=arena)
         else:
-            self._open(name, opener=lib.mps_event_open)
+            self._open(in_arena(arena, name), opener=lib.mps_event_open)
 
     def is_set(self):
         flag = ctypes.c_int()
@@ -278,19 +281,22 @@ class Condition:
     shape, on an mpsync Condition (semaphore.Condition in Go, mps_cond_* in
     C).  Condition(lock) creates one on a Lock or RLock of this package
     (None: a new RLock, made and unlinked with it); Condition(name=n)
-    opens one, and its lock.  Waiters that die are skipped."""
+    opens one, and its lock.  arena= as for Semaphore; the RLock made for
+    it is then an anonymous object of the same arena.  Waiters that die
+    are skipped."""
 
     _cond = None
 
-    def __init__(self, lock=None, *, name=None, create=None):
+    def __init__(self, lock=None, *, name=None, create=None, arena=None):
         if create is None:
             create = name is None
         cond = ctypes.c_void_p()
         if create:
             target = None if lock is None else lock._handle()
-            _lib.check(lib.mps_cond_create(_lib.encode_name(name), target, ctypes.byref(cond)),
+            _lib.check(lib.mps_cond_create(_lib.encode_name(in_arena(arena, name)), target, ctypes.byref(cond)),
                        "create condition" + ("" if name is None else " " + name), name)
         else:
+            name = in_arena(arena, name)
             rc = lib.mps_cond_open(_lib.encode_name(name), ctypes.byref(cond))
             _lib.check(rc, "open condition " + str(name), name)
         self._cond = cond
@@ -376,7 +382,8 @@ class Condition:
             self._cond = None
 
     def unlink(self):
-        """Remove the condition's name (and its lock's, if made for it)."""
+        """Remove the condition's name (and its lock's, if made for it);
+        in an arena, free both, as Handle.unlink says."""
         _lib.check(lib.mps_cond_unlink(self._handle()), "unlink " + self._name, self._name)
 
     def __reduce__(self):
@@ -396,20 +403,20 @@ class Barrier(Handle):
     mps_barrier_* in C).  Barrier(parties, action, timeout) creates,
     Barrier(name=n, action=..., timeout=...) opens: the action and the
     default timeout belong to this process's handle; the last party to
-    arrive runs its own.  A broken barrier raises
+    arrive runs its own.  arena= as for Semaphore.  A broken barrier raises
     threading.BrokenBarrierError."""
 
     _kind = _lib.KIND_BARRIER
 
-    def __init__(self, parties=None, action=None, timeout=None, *, name=None, create=None):
+    def __init__(self, parties=None, action=None, timeout=None, *, name=None, create=None, arena=None):
         if create is None:
             create = name is None
         if create:
             if parties is None or parties < 1:
                 raise ValueError("mpsync: Barrier: parties must be at least 1, not %r" % (parties,))
-            self._make(name, lib.mps_barrier_create, parties)
+            self._make(name, lib.mps_barrier_create, parties, arena=arena)
         else:
-            self._open(name, opener=lib.mps_barrier_open)
+            self._open(in_arena(arena, name), opener=lib.mps_barrier_open)
         self._action, self._timeout = action, timeout
 
     def wait(self, timeout=None):

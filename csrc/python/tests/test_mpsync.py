@@ -139,8 +139,10 @@ class TestErrors(unittest.TestCase):
 
     def test_bad_arguments(self):
         with self.assertRaises(OSError) as cm:
-            mpsync.Lock("a/b", create=True)
+            mpsync.Lock("/", create=True)
         self.assertEqual(cm.exception.errno, errno.EINVAL)
+        # "a/b" names b in the arena a, which does not exist.
+        self.assertRaises(FileNotFoundError, mpsync.Lock, new_name() + "/b", create=True)
         self.assertRaises(ValueError, mpsync.Value, "Z", 1)
         self.assertRaises(TypeError, mpsync.Value)
         self.assertRaises(ValueError, mpsync.SharedMemory, create=True, size=0)

@@ -1,0 +1,311 @@
+package ctypes_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mpsync/mpsync/ctypes"
+	"github.com/mpsync/mpsync/internal/cbuild"
+	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/semaphore"
+	"github.com/mpsync/mpsync/shm"
+)
+
+// arenaFreeObjects is how many objects the cross-language free tests
+// free each way.
+const arenaFreeObjects = 1000
+
+// blockOf returns the offset part of an anonymous object's handle,
+// "arena/#<off>.<gen>".
+func blockOf(t *testing.T, handle string) string {
+	t.Helper()
+	_, h, ok := strings.Cut(handle, "/#")
+	off, _, ok2 := strings.Cut(h, ".")
+	if !ok || !ok2 {
+		t.Fatalf("%q is not an anonymous object's handle", handle)
+	}
+	return off
+}
+
+// TestArenaFreeAcrossLanguages runs the tests of freeing arena objects
+// from C and Python on one build of libmpsync.
+func TestArenaFreeAcrossLanguages(t *testing.T) {
+	lib := cbuild.Build(t)
+	t.Run("C", func(t *testing.T) { arenaFreeInC(t, lib) })
+	t.Run("Python", func(t *testing.T) { arenaFreeInPython(t, lib) })
+	t.Run("KilledC", func(t *testing.T) { arenaKilledCAllocators(t, lib) })
+}
+
+// arenaFreeInC: a C program frees, through libmpsync, objects Go
+// made in an arena (anonymous Values by handle with mps_arena_free, named
+// Locks by mps_object_unlink); Go finds them gone, reuses every freed
+// block for its next objects, and the checker walks the arena. Then the
+// reverse: Go frees, and the C program's next objects take the freed
+// blocks.
+func arenaFreeInC(t *testing.T, lib *cbuild.Lib) {
+	const n = arenaFreeObjects
+	exe := lib.Program(t, "testdata/peer_arena_free.c")
+	a, _, _ := arenaObjects(t, n) // Values v<i>, Locks l<i>
+	peer := proctest.Exec(t, exe, a.Name())
+	peer.Start()
+	free := func(cmd, what string) {
+		t.Helper()
+		peer.Send("%s %s", cmd, what)
+		if got := peer.Recv(); got != "freed" {
+			t.Fatalf("C peer: %s %s: %s", cmd, what, got)
+		}
+	}
+	before, err := a.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// C frees what Go made.
+	var handles, freed []string
+	for i := range n {
+		v, err := ctypes.NewValue(int64(i), ctypes.In(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		handles = append(handles, v.Name())
+		v.Close()
+	}
+	for i, h := range handles {
+		if i%2 == 0 {
+			free("free", h[len(a.Name())+1:])
+			freed = append(freed, blockOf(t, h))
+		}
+	}
+	for i := range n {
+		if i%2 == 0 {
+			free("unlink", fmt.Sprintf("l%d", i))
+		}
+	}
+	peer.Send("free %s", handles[0][len(a.Name())+1:])
+	if got, want := peer.Recv(), fmt.Sprintf("error %d", syscall.ENOENT); got != want {
+		t.Errorf("C freeing twice: %q, want %q", got, want)
+	}
+	st, err := a.Check()
+	if err != nil {
+		t.Fatalf("after C freed: %v", err)
+	}
+	if st.Objects != before.Objects || st.Names != before.Names-n/2 {
+		t.Errorf("after C freed: %d objects %d names, want %d and %d", st.Objects, st.Names, before.Objects, before.Names-n/2)
+	}
+	for i, h := range handles {
+		v, err := ctypes.OpenValue[int64](h)
+		if i%2 == 0 {
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("%s, freed by C: %v, want fs.ErrNotExist", h, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Get() != int64(i) {
+			t.Fatalf("%s = %d, want %d", h, v.Get(), i)
+		}
+		v.Close()
+	}
+	for i := range n {
+		_, err := semaphore.OpenLock(fmt.Sprintf("%s/l%d", a.Name(), i))
+		if i%2 == 0 && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("l%d, freed by C: %v, want fs.ErrNotExist", i, err)
+		}
+		if i%2 == 1 && err != nil {
+			t.Fatalf("l%d: %v", i, err)
+		}
+	}
+	// Go's next Values of that size take exactly the blocks C freed, and
+	// the names C freed can be taken again.
+	var reused []string
+	var made []*ctypes.Value[int64]
+	for range n / 2 {
+		v, err := ctypes.NewValue[int64](1, ctypes.In(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reused = append(reused, blockOf(t, v.Name()))
+		made = append(made, v)
+	}
+	for _, v := range made {
+		if err := v.Unlink(); err != nil {
+			t.Fatal(err)
+		}
+		v.Close()
+	}
+	for i := 0; i < n; i += 2 {
+		l, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName(fmt.Sprintf("l%d", i)))
+		if err != nil {
+			t.Fatalf("l%d again: %v", i, err)
+		}
+		l.Close()
+	}
+	slices.Sort(freed)
+	slices.Sort(reused)
+	if !slices.Equal(freed, reused) {
+		t.Errorf("Go reused blocks %v, want those C freed %v", reused, freed)
+	}
+
+	// The reverse: Go frees the odd Values, C makes Values in their blocks.
+	freed = nil
+	for i, h := range handles {
+		if i%2 == 1 {
+			v, err := ctypes.OpenValue[int64](h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := v.Unlink(); err != nil {
+				t.Fatal(err)
+			}
+			v.Close()
+			freed = append(freed, blockOf(t, h))
+		}
+	}
+	peer.Send("make %d", n/2)
+	reused = nil
+	for range n / 2 {
+		h := peer.Recv()
+		reused = append(reused, blockOf(t, h))
+		v, err := ctypes.OpenValue[int64](h)
+		if err != nil {
+			t.Fatalf("made by C: %v", err)
+		}
+		if v.Get() != 7 {
+			t.Fatalf("%s = %d, want 7", h, v.Get())
+		}
+		v.Close()
+	}
+	peer.Expect(fmt.Sprintf("made %d", n/2))
+	peer.CloseStdin()
+	if err := peer.Wait(); err != nil {
+		t.Fatalf("C peer: %v\n%s", err, peer.Stderr())
+	}
+	// Free blocks are taken last in, first out: C's Values take exactly
+	// the blocks Go freed last.
+	slices.Sort(freed)
+	slices.Sort(reused)
+	if !slices.Equal(freed, reused) {
+		t.Errorf("C made Values in blocks %v, want those Go freed %v", reused, freed)
+	}
+	if st, err = a.Check(); err != nil {
+		t.Fatalf("at the end: %v", err)
+	}
+	if st.Objects != before.Objects+n/2 || st.Names != before.Names {
+		t.Errorf("at the end: %d objects %d names, want %d and %d", st.Objects, st.Names, before.Objects+n/2, before.Names)
+	}
+}
+
+// arenaFreeInPython: the mpsync package frees objects Go made in an
+// arena (unlink() of an open Value, and of a closed Lock by name); Go
+// finds every name gone, the rest intact, and the checker walks the
+// arena.
+func arenaFreeInPython(t *testing.T, lib *cbuild.Lib) {
+	const n = arenaFreeObjects
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is required for the cross-language tests: %v", err)
+	}
+	a, _, _ := arenaObjects(t, n)
+	before, err := a.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := proctest.Exec(t, python, "testdata/peer_arena_free.py", a.Name(), strconv.Itoa(n))
+	peer.Cmd.Env = append(peer.Cmd.Environ(), "MPSYNC_LIB="+filepath.Join(lib.Dir, "libmpsync.so.0"))
+	peer.Start()
+	peer.Expect(fmt.Sprintf("freed %d", n))
+	if err := peer.Wait(); err != nil {
+		t.Fatalf("python: %v\n%s", err, peer.Stderr())
+	}
+	for i := range n {
+		v, verr := ctypes.OpenValue[int64](fmt.Sprintf("%s/v%d", a.Name(), i))
+		l, lerr := semaphore.OpenLock(fmt.Sprintf("%s/l%d", a.Name(), i))
+		if i%2 == 0 {
+			if !errors.Is(verr, fs.ErrNotExist) || !errors.Is(lerr, fs.ErrNotExist) {
+				t.Fatalf("v%d, l%d freed by Python: %v, %v; want fs.ErrNotExist", i, i, verr, lerr)
+			}
+			continue
+		}
+		if verr != nil || lerr != nil {
+			t.Fatalf("v%d, l%d: %v, %v", i, i, verr, lerr)
+		}
+		if v.Get() != int64(3*i+1) {
+			t.Fatalf("v%d = %d, want %d", i, v.Get(), 3*i+1)
+		}
+		v.Close()
+		l.Close()
+	}
+	st, err := a.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Objects != before.Objects-n || st.Names != before.Names-n {
+		t.Errorf("%d objects %d names, want %d and %d", st.Objects, st.Names, before.Objects-n, before.Names-n)
+	}
+}
+
+// arenaKilledCAllocators runs three C processes that allocate and
+// free in one arena through libmpsync (the same journal as Go's) and
+// SIGKILLs one at a random moment, 50 times. As for Go's allocators
+// (shm's TestArenaKilledAllocators), each kill may leave what the victim
+// held (a Lock and an Array, both named) but never an inconsistent arena:
+// Go's checker walks it after every kill, and at the end every object
+// left has a name and there are no more than the victims could hold.
+func arenaKilledCAllocators(t *testing.T, lib *cbuild.Lib) {
+	exe := lib.Program(t, "testdata/peer_arena_free.c")
+	a, err := shm.NewArena("", 4<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		a.Close()
+		a.Unlink()
+	})
+	const workers, kills = 3, 50
+	procs := make([]*proctest.Proc, workers)
+	gen := 0
+	start := func(i int) {
+		gen++
+		procs[i] = proctest.Exec(t, exe, a.Name(), "churn", fmt.Sprintf("c%d", gen))
+		procs[i].Start()
+	}
+	for i := range procs {
+		start(i)
+	}
+	for range kills {
+		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+		i := rand.IntN(workers)
+		procs[i].Kill()
+		if _, err := a.Check(); err != nil {
+			t.Fatalf("after a kill: %v", err)
+		}
+		start(i)
+	}
+	for _, p := range procs {
+		p.Send("stop")
+		p.Expect("stopped")
+		if err := p.Wait(); err != nil {
+			t.Fatalf("C churner: %v\n%s", err, p.Stderr())
+		}
+	}
+	st, err := a.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after %d kills: %d objects left, %d lock takeovers", kills, st.Objects, st.Recovered)
+	if st.Objects > 2*kills || st.Objects != st.Names {
+		t.Errorf("%d objects (%d named) left after %d kills of processes holding at most 2 named ones each", st.Objects, st.Names, kills)
+	}
+}
