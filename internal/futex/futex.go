@@ -68,16 +68,22 @@ type Sleeper struct {
 	CancelSlice time.Duration // the slice when it can
 }
 
+// For returns the slice Wait sleeps for under ctx: CancelSlice if ctx can
+// end, Slice if it cannot.
+func (s Sleeper) For(ctx context.Context) time.Duration {
+	if ctx.Done() != nil {
+		return s.CancelSlice
+	}
+	return s.Slice
+}
+
 // Wait sleeps while addr holds val. It returns nil once addr holds another
 // value; ctx's error once ctx ends (context.DeadlineExceeded at its
 // deadline, to the slice); or the error of check, which, if not nil, runs
 // after every sleep and is told whether the sleep ended by a timeout
 // (rather than a wake or a changed value).
 func (s Sleeper) Wait(ctx context.Context, addr *atomic.Uint32, val uint32, check func(timedOut bool) error) error {
-	slice := s.Slice
-	if ctx.Done() != nil {
-		slice = s.CancelSlice
-	}
+	slice := s.For(ctx)
 	deadline, hasDeadline := ctx.Deadline()
 	for addr.Load() == val {
 		if err := ctx.Err(); err != nil {

@@ -82,12 +82,10 @@ const (
 // ErrNotOwner is errs.ErrNotOwner.
 var ErrNotOwner = errs.ErrNotOwner
 
-// Sleep slices: how long a waiter sleeps before it looks again at its
-// context and at the owner's liveness.
-const (
-	sliceCancellable = 5 * time.Millisecond
-	sliceForever     = 20 * time.Millisecond
-)
+// sleeper sleeps a waiter in slices, after which it looks again at its
+// context and at the owner's liveness: 5 ms when the context can end, 20
+// ms when it cannot.
+var sleeper = futex.Sleeper{Slice: 20 * time.Millisecond, CancelSlice: 5 * time.Millisecond}
 
 // spinTries is how many times a contended acquirer looks at the word,
 // yielding in between, before it sleeps in the kernel.
@@ -271,11 +269,6 @@ func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
 	}
 	defer func() { <-gate }()
 
-	slice := sliceForever
-	if ctx.Done() != nil {
-		slice = sliceCancellable
-	}
-	deadline, hasDeadline := ctx.Deadline()
 	for {
 		w := l.word.Load()
 		switch {
@@ -297,23 +290,23 @@ func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
 			w |= waitersBit
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return err // before the stamp: this waiter never sleeps
 		}
 		if l.wait.Load() == 0 {
 			l.wait.CompareAndSwap(0, time.Now().UnixNano())
 		}
-		wait := slice
-		if hasDeadline {
-			wait = min(wait, time.Until(deadline))
-			if wait <= 0 {
-				return context.DeadlineExceeded
+		// Sleep until the word changes; after a slice with no wake, the
+		// owner may have died: take the lock over if so.
+		err := sleeper.Wait(ctx, l.futex, uint32(w), func(timedOut bool) error {
+			if timedOut && l.word.Load() == w && !proc.Alive(w) {
+				if ok, err := l.takeOver(w, self); ok {
+					return err
+				}
 			}
-		}
-		if futex.Wait(l.futex, uint32(w), wait) == unix.ETIMEDOUT && l.word.Load() == w &&
-			!proc.Alive(w) {
-			if ok, err := l.takeOver(w, self); ok {
-				return err
-			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -11,14 +12,16 @@ import (
 	"github.com/mpsync/mpsync/internal/futex"
 )
 
-// Sleep slices: how long a waiter sleeps at most before it looks again at
-// its context and at the processes it waits for, which may have died
-// without waking it. They bound how long a dead writer's or reader's slot
-// goes unnoticed by a waiting get or put.
-const (
-	sliceCancellable = 5 * time.Millisecond
-	sliceForever     = 20 * time.Millisecond
-)
+// sleeper sleeps a waiter in slices, after which it looks again at its
+// context and at the processes it waits for, which may have died without
+// waking it: 5 ms when the context can end, 20 ms when it cannot. The
+// slice bounds how long a dead writer's or reader's slot goes unnoticed
+// by a waiting get or put.
+var sleeper = futex.Sleeper{Slice: 20 * time.Millisecond, CancelSlice: 5 * time.Millisecond}
+
+// errLook ends a sleep a slice after the waiter last looked for dead
+// holders; await turns it into its timedOut.
+var errLook = errors.New("queue: a slice has passed")
 
 // spinTries is how many times a waiter looks at the queue before it
 // sleeps in the kernel: a peer on another core is usually a fraction of a
@@ -64,12 +67,10 @@ func (s *signal) notify() {
 
 // waiter is one blocking call's state across its waits.
 type waiter struct {
-	started     bool
-	spun        bool
-	slice       time.Duration
-	deadline    time.Time
-	hasDeadline bool
-	looked      time.Time // when the caller last looked for dead holders, or began
+	started bool
+	spun    bool
+	slice   time.Duration
+	looked  time.Time // when the caller last looked for dead holders, or began
 }
 
 // await waits until ready reports true, s is notified, or one sleep slice
@@ -81,11 +82,7 @@ type waiter struct {
 func (w *waiter) await(ctx context.Context, s *signal, ready func() bool) (timedOut bool, err error) {
 	if !w.started {
 		w.started = true
-		w.slice = sliceForever
-		if ctx.Done() != nil {
-			w.slice = sliceCancellable
-		}
-		w.deadline, w.hasDeadline = ctx.Deadline()
+		w.slice = sleeper.For(ctx)
 		w.looked = time.Now()
 	}
 	if !w.spun {
@@ -112,21 +109,22 @@ func (w *waiter) await(ctx context.Context, s *signal, ready func() bool) (timed
 		return false, ctx.Err()
 	}
 	defer func() { <-s.gate }()
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	wait := w.slice
-	if w.hasDeadline {
-		if wait = min(wait, time.Until(w.deadline)); wait <= 0 {
-			return false, context.DeadlineExceeded
-		}
-	}
+	// Announce the sleep before the last look: a notify after that look
+	// finds wait set and bumps seq, so the sleep below ends at once.
 	seq := s.seq.Load()
 	s.wait.Store(1)
 	if ready() {
 		return false, nil
 	}
-	futex.Wait(s.seq, seq, wait)
+	err = sleeper.Wait(ctx, s.seq, seq, func(bool) error {
+		if time.Since(w.looked) >= w.slice {
+			return errLook
+		}
+		return nil
+	})
+	if err != nil && err != errLook {
+		return false, err
+	}
 	if time.Since(w.looked) < w.slice {
 		return false, nil
 	}
