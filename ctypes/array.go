@@ -7,6 +7,7 @@ import (
 
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/object"
 )
 
 // Array is a fixed number of T in shared memory, like
@@ -67,8 +68,19 @@ func NewRawArray[T any](n int, opts ...Option) (*Array[T], error) {
 
 // OpenArray opens the Array called name, which must hold T elements.
 func OpenArray[T any](name string, opts ...Option) (*Array[T], error) {
+	const op = "ctypes.OpenArray"
+	obj, err := object.Open(op, name, csrc.KindArray)
+	if err != nil {
+		return nil, err
+	}
+	return adoptArray[T](op, name, obj, applyOptions(opts))
+}
+
+// adoptArray makes the Array of obj, the object called name just opened,
+// which must hold T elements; it closes obj if not.
+func adoptArray[T any](op, name string, obj *object.Object, o options) (*Array[T], error) {
 	a := &Array[T]{}
-	if err := a.open("ctypes.OpenArray", name, csrc.KindArray, applyOptions(opts)); err != nil {
+	if err := a.adopt(op, name, obj, o); err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -567,6 +567,83 @@ func TestDynamic(t *testing.T) {
 	}
 }
 
+// TestDynEveryTypecode makes a Value of each typecode and opens it again:
+// each comes back as its typecode's Go type.
+func TestDynEveryTypecode(t *testing.T) {
+	want := map[string]any{
+		"c": ctypes.Char(1), "u": ctypes.WChar(1), "b": int8(1), "B": uint8(1), "h": int16(1), "H": uint16(1),
+		"i": int32(1), "I": uint32(1), "l": int64(1), "L": uint64(1), "q": int64(1), "Q": uint64(1),
+		"f": float32(1), "d": float64(1), "?": true,
+	}
+	for code, x := range want {
+		init := any(1)
+		if code == "?" {
+			init = true
+		}
+		v, err := ctypes.ValueOf(code, init)
+		if err != nil {
+			t.Fatalf("ValueOf(%q): %v", code, err)
+		}
+		cleanup(t, v)
+		again, err := ctypes.OpenDynValue(v.Name())
+		if err != nil {
+			t.Fatalf("OpenDynValue of a %q: %v", code, err)
+		}
+		if got := again.Get(); got != x {
+			t.Errorf("typecode %q: OpenDynValue gives %v (%T), want %v (%T)", code, got, got, x, x)
+		}
+		again.Close()
+	}
+}
+
+// TestDynUnknownTypecode checks that a typecode not in the table is an
+// error that names the call, the argument and the typecode.
+func TestDynUnknownTypecode(t *testing.T) {
+	for op, err := range map[string]error{
+		"ctypes.ValueOf": errOfDyn(ctypes.ValueOf("z", 1)),
+		"ctypes.ArrayOf": errOfDynA(ctypes.ArrayOf("z", 1)),
+	} {
+		if !errors.Is(err, fs.ErrInvalid) || !strings.HasPrefix(err.Error(), op) ||
+			!strings.Contains(err.Error(), "typecode") || !strings.Contains(err.Error(), `"z"`) {
+			t.Errorf("%s of typecode z: %v, want fs.ErrInvalid naming %s, the typecode argument and \"z\"", op, err, op)
+		}
+	}
+}
+
+// TestDynOpenKind checks that OpenDynValue and OpenDynArray open the
+// object once, as the kind they were asked for: an object of the other
+// kind, or one whose format is not a typecode, is ErrTypeMismatch
+// reported by the call made.
+func TestDynOpenKind(t *testing.T) {
+	v, err := ctypes.ValueOf("i", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, v)
+	a, err := ctypes.ArrayOf("i", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, a)
+	p, err := ctypes.NewValue(Point{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, p)
+	for what, c := range map[string]struct {
+		op  string
+		err error
+	}{
+		"an array as a value": {"ctypes.OpenDynValue", errOfDyn(ctypes.OpenDynValue(a.Name()))},
+		"a value as an array": {"ctypes.OpenDynArray", errOfDynA(ctypes.OpenDynArray(v.Name()))},
+		"a struct value":      {"ctypes.OpenDynValue", errOfDyn(ctypes.OpenDynValue(p.Name()))},
+	} {
+		if !errors.Is(c.err, ctypes.ErrTypeMismatch) || !strings.HasPrefix(c.err.Error(), c.op+" ") {
+			t.Errorf("%s: %v, want ErrTypeMismatch from %s", what, c.err, c.op)
+		}
+	}
+}
+
 func errOfDyn(v *ctypes.DynValue, err error) error {
 	if err == nil {
 		v.Close()

@@ -18,19 +18,10 @@ import (
 // 'd', Char for 'c', ...); Set accepts any Go number that fits.
 
 // DynValue is a Value whose type was given as a typecode.
-type DynValue struct {
-	dynObject
-	get func() any
-	set func(x any) error
-}
+type DynValue struct{ dynValue }
 
 // DynArray is an Array whose type was given as a typecode.
-type DynArray struct {
-	dynObject
-	n   int
-	at  func(i int) (any, error)
-	put func(i int, x any) error
-}
+type DynArray struct{ dynArray }
 
 // dynObject is the part of a Value or Array that does not depend on T.
 type dynObject interface {
@@ -43,240 +34,227 @@ type dynObject interface {
 	Unlink() error
 }
 
+// dynValue is a Value[T] seen through its typecode: anyValue[T].
+type dynValue interface {
+	dynObject
+	getAny() any
+	setAny(x any) error
+}
+
+// dynArray is an Array[T] seen through its typecode: anyArray[T].
+type dynArray interface {
+	dynObject
+	Len() int
+	atAny(i int) (any, error)
+	setAny(i int, x any) error
+}
+
 // ValueOf creates a synchronized Value of typecode code holding init, as
 // multiprocessing.Value(code, init). init may be any Go number (or bool,
 // byte string of one byte for 'c', one-character string for 'u') that the
 // typecode can hold; anything else, or a value out of range, is an error.
+// An unknown typecode is an error matching [fs.ErrInvalid].
 func ValueOf(code string, init any, opts ...Option) (*DynValue, error) {
 	const op = "ctypes.ValueOf"
 	tc, err := lookupCode(op, code)
 	if err != nil {
 		return nil, err
 	}
-	return dynValueFor(tc, func(v any) (dynValueOps, error) { return v.(valueMaker).makeValue(op, init, opts) })
+	v, err := tc.kind.newValue(op, tc, init, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &DynValue{v}, nil
 }
 
 // ArrayOf creates a synchronized Array of typecode code, as
 // multiprocessing.Array(code, sizeOrInit): an int is the length (zero
 // elements), a slice gives the elements (each converted as for ValueOf),
-// and for 'c' a []byte or string, for 'u' a string.
+// and for 'c' a []byte or string, for 'u' a string. An unknown typecode
+// is an error matching [fs.ErrInvalid].
 func ArrayOf(code string, sizeOrInit any, opts ...Option) (*DynArray, error) {
 	const op = "ctypes.ArrayOf"
 	tc, err := lookupCode(op, code)
 	if err != nil {
 		return nil, err
 	}
-	return dynArrayFor(tc, func(v any) (dynArrayOps, error) { return v.(arrayMaker).makeArray(op, tc, sizeOrInit, opts) })
+	a, err := tc.kind.newArray(op, tc, sizeOrInit, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &DynArray{a}, nil
 }
 
 // OpenDynValue opens the Value called name with the type its header
-// records, which must be a typecode.
+// records, which must be a typecode ([ErrTypeMismatch] if not).
 func OpenDynValue(name string) (*DynValue, error) {
-	tc, err := recordedCode("ctypes.OpenDynValue", name)
+	const op = "ctypes.OpenDynValue"
+	obj, tc, err := openRecorded(op, name, csrc.KindValue)
 	if err != nil {
 		return nil, err
 	}
-	return dynValueFor(tc, func(v any) (dynValueOps, error) { return v.(valueMaker).openValue(name) })
+	v, err := tc.kind.openValue(op, name, tc, obj)
+	if err != nil {
+		return nil, err
+	}
+	return &DynValue{v}, nil
 }
 
 // OpenDynArray opens the Array called name with the type its header
-// records, which must be a typecode.
+// records, which must be a typecode ([ErrTypeMismatch] if not).
 func OpenDynArray(name string) (*DynArray, error) {
-	tc, err := recordedCode("ctypes.OpenDynArray", name)
+	const op = "ctypes.OpenDynArray"
+	obj, tc, err := openRecorded(op, name, csrc.KindArray)
 	if err != nil {
 		return nil, err
 	}
-	return dynArrayFor(tc, func(v any) (dynArrayOps, error) { return v.(arrayMaker).openArray(name) })
+	a, err := tc.kind.openArray(op, name, tc, obj)
+	if err != nil {
+		return nil, err
+	}
+	return &DynArray{a}, nil
 }
 
 // Get returns the value as the typecode's Go type.
-func (d *DynValue) Get() any { return d.get() }
+func (d *DynValue) Get() any { return d.getAny() }
 
 // Set stores x, converted to the typecode's type; a value of another kind
 // or out of range is an error.
-func (d *DynValue) Set(x any) error { return d.set(x) }
+func (d *DynValue) Set(x any) error { return d.setAny(x) }
 
 // Len returns the number of elements.
-func (d *DynArray) Len() int { return d.n }
+func (d *DynArray) Len() int { return d.dynArray.Len() }
 
 // At returns element i as the typecode's Go type.
-func (d *DynArray) At(i int) (any, error) { return d.at(i) }
+func (d *DynArray) At(i int) (any, error) { return d.atAny(i) }
 
 // Set stores x as element i, converted as for DynValue.Set.
-func (d *DynArray) Set(i int, x any) error { return d.put(i, x) }
+func (d *DynArray) Set(i int, x any) error { return d.setAny(i, x) }
 
-// The generic plumbing: one instance per typecode's Go type.
-
-type dynValueOps struct {
-	obj dynObject
-	get func() any
-	set func(any) error
-}
-
-type dynArrayOps struct {
-	obj dynObject
-	n   int
-	at  func(int) (any, error)
-	put func(int, any) error
-}
-
-type valueMaker interface {
-	makeValue(op string, init any, opts []Option) (dynValueOps, error)
-	openValue(name string) (dynValueOps, error)
-}
-
-type arrayMaker interface {
-	makeArray(op string, tc *typecode, sizeOrInit any, opts []Option) (dynArrayOps, error)
-	openArray(name string) (dynArrayOps, error)
-}
-
-type maker[T any] struct{ tc *typecode }
-
-// makerFor returns the maker of tc's Go type.
-func makerFor(tc *typecode) any {
-	switch tc.code {
-	case 'c':
-		return maker[Char]{tc}
-	case 'u':
-		return maker[WChar]{tc}
-	case 'b':
-		return maker[int8]{tc}
-	case 'B':
-		return maker[uint8]{tc}
-	case 'h':
-		return maker[int16]{tc}
-	case 'H':
-		return maker[uint16]{tc}
-	case 'i':
-		return maker[int32]{tc}
-	case 'I':
-		return maker[uint32]{tc}
-	case 'l', 'q':
-		return maker[int64]{tc}
-	case 'L', 'Q':
-		return maker[uint64]{tc}
-	case 'f':
-		return maker[float32]{tc}
-	case 'd':
-		return maker[float64]{tc}
-	}
-	return maker[bool]{tc}
-}
-
-func dynValueFor(tc *typecode, make func(any) (dynValueOps, error)) (*DynValue, error) {
-	ops, err := make(makerFor(tc))
+// openRecorded opens the object called name, of kind, and returns it with
+// the typecode its header records; a format that is not a typecode is
+// ErrTypeMismatch.
+func openRecorded(op, name string, kind int) (*object.Object, *typecode, error) {
+	obj, err := object.Open(op, name, kind)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &DynValue{dynObject: ops.obj, get: ops.get, set: ops.set}, nil
-}
-
-func dynArrayFor(tc *typecode, make func(any) (dynArrayOps, error)) (*DynArray, error) {
-	ops, err := make(makerFor(tc))
+	tc, err := lookupCode(op, obj.Info.Format)
 	if err != nil {
-		return nil, err
+		format := obj.Info.Format
+		obj.Close()
+		return nil, nil, fmt.Errorf("%s %s: holds %q, not a typecode: %w", op, name, format, errs.ErrTypeMismatch)
 	}
-	return &DynArray{dynObject: ops.obj, n: ops.n, at: ops.at, put: ops.put}, nil
+	return obj, tc, nil
 }
 
-func (m maker[T]) valueOps(v *Value[T]) dynValueOps {
-	return dynValueOps{obj: v, get: func() any { return v.Get() }, set: func(x any) error {
-		t, err := convert[T]("ctypes.DynValue.Set", m.tc, x)
-		if err == nil {
-			v.Set(t)
-		}
+// goKind makes the DynValues and DynArrays of one Go type: kind[T] in the
+// row of each typecode whose Go type is T.
+type goKind interface {
+	newValue(op string, tc *typecode, init any, opts []Option) (dynValue, error)
+	openValue(op, name string, tc *typecode, obj *object.Object) (dynValue, error)
+	newArray(op string, tc *typecode, sizeOrInit any, opts []Option) (dynArray, error)
+	openArray(op, name string, tc *typecode, obj *object.Object) (dynArray, error)
+}
+
+type kind[T any] struct{}
+
+// anyValue is a Value[T] whose elements go in and out as any, converted
+// for typecode tc.
+type anyValue[T any] struct {
+	*Value[T]
+	tc *typecode
+}
+
+func (v anyValue[T]) getAny() any { return v.Get() }
+
+func (v anyValue[T]) setAny(x any) error {
+	t, err := convert[T]("ctypes.DynValue.Set", v.tc, x)
+	if err != nil {
 		return err
-	}}
+	}
+	v.Set(t)
+	return nil
 }
 
-func (m maker[T]) makeValue(op string, init any, opts []Option) (dynValueOps, error) {
-	t, err := convert[T](op, m.tc, init)
+// anyArray is an Array[T] whose elements go in and out as any, converted
+// for typecode tc.
+type anyArray[T any] struct {
+	*Array[T]
+	tc *typecode
+}
+
+func (a anyArray[T]) atAny(i int) (any, error) { return a.At(i) }
+
+func (a anyArray[T]) setAny(i int, x any) error {
+	t, err := convert[T]("ctypes.DynArray.Set", a.tc, x)
 	if err != nil {
-		return dynValueOps{}, err
+		return err
+	}
+	return a.Set(i, t)
+}
+
+func (kind[T]) newValue(op string, tc *typecode, init any, opts []Option) (dynValue, error) {
+	t, err := convert[T](op, tc, init)
+	if err != nil {
+		return nil, err
 	}
 	v, err := NewValue(t, opts...)
 	if err != nil {
-		return dynValueOps{}, err
+		return nil, err
 	}
-	return m.valueOps(v), nil
+	return anyValue[T]{v, tc}, nil
 }
 
-func (m maker[T]) openValue(name string) (dynValueOps, error) {
-	v, err := OpenValue[T](name)
+func (kind[T]) openValue(op, name string, tc *typecode, obj *object.Object) (dynValue, error) {
+	v, err := adoptValue[T](op, name, obj, options{})
 	if err != nil {
-		return dynValueOps{}, err
+		return nil, err
 	}
-	return m.valueOps(v), nil
+	return anyValue[T]{v, tc}, nil
 }
 
-func (m maker[T]) arrayOps(a *Array[T]) dynArrayOps {
-	return dynArrayOps{obj: a, n: a.Len(),
-		at: func(i int) (any, error) { return a.At(i) },
-		put: func(i int, x any) error {
-			t, err := convert[T]("ctypes.DynArray.Set", m.tc, x)
-			if err != nil {
-				return err
-			}
-			return a.Set(i, t)
-		}}
-}
-
-func (m maker[T]) makeArray(op string, tc *typecode, sizeOrInit any, opts []Option) (dynArrayOps, error) {
-	var xs []T
-	switch init := sizeOrInit.(type) {
-	case int:
-		a, err := NewArray[T](init, opts...)
+func (kind[T]) newArray(op string, tc *typecode, sizeOrInit any, opts []Option) (dynArray, error) {
+	if n, ok := sizeOrInit.(int); ok {
+		a, err := NewArray[T](n, opts...)
 		if err != nil {
-			return dynArrayOps{}, err
+			return nil, err
 		}
-		return m.arrayOps(a), nil
-	case string:
-		if tc.code == 'c' {
-			sizeOrInit = []byte(init)
-		} else if tc.code == 'u' {
-			sizeOrInit = []rune(init)
+		return anyArray[T]{a, tc}, nil
+	}
+	if s, ok := sizeOrInit.(string); ok {
+		switch tc.code {
+		case 'c':
+			sizeOrInit = []byte(s)
+		case 'u':
+			sizeOrInit = []rune(s)
 		}
 	}
 	rv := reflect.ValueOf(sizeOrInit)
 	if rv.Kind() != reflect.Slice {
-		return dynArrayOps{}, errs.Invalid(op, "sizeOrInit", "%T: want an int size or a slice of elements", sizeOrInit)
+		return nil, errs.Invalid(op, "sizeOrInit", "%T: want an int size or a slice of elements", sizeOrInit)
 	}
-	for i := range rv.Len() {
+	xs := make([]T, rv.Len())
+	for i := range xs {
 		t, err := convert[T](op, tc, rv.Index(i).Interface())
 		if err != nil {
-			return dynArrayOps{}, fmt.Errorf("element %d: %w", i, err)
+			return nil, fmt.Errorf("element %d: %w", i, err)
 		}
-		xs = append(xs, t)
+		xs[i] = t
 	}
 	a, err := NewArrayFrom(xs, opts...)
 	if err != nil {
-		return dynArrayOps{}, err
+		return nil, err
 	}
-	return m.arrayOps(a), nil
+	return anyArray[T]{a, tc}, nil
 }
 
-func (m maker[T]) openArray(name string) (dynArrayOps, error) {
-	a, err := OpenArray[T](name)
-	if err != nil {
-		return dynArrayOps{}, err
-	}
-	return m.arrayOps(a), nil
-}
-
-// recordedCode returns the typecode that the header of object name
-// records.
-func recordedCode(op, name string) (*typecode, error) {
-	obj, err := object.Open(op, name, csrc.KindValue, csrc.KindArray)
+func (kind[T]) openArray(op, name string, tc *typecode, obj *object.Object) (dynArray, error) {
+	a, err := adoptArray[T](op, name, obj, options{})
 	if err != nil {
 		return nil, err
 	}
-	format := obj.Info.Format
-	obj.Close()
-	tc, err := lookupCode(op, format)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: holds %q, not a typecode: %w", op, name, format, errs.ErrTypeMismatch)
-	}
-	return tc, nil
+	return anyArray[T]{a, tc}, nil
 }
 
 // convert turns a Go value into T, the type of typecode tc, refusing other

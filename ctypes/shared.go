@@ -212,14 +212,12 @@ func (s *shared[T]) create(op string, kind, n int, o options, init func(payload 
 	return nil
 }
 
-// open opens name and checks that it holds elements of T.
-func (s *shared[T]) open(op, name string, kind int, o options) error {
+// adopt checks that obj, the object called name just opened, holds
+// elements of T, and attaches it; it closes obj if not.
+func (s *shared[T]) adopt(op, name string, obj *object.Object, o options) error {
 	e, err := describe(op, reflect.TypeFor[T]())
 	if err != nil {
-		return err
-	}
-	obj, err := object.Open(op, name, kind)
-	if err != nil {
+		obj.Close()
 		return err
 	}
 	info := obj.Info

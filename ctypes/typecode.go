@@ -19,27 +19,33 @@ type typecode struct {
 	code   byte
 	ctype  string // the C type, for messages
 	goType reflect.Type
+	kind   goKind // makes DynValues and DynArrays of goType
 	size   uintptr
 	class  byte // 'i' signed, 'u' unsigned, 'f' float, 'c' char, 'w' wchar, '?' bool
 }
 
+// row is the typecode code of C type ctype, held in Go as a T.
+func row[T any](code byte, ctype string, size uintptr, class byte) typecode {
+	return typecode{code: code, ctype: ctype, goType: reflect.TypeFor[T](), kind: kind[T]{}, size: size, class: class}
+}
+
 // typecodes is the table, in CPython's order.
 var typecodes = []typecode{
-	{'c', "char", reflect.TypeFor[Char](), 1, 'c'},
-	{'u', "wchar_t", reflect.TypeFor[WChar](), 4, 'w'},
-	{'b', "signed char", reflect.TypeFor[int8](), 1, 'i'},
-	{'B', "unsigned char", reflect.TypeFor[uint8](), 1, 'u'},
-	{'h', "short", reflect.TypeFor[int16](), 2, 'i'},
-	{'H', "unsigned short", reflect.TypeFor[uint16](), 2, 'u'},
-	{'i', "int", reflect.TypeFor[int32](), 4, 'i'},
-	{'I', "unsigned int", reflect.TypeFor[uint32](), 4, 'u'},
-	{'l', "long", reflect.TypeFor[int64](), 8, 'i'},
-	{'L', "unsigned long", reflect.TypeFor[uint64](), 8, 'u'},
-	{'q', "long long", reflect.TypeFor[int64](), 8, 'i'},
-	{'Q', "unsigned long long", reflect.TypeFor[uint64](), 8, 'u'},
-	{'f', "float", reflect.TypeFor[float32](), 4, 'f'},
-	{'d', "double", reflect.TypeFor[float64](), 8, 'f'},
-	{'?', "_Bool", reflect.TypeFor[bool](), 1, '?'},
+	row[Char]('c', "char", 1, 'c'),
+	row[WChar]('u', "wchar_t", 4, 'w'),
+	row[int8]('b', "signed char", 1, 'i'),
+	row[uint8]('B', "unsigned char", 1, 'u'),
+	row[int16]('h', "short", 2, 'i'),
+	row[uint16]('H', "unsigned short", 2, 'u'),
+	row[int32]('i', "int", 4, 'i'),
+	row[uint32]('I', "unsigned int", 4, 'u'),
+	row[int64]('l', "long", 8, 'i'),
+	row[uint64]('L', "unsigned long", 8, 'u'),
+	row[int64]('q', "long long", 8, 'i'),
+	row[uint64]('Q', "unsigned long long", 8, 'u'),
+	row[float32]('f', "float", 4, 'f'),
+	row[float64]('d', "double", 8, 'f'),
+	row[bool]('?', "_Bool", 1, '?'),
 }
 
 // validCodes lists the typecodes for messages.

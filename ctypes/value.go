@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/object"
 )
 
 // Value is one T in shared memory, like multiprocessing.Value: created in
@@ -68,8 +69,19 @@ func NewRawValue[T any](init T, opts ...Option) (*Value[T], error) {
 // format is ErrTypeMismatch, naming both. Options other than WithLock are
 // ignored.
 func OpenValue[T any](name string, opts ...Option) (*Value[T], error) {
+	const op = "ctypes.OpenValue"
+	obj, err := object.Open(op, name, csrc.KindValue)
+	if err != nil {
+		return nil, err
+	}
+	return adoptValue[T](op, name, obj, applyOptions(opts))
+}
+
+// adoptValue makes the Value of obj, the object called name just opened,
+// which must hold a T; it closes obj if not.
+func adoptValue[T any](op, name string, obj *object.Object, o options) (*Value[T], error) {
 	v := &Value[T]{}
-	if err := v.open("ctypes.OpenValue", name, csrc.KindValue, applyOptions(opts)); err != nil {
+	if err := v.adopt(op, name, obj, o); err != nil {
 		return nil, err
 	}
 	v.fast4 = v.word4
