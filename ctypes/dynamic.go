@@ -133,7 +133,7 @@ func (d *DynArray) Set(i int, x any) error { return d.setAny(i, x) }
 
 // openRecorded opens the object called name, of kind, and returns it with
 // the typecode its header records; a format that is not a typecode is
-// ErrTypeMismatch.
+// [ErrTypeMismatch].
 func openRecorded(op, name string, kind int) (*object.Object, *typecode, error) {
 	obj, err := object.Open(op, name, kind)
 	if err != nil {

@@ -11,7 +11,7 @@ var (
 	// object's lock died holding it; the lock is held by the caller.
 	ErrOwnerDead = errs.ErrOwnerDead
 	// ErrNotRecoverable is returned for a lock released after an owner's
-	// death without MarkConsistent.
+	// death without [Value.MarkConsistent].
 	ErrNotRecoverable = errs.ErrNotRecoverable
 	// ErrTypeMismatch is returned when an object is opened with a type
 	// whose format differs from the one it was created with; the message

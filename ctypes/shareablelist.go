@@ -116,7 +116,7 @@ func NewShareableList(items []any, name string) (*ShareableList, error) {
 
 // OpenShareableList opens the list in segment name, made by Python or Go.
 // A segment whose layout does not hold together is an error matching
-// ErrCorrupt.
+// [ErrCorrupt].
 func OpenShareableList(name string) (*ShareableList, error) {
 	const op = "ctypes.OpenShareableList"
 	seg, err := shm.Open(name)

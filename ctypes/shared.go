@@ -380,11 +380,11 @@ func (s *shared[T]) Unlock() {
 }
 
 // Acquire locks the embedded lock, waiting as long as ctx allows. It
-// returns ErrOwnerDead, with the lock held, if the previous holder died:
+// returns [ErrOwnerDead], with the lock held, if the previous holder died:
 // the value is intact as far as memory goes (it is still readable), but
 // whatever invariant the holder was maintaining may be half-done; call
-// MarkConsistent once it is repaired. It returns ErrNotRecoverable for a
-// lock released after ErrOwnerDead without MarkConsistent. Get and Set
+// MarkConsistent once it is repaired. It returns [ErrNotRecoverable] for a
+// lock released after [ErrOwnerDead] without MarkConsistent. Get and Set
 // inside Acquire only count a recursion, so they never hide a dead
 // holder from the caller.
 func (s *shared[T]) Acquire(ctx context.Context) error {
@@ -406,7 +406,7 @@ func (s *shared[T]) Release() error {
 }
 
 // MarkConsistent declares repaired the state of a lock taken with
-// ErrOwnerDead.
+// [ErrOwnerDead].
 func (s *shared[T]) MarkConsistent() error {
 	if err := s.checkLock(); err != nil {
 		return err

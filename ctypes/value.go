@@ -28,14 +28,14 @@ import (
 //
 // When a process dies holding the lock, Acquire reports it: it returns
 // [ErrOwnerDead] with the lock held; repair the value, call
-// MarkConsistent, then Release. Lock, Get and Set cannot return errors,
+// [Value.MarkConsistent], then [Value.Release]. Lock, Get and Set cannot return errors,
 // so when they find the holder dead they take the lock over and mark it
 // consistent themselves (Get and Set after their copy, made whole under
 // the lock: after a Set the value is whole again, but a Get may return
 // what the dead holder left half-written). To be told, hold the lock with
 // Acquire around Get and Set; inside it they only count a recursion. A
 // lock that is not recoverable ([ErrNotRecoverable]: released after
-// ErrOwnerDead without MarkConsistent) makes Lock, and Get and Set of
+// [ErrOwnerDead] without [Value.MarkConsistent]) makes Lock, and Get and Set of
 // values that take the lock, panic: they never copy without the lock.
 //
 // Add and CompareAndSwap are lock-free for numbers. A Value must not be
@@ -66,7 +66,7 @@ func NewRawValue[T any](init T, opts ...Option) (*Value[T], error) {
 }
 
 // OpenValue opens the Value called name, which must hold a T: another
-// format is ErrTypeMismatch, naming both. Options other than WithLock are
+// format is [ErrTypeMismatch], naming both. Options other than WithLock are
 // ignored.
 func OpenValue[T any](name string, opts ...Option) (*Value[T], error) {
 	const op = "ctypes.OpenValue"

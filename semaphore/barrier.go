@@ -38,7 +38,7 @@ const (
 // Wait, and all return once the last has arrived. It is reusable: then the
 // next round begins.
 //
-// A barrier breaks — every waiter gets ErrBroken, and so does every later
+// A barrier breaks — every waiter gets [ErrBroken], and so does every later
 // Wait until Reset — when Abort is called, when a waiting party's context
 // ends (as a timeout does in Python), when the action fails, and when a
 // waiting party's process dies, so that the others never hang.
@@ -128,7 +128,7 @@ func (b *Barrier) SetAction(action func() error) {
 // barrier's bookkeeping, so the barrier is broken and the lock repaired.
 // It fails, not holding the lock, only for a lock that is not recoverable
 // (something other than mpsync wrote into it): the barrier can never work
-// again, and the error matches ErrBroken too.
+// again, and the error matches [ErrBroken] too.
 func (b *Barrier) lock(op string) error {
 	err := b.l.Lock(context.Background())
 	switch {
@@ -159,11 +159,11 @@ func (b *Barrier) nextGen() {
 
 // Wait waits until all parties have called Wait, and returns this party's
 // arrival index, from 0 for the first to Parties()-1 for the last. It
-// returns ErrBroken if the barrier is or becomes broken, and ctx's error
+// returns [ErrBroken] if the barrier is or becomes broken, and ctx's error
 // (within a few milliseconds, breaking the barrier for everyone, as a
 // timeout does in Python) if ctx ends first. Shared state that another
 // process corrupted (an arrival count of Parties() or more) breaks the
-// barrier too: the error matches both ErrBroken and ErrCorrupt, and Reset
+// barrier too: the error matches both [ErrBroken] and [ErrCorrupt], and Reset
 // repairs it.
 func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	race.Release(unsafe.Pointer(b.gen))
@@ -309,7 +309,7 @@ func (b *Barrier) partyDied(gen uint32) bool {
 }
 
 // Abort breaks the barrier: every waiting party, and every later Wait,
-// gets ErrBroken until Reset.
+// gets [ErrBroken] until Reset.
 func (b *Barrier) Abort() error {
 	if err := b.h.Check(); err != nil {
 		return err
@@ -323,7 +323,7 @@ func (b *Barrier) Abort() error {
 }
 
 // Reset returns the barrier to its initial state. Parties waiting get
-// ErrBroken.
+// [ErrBroken].
 func (b *Barrier) Reset() error {
 	if err := b.h.Check(); err != nil {
 		return err
@@ -359,7 +359,7 @@ func (b *Barrier) Name() string { return b.h.Name() }
 
 // Close releases this process's handle of b; the Barrier, and the parties
 // waiting at it in other processes, remain until it is unlinked. It is
-// idempotent; methods called after Close return ErrClosed.
+// idempotent; methods called after Close return [ErrClosed].
 func (b *Barrier) Close() error { return b.h.Close() }
 
 // Unlink removes the Barrier's name so that no other process can open it;

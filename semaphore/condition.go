@@ -198,10 +198,10 @@ func (c *Condition) held() (uint64, bool) {
 // Wait releases the lock, waits until notified or until ctx ends, and
 // takes the lock back (always, even when ctx has ended). It returns nil
 // when notified, ctx's error otherwise (within a few milliseconds of its
-// end), ErrNotOwner if the caller does not hold the lock, or ErrOwnerDead
+// end), [ErrNotOwner] if the caller does not hold the lock, or [ErrOwnerDead]
 // if, while it waited, another holder of the lock died (the lock is held).
 // If another process wrote garbage into the condition's counters, it
-// returns an error matching ErrCorrupt, also with the lock held, and
+// returns an error matching [ErrCorrupt], also with the lock held, and
 // resets the garbage counter to zero.
 func (c *Condition) Wait(ctx context.Context) error {
 	if err := c.h.Check(); err != nil {
@@ -326,9 +326,9 @@ func (c *Condition) sane(op string) error {
 
 // Notify wakes up to n of the goroutines waiting when it is called, in
 // any process; waiters that died are not counted. The caller must hold
-// the lock (ErrNotOwner otherwise). The woken waiters return from Wait
+// the lock ([ErrNotOwner] otherwise). The woken waiters return from Wait
 // once they can take the lock back. It returns an error matching
-// ErrCorrupt if another process wrote garbage into the counters (reset to
+// [ErrCorrupt] if another process wrote garbage into the counters (reset to
 // zero: waiters still sleeping then wake on a later notification).
 func (c *Condition) Notify(n int) error {
 	if err := c.h.Check(); err != nil {

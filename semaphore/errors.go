@@ -12,12 +12,12 @@ var (
 	// ErrOwnerDead is returned when the previous holder of a lock died
 	// while holding it. The lock IS HELD by the caller, which must make
 	// the state the lock protects consistent and then call
-	// MarkConsistent; releasing it without doing so makes the lock
-	// unusable for everyone (ErrNotRecoverable).
+	// [Lock.MarkConsistent]; releasing it without doing so makes the lock
+	// unusable for everyone ([ErrNotRecoverable]).
 	ErrOwnerDead = errs.ErrOwnerDead
 
 	// ErrNotRecoverable is returned for a lock that was released after an
-	// owner's death without MarkConsistent. The lock cannot be used again;
+	// owner's death without [Lock.MarkConsistent]. The lock cannot be used again;
 	// unlink it and make a new one.
 	ErrNotRecoverable = errs.ErrNotRecoverable
 

@@ -111,7 +111,7 @@ func (e *Event) Name() string { return e.h.Name() }
 
 // Close releases this process's handle of e; the Event, and whether it is
 // set, remain for other processes until it is unlinked. It is idempotent;
-// methods called after Close return ErrClosed.
+// methods called after Close return [ErrClosed].
 func (e *Event) Close() error { return e.h.Close() }
 
 // Unlink removes the Event's name so that no other process can open it;

@@ -24,7 +24,7 @@ import (
 // call.
 //
 // If the owning process dies holding the lock, the next acquirer gets it
-// with ErrOwnerDead (see MarkConsistent). Many goroutines of one process
+// with [ErrOwnerDead] (see [Lock.MarkConsistent]). Many goroutines of one process
 // waiting for the lock occupy one OS thread between them.
 //
 // In the terms of the Go memory model, extended to processes: the n'th
@@ -53,7 +53,7 @@ func NewLock(opts ...Option) (*Lock, error) {
 
 // OpenLock opens the Lock called name, created by NewLock in any process
 // (or by libmpsync's C API). A name that is not a Lock is an error
-// matching ErrTypeMismatch; a missing one matches fs.ErrNotExist.
+// matching [ErrTypeMismatch]; a missing one matches fs.ErrNotExist.
 func OpenLock(name string) (*Lock, error) {
 	obj, err := open("semaphore.OpenLock", name, 0, true, csrc.KindLock)
 	if err != nil {
@@ -67,8 +67,8 @@ func newLock(obj *object.Object) *Lock {
 }
 
 // Acquire locks l, waiting as long as ctx allows. It returns nil with the
-// lock held; ErrOwnerDead with the lock held (its previous owner died);
-// ErrNotRecoverable, ErrClosed, or ctx's error without it. Like
+// lock held; [ErrOwnerDead] with the lock held (its previous owner died);
+// [ErrNotRecoverable], [ErrClosed], or ctx's error without it. Like
 // x/sync/semaphore, it fails when ctx is already done, even if the lock
 // is free. It returns within a few milliseconds of ctx's end.
 func (l *Lock) Acquire(ctx context.Context) error {
@@ -82,7 +82,7 @@ func (l *Lock) Acquire(ctx context.Context) error {
 }
 
 // TryAcquire locks l if it is free, without waiting, and reports whether
-// it did. A lock whose owner died is taken, with ErrOwnerDead.
+// it did. A lock whose owner died is taken, with [ErrOwnerDead].
 //
 // Note that while correct uses of TryAcquire do exist, they are rare, and
 // use of TryAcquire is often a sign of a deeper problem in a particular use
@@ -94,9 +94,9 @@ func (l *Lock) TryAcquire() (bool, error) {
 	return l.l.TryLock()
 }
 
-// Release unlocks l. It returns ErrNotOwner if this process does not hold
+// Release unlocks l. It returns [ErrNotOwner] if this process does not hold
 // l (releasing an unlocked lock is an error, as in Python), and
-// ErrNotRecoverable if l was taken with ErrOwnerDead and not marked
+// [ErrNotRecoverable] if l was taken with [ErrOwnerDead] and not marked
 // consistent: it is then unusable for everyone.
 func (l *Lock) Release() error {
 	if err := l.h.Check(); err != nil {
@@ -107,7 +107,7 @@ func (l *Lock) Release() error {
 
 // MarkConsistent declares that the state l protects, left behind by an
 // owner that died, has been repaired; call it while holding l after
-// Acquire or TryAcquire returned ErrOwnerDead.
+// Acquire or TryAcquire returned [ErrOwnerDead].
 func (l *Lock) MarkConsistent() error {
 	if err := l.h.Check(); err != nil {
 		return err
@@ -154,8 +154,8 @@ func (l *Lock) unlockSlow() {
 // Close releases this process's handle of l; the Lock remains for other
 // processes until it is unlinked. Close is idempotent. A lock this
 // process holds stays held, as if the process had died: the next acquirer
-// gets ErrOwnerDead once this process exits. Lock and Unlock panic after
-// Close, Acquire and Release return ErrClosed.
+// gets [ErrOwnerDead] once this process exits. Lock and Unlock panic after
+// Close, Acquire and Release return [ErrClosed].
 func (l *Lock) Close() error {
 	l.l.Retire()
 	return l.h.Close()
@@ -189,7 +189,7 @@ func lockFailed(err error, l *robust.Lock) {
 // and must release it as many times. Other goroutines, in this process or
 // another, wait. Only the owning goroutine may release it.
 //
-// It is otherwise a Lock: robust (ErrOwnerDead when the owning process
+// It is otherwise a Lock: robust ([ErrOwnerDead] when the owning process
 // dies), cancellable, one OS thread per waiting process. It must not be
 // copied after first use.
 type RLock struct {
@@ -240,7 +240,7 @@ func (r *RLock) TryAcquire() (bool, error) {
 
 // Release undoes one Acquire by the calling goroutine; r is free once the
 // count reaches zero. Release by a goroutine that does not hold r returns
-// ErrNotOwner.
+// [ErrNotOwner].
 func (r *RLock) Release() error {
 	if err := r.h.Check(); err != nil {
 		return err
@@ -248,7 +248,7 @@ func (r *RLock) Release() error {
 	return r.l.UnlockRecursive(goid.Current())
 }
 
-// MarkConsistent is Lock.MarkConsistent.
+// MarkConsistent is [Lock.MarkConsistent].
 func (r *RLock) MarkConsistent() error {
 	if err := r.h.Check(); err != nil {
 		return err
@@ -300,7 +300,7 @@ func (r *RLock) Name() string { return r.h.Name() }
 // Close releases this process's handle of r; the RLock remains for other
 // processes until it is unlinked. It is idempotent. It does not release r
 // if a goroutine of this process holds it: it stays held, as if the
-// process had died (the next acquirer gets ErrOwnerDead once this process
+// process had died (the next acquirer gets [ErrOwnerDead] once this process
 // exits).
 func (r *RLock) Close() error { return r.h.Close() }
 

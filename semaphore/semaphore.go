@@ -50,9 +50,9 @@ func NewSemaphore(value int, opts ...Option) (*Semaphore, error) {
 }
 
 // NewBoundedSemaphore creates a semaphore with initial value value that
-// refuses (ErrTooManyReleases) a Release that would take it above value.
+// refuses ([ErrTooManyReleases]) a Release that would take it above value.
 // As in Python, value may be 0: such a semaphore can never be acquired,
-// and every Release returns ErrTooManyReleases.
+// and every Release returns [ErrTooManyReleases].
 func NewBoundedSemaphore(value int, opts ...Option) (*Semaphore, error) {
 	return newSemaphore("semaphore.NewBoundedSemaphore", csrc.KindBoundedSemaphore, value, value, opts)
 }
@@ -114,7 +114,7 @@ func (s *Semaphore) TryAcquire() (bool, error) {
 }
 
 // Release returns one unit, waking a waiter. Above the maximum it returns
-// ErrTooManyReleases and changes nothing.
+// [ErrTooManyReleases] and changes nothing.
 func (s *Semaphore) Release() error {
 	if err := s.h.Check(); err != nil {
 		return err
@@ -157,7 +157,7 @@ func (s *Semaphore) Name() string { return s.h.Name() }
 // BoundedSemaphore) remains for other processes until it is unlinked. It
 // is idempotent. Units this process acquired are not given back: release
 // them first if others need them. Methods called after Close return
-// ErrClosed.
+// [ErrClosed].
 func (s *Semaphore) Close() error { return s.h.Close() }
 
 // Unlink removes the Semaphore's name so that no other process can open it;

@@ -211,9 +211,9 @@ func (l *SemLock) acquired() {
 }
 
 // Release releases the semaphore. A RecursiveMutex must be held by the
-// calling goroutine (ErrNotOwner otherwise) and is posted when its count
+// calling goroutine ([ErrNotOwner] otherwise) and is posted when its count
 // reaches zero; a SemaphoreKind SemLock refuses to go above maxvalue
-// (ErrTooManyReleases), checked atomically.
+// ([ErrTooManyReleases]), checked atomically.
 func (l *SemLock) Release() error {
 	if err := l.check(); err != nil {
 		return err

@@ -17,7 +17,7 @@ import (
 // default); past it, mmap fails with ENOMEM, and so does the Go runtime
 // when its heap grows, which it cannot survive. Every standalone segment
 // or object is one mapping, so shm counts the mappings it holds and
-// refuses a new one, with an error matching ErrMapLimit (and
+// refuses a new one, with an error matching [ErrMapLimit] (and
 // syscall.ENOMEM) that names the limit and points at arenas, while
 // mapHeadroom mappings are still free for everything else: the runtime,
 // cgo, libraries, and the mappings the process had before its first

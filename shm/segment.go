@@ -469,7 +469,7 @@ func (s *Segment) WriteAt(p []byte, off int64) (int, error) {
 // copyGuarded copies src to dst, one of which is the mapping from offset
 // off, for ReadAt and WriteAt. A page past the end of a file that another
 // process truncated faults with SIGBUS; with the runtime's panic-on-fault
-// set for this goroutine that is a panic, turned here into ErrTruncated,
+// set for this goroutine that is a panic, turned here into [ErrTruncated],
 // instead of the death of the process. Faults elsewhere panic on.
 func (s *Segment) copyGuarded(op string, dst, src []byte, off int64) (n int, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))

@@ -15,7 +15,7 @@ type sentinel struct {
 func (e *sentinel) Error() string { return e.msg }
 func (e *sentinel) Unwrap() error { return e.parent }
 
-// The errors of this package. ErrClosed, ErrCorrupt and ErrTypeMismatch
+// The errors of this package. [ErrClosed], [ErrCorrupt] and [ErrTypeMismatch]
 // are the same values as in mpsync's other packages.
 var (
 	// ErrClosed is returned by every method of a Queue handle after

@@ -53,8 +53,8 @@ func (w *Writer) Send(ctx context.Context, msg []byte) error { return w.Put(ctx,
 
 // Write puts p as a stream of bytes, in messages of at most MaxMessage
 // bytes each, waiting for room as long as it takes. It returns len(p)
-// and nil, or how much was put and ErrWriteClosed (which matches
-// io.ErrClosedPipe) or ErrClosed.
+// and nil, or how much was put and [ErrWriteClosed] (which matches
+// io.ErrClosedPipe) or [ErrClosed].
 func (w *Writer) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {

@@ -105,8 +105,8 @@ func New(name string, capacity, maxMessage int, opts ...Option) (*Queue, error) 
 
 // Open opens the queue called name, created by any process (Go, or C
 // through libmpsync). A name that holds another kind of mpsync object is
-// an error matching ErrTypeMismatch; a queue whose shape does not match
-// its size matches ErrCorrupt.
+// an error matching [ErrTypeMismatch]; a queue whose shape does not match
+// its size matches [ErrCorrupt].
 func Open(name string) (*Queue, error) {
 	const op = "queue.Open"
 	obj, err := object.Open(op, name, csrc.KindQueue)
@@ -177,7 +177,7 @@ func (q *Queue) Len() int {
 // handed out by Reservation.Buf and Message.Bytes then read zeros).
 // The queue remains for other processes until it is unlinked. Close
 // does not close the queue for writing (see CloseWrite). It is
-// idempotent. Calls waiting on the handle return ErrClosed; close a
+// idempotent. Calls waiting on the handle return [ErrClosed]; close a
 // handle only once calls that may be past their wait are done (a put
 // whose slot was taken when the memory went away would leave that slot
 // to block the gets until this process exits, as a dead writer's).
@@ -486,14 +486,14 @@ func copyIn(dst, src []byte) {
 
 // Put appends msg (at most MaxMessage bytes; it may be empty) to the
 // queue, waiting for a free slot as long as ctx allows. It returns nil,
-// ErrWriteClosed after CloseWrite, or ctx's error within a few
+// [ErrWriteClosed] after CloseWrite, or ctx's error within a few
 // milliseconds of its end (nothing is put then). A context already done
 // fails even when there is room.
 func (q *Queue) Put(ctx context.Context, msg []byte) error {
 	return q.putMsg(ctx, "queue.Put", msg, true)
 }
 
-// TryPut is Put without waiting: ErrFull when no slot is free.
+// TryPut is Put without waiting: [ErrFull] when no slot is free.
 func (q *Queue) TryPut(msg []byte) error {
 	return q.putMsg(context.Background(), "queue.TryPut", msg, false)
 }
@@ -519,7 +519,7 @@ func (q *Queue) Get(ctx context.Context) ([]byte, error) {
 	return q.getMsg(ctx, "queue.Get", true)
 }
 
-// TryGet is Get without waiting: ErrEmpty when no message is ready.
+// TryGet is Get without waiting: [ErrEmpty] when no message is ready.
 func (q *Queue) TryGet() ([]byte, error) {
 	return q.getMsg(context.Background(), "queue.TryGet", false)
 }
@@ -543,7 +543,7 @@ func (q *Queue) GetInto(ctx context.Context, buf []byte) (int, error) {
 	return q.getInto(ctx, "queue.GetInto", buf, true)
 }
 
-// TryGetInto is GetInto without waiting: ErrEmpty when no message is
+// TryGetInto is GetInto without waiting: [ErrEmpty] when no message is
 // ready.
 func (q *Queue) TryGetInto(buf []byte) (int, error) {
 	return q.getInto(context.Background(), "queue.TryGetInto", buf, false)
@@ -560,7 +560,7 @@ func (q *Queue) getInto(ctx context.Context, op string, buf []byte, block bool) 
 }
 
 // CloseWrite closes the queue for writing, for every process: later puts
-// fail with ErrWriteClosed, and gets return io.EOF once the messages
+// fail with [ErrWriteClosed], and gets return io.EOF once the messages
 // already put are drained (reservations taken before CloseWrite may
 // still be committed). It is idempotent; it cannot be undone.
 func (q *Queue) CloseWrite() error {
@@ -624,7 +624,7 @@ func (q *Queue) sweep(ctx context.Context) error {
 
 // TaskDone says that a message taken from the queue has been processed,
 // as JoinableQueue.task_done does. Calling it more times than messages
-// were put returns ErrTooManyTaskDone. Lost messages count as done.
+// were put returns [ErrTooManyTaskDone]. Lost messages count as done.
 func (q *Queue) TaskDone() error {
 	const op = "queue.TaskDone"
 	if err := q.check(op); err != nil {

@@ -26,7 +26,7 @@ func (q *Queue) Reserve(ctx context.Context) (Reservation, error) {
 	return Reservation{q: q, pos: pos, slot: sl}, err
 }
 
-// TryReserve is Reserve without waiting: ErrFull when no slot is free.
+// TryReserve is Reserve without waiting: [ErrFull] when no slot is free.
 func (q *Queue) TryReserve() (Reservation, error) {
 	pos, sl, err := q.reserve(context.Background(), "queue.TryReserve", false)
 	return Reservation{q: q, pos: pos, slot: sl}, err
@@ -42,7 +42,7 @@ func (r Reservation) Buf() []byte {
 }
 
 // Commit publishes the first n bytes of Buf as the message. It returns
-// ErrNotHeld if the reservation was committed already.
+// [ErrNotHeld] if the reservation was committed already.
 func (r Reservation) Commit(n int) error {
 	const op = "queue.Reservation.Commit"
 	if r.q == nil {
@@ -79,7 +79,7 @@ func (q *Queue) Receive(ctx context.Context) (Message, error) {
 	return Message{q: q, pos: pos, slot: sl, n: n}, err
 }
 
-// TryReceive is Receive without waiting: ErrEmpty when no message is
+// TryReceive is Receive without waiting: [ErrEmpty] when no message is
 // ready.
 func (q *Queue) TryReceive() (Message, error) {
 	pos, sl, n, err := q.claim(context.Background(), "queue.TryReceive", false, -1)
@@ -96,7 +96,7 @@ func (m Message) Bytes() []byte {
 }
 
 // Release gives the message's slot back to the puts. It returns
-// ErrNotHeld if the message was released already.
+// [ErrNotHeld] if the message was released already.
 func (m Message) Release() error {
 	const op = "queue.Message.Release"
 	if m.q == nil {
