@@ -38,6 +38,18 @@ func cleanup(t testing.TB, o interface {
 	})
 }
 
+// kept fails t if err is not nil, and otherwise registers o's cleanup.
+func kept(t testing.TB, o interface {
+	Close() error
+	Unlink() error
+}, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(t, o)
+}
+
 func init() {
 	proctest.Register("value-incr", func(h *proctest.Helper) {
 		v, err := ctypes.OpenValue[int32](h.Args[0])
@@ -581,10 +593,7 @@ func TestDynEveryTypecode(t *testing.T) {
 			init = true
 		}
 		v, err := ctypes.ValueOf(code, init)
-		if err != nil {
-			t.Fatalf("ValueOf(%q): %v", code, err)
-		}
-		cleanup(t, v)
+		kept(t, v, err)
 		again, err := ctypes.OpenDynValue(v.Name())
 		if err != nil {
 			t.Fatalf("OpenDynValue of a %q: %v", code, err)
@@ -616,20 +625,11 @@ func TestDynUnknownTypecode(t *testing.T) {
 // reported by the call made.
 func TestDynOpenKind(t *testing.T) {
 	v, err := ctypes.ValueOf("i", 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cleanup(t, v)
+	kept(t, v, err)
 	a, err := ctypes.ArrayOf("i", 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cleanup(t, a)
+	kept(t, a, err)
 	p, err := ctypes.NewValue(Point{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cleanup(t, p)
+	kept(t, p, err)
 	for what, c := range map[string]struct {
 		op  string
 		err error

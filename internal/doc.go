@@ -8,9 +8,10 @@
 //   - platform: states that mpsync needs Linux and cgo
 //   - errs: the error types and sentinels every package returns
 //   - names: checks and makes /dev/shm names
-//   - proc: what /proc says about processes and their locks
+//   - proc: process identities and their liveness, asked of the kernel
 //   - futex: waits on and wakes shared 32-bit words; Spin and Sleeper,
-//     the one sliced wait of the sync family
+//     the one sliced wait of every blocking call (the sync family, the
+//     robust lock, the queue)
 //   - handle: a process's handle of an object (closed flag, Name, Close,
 //     Unlink), held by every public object type
 //   - goid, race, fastsys: goroutine ids, race-detector hooks, raw syscalls
