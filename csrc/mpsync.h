@@ -1222,8 +1222,11 @@ struct mps_queue_slot {
 /* mps_queue_create creates a queue of capacity messages (1 ..
  * MPS_QUEUE_MAX_CAPACITY) of at most max_msg bytes each (1 ..
  * MPS_QUEUE_MAX_MSG) under name (NULL or "" for a random one,
- * "mps_queue_" + 16 hex digits), allocated whole in /dev/shm.  Returns 0,
- * -EINVAL, -EOVERFLOW (too large), or the errors of mps_object_create. */
+ * "mps_queue_" + 16 hex digits), allocated whole in /dev/shm.  A queue is
+ * always a standalone object: its slots are 64-byte aligned, finer than an
+ * arena's 16, so an arena-qualified name ("arena/name") is -EINVAL.
+ * Returns 0, -EINVAL, -EOVERFLOW (too large), or the errors of
+ * mps_object_create. */
 int mps_queue_create(const char *name, uint64_t capacity, uint64_t max_msg, mps_queue **out);
 
 /* mps_queue_open opens the queue called name.  Returns 0, the errors of
