@@ -179,7 +179,14 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
                 return 0;
             if (w == NOT_RECOVERABLE)
                 return -ENOTRECOVERABLE;
-            sched_yield();
+            /* As Go's robust lock: every other time a short pause (its
+             * runtime.Gosched, which returns within a fraction of a
+             * microsecond when nothing else runs), else sched_yield. */
+            if (i % 2 == 0)
+                for (int k = 0; k < 4; k++)
+                    relax();
+            else
+                sched_yield();
         }
     }
     for (;;) {
