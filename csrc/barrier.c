@@ -6,7 +6,6 @@
 #ifndef MPS_USE_SYSTEM_LIB
 
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 
 #include "mpsync_impl.h"
@@ -146,6 +145,20 @@ static int finish(struct barrier *v, uint32_t gen, int err)
     return ok ? 0 : err;
 }
 
+/* struct gen_change is what a waiter waits for: the generation at gen
+ * moving on from was. */
+struct gen_change {
+    const uint32_t *gen;
+    uint32_t was;
+};
+
+/* gen_changed is an mps__spin look for a struct gen_change. */
+static int gen_changed(void *arg)
+{
+    const struct gen_change *c = arg;
+    return __atomic_load_n(c->gen, __ATOMIC_SEQ_CST) != c->was;
+}
+
 MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(void *arg), void *arg,
                              unsigned int *index)
 {
@@ -199,10 +212,8 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
 
     /* The others often arrive within microseconds: look before sleeping,
      * first with no system call, then yielding. */
-    for (int i = 0; i < MPS__BUSY_LOOKS && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen; i++)
-        continue;
-    for (int i = 0; i < spin_tries && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen; i++)
-        sched_yield();
+    struct gen_change change = {v.gen, gen};
+    mps__spin(gen_changed, &change, spin_tries);
     __atomic_add_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
     err = 0;
     while (err == 0 && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen) {

@@ -5,7 +5,6 @@
 #ifndef MPS_USE_SYSTEM_LIB
 
 #include <errno.h>
-#include <sched.h>
 
 #include "mpsync_impl.h"
 
@@ -64,6 +63,9 @@ MPS_API int mps_event_is_set(const mps_object *e, int *set)
     return 0;
 }
 
+/* is_set reports whether the flag w[0] is raised (an mps__spin look). */
+static int is_set(void *w) { return __atomic_load_n((uint32_t *)w, __ATOMIC_SEQ_CST) != 0; }
+
 MPS_API int mps_event_wait(mps_object *e, int64_t timeout_ns)
 {
     int err;
@@ -76,14 +78,8 @@ MPS_API int mps_event_wait(mps_object *e, int64_t timeout_ns)
         return -ETIMEDOUT;
     int64_t deadline = mps__deadline(timeout_ns);
     /* Spin briefly: a setter on another core is often close behind. */
-    for (int i = 0; i < MPS__BUSY_LOOKS; i++)
-        if (__atomic_load_n(&w[0], __ATOMIC_SEQ_CST) != 0)
-            return 0;
-    for (int i = 0; i < spin_tries; i++) {
-        sched_yield();
-        if (__atomic_load_n(&w[0], __ATOMIC_SEQ_CST) != 0)
-            return 0;
-    }
+    if (mps__spin(is_set, w, spin_tries))
+        return 0;
     uint32_t *sleepers = &w[MPS_EVENT_OFF_SLEEPERS / 4];
     __atomic_fetch_add(sleepers, 1, __ATOMIC_SEQ_CST);
     int rc = 0;

@@ -66,6 +66,46 @@ MPS_HIDDEN int mps__futex_sleep(uint32_t *word, uint32_t val, int64_t slice, int
 
 MPS_HIDDEN void mps__futex_wake(uint32_t *word, int n) { syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0); }
 
+/* relax tells the core that it is spinning (x86 PAUSE, arm64 YIELD), so
+ * that our looks hammer the waker's cache line less: measured here, the
+ * ping-pongs of W2 and W7 from C went faster with it than with bare
+ * looks. */
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield" ::: "memory");
+#else
+    __asm__ volatile("" ::: "memory");
+#endif
+}
+
+MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg, int yields)
+{
+    /* The clock costs tens of ns in a VM (and a PAUSE about 60 ns on this
+     * one): read it once per 16 looks. */
+    int64_t end = 0;
+    for (;;) {
+        for (int i = 0; i < 16; i++) {
+            if (done(arg))
+                return 1;
+            relax();
+        }
+        int64_t now = mps__now_ns();
+        if (end == 0)
+            end = now + MPS__BUSY_NS;
+        else if (now >= end)
+            break;
+    }
+    for (int i = 0; i < yields; i++) {
+        sched_yield();
+        if (done(arg))
+            return 1;
+    }
+    return 0;
+}
+
 static uint32_t *futex_word(struct lock_area *l) { return (uint32_t *)&l->word; /* low half */ }
 
 static int same_owner(uint64_t w, uint64_t self)
@@ -139,7 +179,14 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
                 return 0;
             if (w == NOT_RECOVERABLE)
                 return -ENOTRECOVERABLE;
-            sched_yield();
+            /* As Go's robust lock: every other time a short pause (its
+             * runtime.Gosched, which returns within a fraction of a
+             * microsecond when nothing else runs), else sched_yield. */
+            if (i % 2 == 0)
+                for (int k = 0; k < 4; k++)
+                    relax();
+            else
+                sched_yield();
         }
     }
     for (;;) {

@@ -223,13 +223,6 @@ MPS_DOOR int mps__tracker_watch(void);
 /* ---- the lock area (lock.c), as mpsync.h describes it ---- */
 
 /* Bits of the lock word beside the owner's identity. */
-/* How many times a waiter looks at a word with no system call before it
- * starts yielding (sched_yield) and then sleeps: a peer on the other core
- * answers within a fraction of a microsecond, less than one sched_yield
- * costs. Go's waiters look the same way (runtime.Gosched in a process
- * with nothing else to run returns at once). */
-#define MPS__BUSY_LOOKS 1000
-
 #define MPS__LOCK_DEAD_BIT (1ull << 30)
 #define MPS__LOCK_WAITERS_BIT (1ull << 31)
 
@@ -271,6 +264,25 @@ MPS_HIDDEN int mps__expired(int64_t deadline);
 
 /* mps__futex_wake wakes at most n sleepers on the shared futex word. */
 MPS_HIDDEN void mps__futex_wake(uint32_t *word, int n);
+
+/* MPS__BUSY_NS is how long a waiter looks at a word with no system call
+ * (pausing between looks) before it starts yielding (sched_yield) and then
+ * sleeps.  A peer running on the other core answers within a fraction of
+ * a microsecond, but a hand-over in a ping-pong can take longer than
+ * that, and one sched_yield costs a microsecond or more in this VM (a
+ * kernel crossing with PTI): a waiter that yields too soon pays that on
+ * every hand-over.  A count of looks measured no time (1000 bare looks
+ * took 0.5-1.4 us); a time does.  Go's waiters look for longer (100 to
+ * 200 rounds of runtime.Gosched, 0.2-0.3 us each in a process with
+ * nothing else to run) and never yield to other processes; C yields
+ * sooner, so that a partner waiting for this core gets it. */
+#define MPS__BUSY_NS 5000
+
+/* mps__spin waits briefly for done(arg): it looks with no system call for
+ * MPS__BUSY_NS, then yields times with sched_yield, looking after each.
+ * It returns 1 as soon as done(arg) returns nonzero, 0 if it never did:
+ * the caller then sleeps. */
+MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg, int yields);
 
 /* mps__lock_held reports whether this process holds the lock in the lock
  * area lock. */

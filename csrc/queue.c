@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -51,8 +50,8 @@ struct side {
 static const struct side put_side = {OFF_PUT_LOCK, OFF_TAIL, OFF_LOST_PUT, OFF_JPUT_POS, OFF_JPUT_LOST, OFF_JPUT_VALID};
 static const struct side get_side = {OFF_GET_LOCK, OFF_HEAD, OFF_LOST_GET, OFF_JGET_POS, OFF_JGET_LOST, OFF_JGET_VALID};
 
-/* A waiter looks MPS__BUSY_LOOKS times with no system call, then
- * spin_tries times yielding, then sleeps: as Go's shm/queue. */
+/* A waiter looks for MPS__BUSY_NS with no system call, then spin_tries
+ * times yielding, then sleeps: as Go's shm/queue. */
 enum { spin_tries = 100 };
 static const int64_t slice_ns = 20 * 1000000; /* sleep slice: dead holders are looked for after one */
 
@@ -112,6 +111,19 @@ static void notify(const mps_queue *q, int off)
     }
 }
 
+/* struct readiness is what a waiter waits for: ready(q). */
+struct readiness {
+    const mps_queue *q;
+    int (*ready)(const mps_queue *q);
+};
+
+/* is_ready is an mps__spin look for a struct readiness. */
+static int is_ready(void *arg)
+{
+    const struct readiness *r = arg;
+    return r->ready(r->q);
+}
+
 /* await waits until ready(q) or a notify on the event count at off, for
  * one sleep slice at most, spinning first once per call.  It returns 1
  * if a slice has passed since the call began or last got 1 (the cue to
@@ -121,14 +133,9 @@ static int await(const mps_queue *q, int off, int (*ready)(const mps_queue *), i
 {
     if (*looked == 0) {
         *looked = now_ns();
-        for (int i = 0; i < MPS__BUSY_LOOKS; i++)
-            if (ready(q))
-                return 0;
-        for (int i = 0; i < spin_tries; i++) {
-            if (ready(q))
-                return 0;
-            sched_yield(); /* the peer waited for may need this core */
-        }
+        struct readiness r = {q, ready};
+        if (mps__spin(is_ready, &r, spin_tries))
+            return 0;
     }
     int64_t wait = slice_ns;
     if (deadline != 0) {

@@ -5,7 +5,6 @@
 #ifndef MPS_USE_SYSTEM_LIB
 
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 
 #include "mpsync_impl.h"
@@ -81,8 +80,10 @@ static int check(const mps_object *s)
     return mps__family_check(s, MPS_KIND_SEMAPHORE, MPS_KIND_BOUNDED_SEMAPHORE, MPS_SEM_PAYLOAD, 0);
 }
 
-static int try_wait(uint64_t *word)
+/* try_wait takes a unit if there is one: 1, else 0 (an mps__spin look). */
+static int try_wait(void *arg)
 {
+    uint64_t *word = arg;
     uint64_t d = __atomic_load_n(word, __ATOMIC_SEQ_CST);
     while ((d & VALUE_MASK) != 0)
         if (__atomic_compare_exchange_n(word, &d, d - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
@@ -101,14 +102,8 @@ MPS_API int mps_sem_acquire(mps_object *s, int64_t timeout_ns)
     if (timeout_ns == 0)
         return -EAGAIN;
     int64_t deadline = mps__deadline(timeout_ns);
-    for (int i = 0; i < MPS__BUSY_LOOKS; i++)
-        if (try_wait(word))
-            return 0;
-    for (int i = 0; i < spin_tries; i++) {
-        sched_yield();
-        if (try_wait(word))
-            return 0;
-    }
+    if (mps__spin(try_wait, word, spin_tries))
+        return 0;
     __atomic_fetch_add(word, WAITER_ONE, __ATOMIC_SEQ_CST); /* register as a sleeper */
     for (;;) {
         uint64_t d = __atomic_load_n(word, __ATOMIC_SEQ_CST);
