@@ -152,16 +152,15 @@ MPS_HIDDEN int mps__publish(int fd, int random, const char *prefix, char *name);
 
 /* mps__self_id is this process's identity, 0 until made (and again in a
  * child after fork).  The lock's fast paths read it directly; everything
- * else asks mps__self, which makes it. */
+ * else asks mps__self (registry.c), which makes it. */
 MPS_HIDDEN extern uint64_t mps__self_id;
 
-/* mps__self returns this process's identity, making it (and its
- * registry) on first use.  Returns 0, or -ENOSPC (no room in /dev/shm) or
- * another -errno; a failure is retried on the next call. */
-MPS_DOOR int mps__self(uint64_t *id);
-
-/* mps__self_word is mps__self's identity, or 0 if it cannot be made. */
-MPS_HIDDEN uint64_t mps__self_word(void);
+/* mps__identity returns this process's identity, making it (and its
+ * registry) on first use, and sets *made when this call made it.  Returns
+ * 0, or -ENOSPC (no room in /dev/shm) or another -errno; a failure is
+ * retried on the next call.  The rest of the library asks mps__self
+ * (registry.c), which also has a tracker watch a new identity. */
+MPS_HIDDEN int mps__identity(uint64_t *id, int *made);
 
 /* mps__self_registry returns this process's registry mapping
  * (MPS_REG_SIZE bytes) and, if fd is not NULL, its descriptor; NULL if
@@ -205,9 +204,13 @@ MPS_DOOR void mps__forget(const char *name);
  * found (32 bytes) if not NULL.  Returns the connection or -ENOENT. */
 MPS_DOOR int mps__tracker_find(const char *except, uint64_t id, char *found);
 
-/* mps__tracker_join connects the new identity id to a tracker, starting
- * one if none runs, unless tracking is off. */
-MPS_HIDDEN void mps__tracker_join(uint64_t id);
+/* mps__self returns this process's identity (mps__identity), and on
+ * the call that makes it connects it to a tracker, starting one if none
+ * runs, unless tracking is off.  Returns 0 or mps__identity's error. */
+MPS_DOOR int mps__self(uint64_t *id);
+
+/* mps__self_word is mps__self's identity, or 0 if it cannot be made. */
+MPS_HIDDEN uint64_t mps__self_word(void);
 
 /* mps__set_tracker_exe makes this program's own binary, run with
  * MPSYNC_TRACKER_ROLE=1, the tracker it starts (Go programs). */

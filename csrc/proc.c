@@ -2,7 +2,9 @@
  * identity per process, backed by its registry file in /dev/shm on which
  * the process holds an open-file-description lock for as long as it
  * lives.  Liveness is that lock, tested through the kernel, so it is exact
- * across pid namespaces, pid reuse, exec and fork. */
+ * across pid namespaces, pid reuse, exec and fork.  It knows nothing of
+ * the tracker: registry.c's mps__self, which the rest of the library
+ * asks, has a tracker watch each identity this file makes. */
 #ifndef MPS_USE_SYSTEM_LIB
 #define _GNU_SOURCE /* O_TMPFILE, F_OFD_*, fallocate */
 
@@ -144,39 +146,33 @@ static int make_identity(void)
     return 0;
 }
 
-MPS_DOOR int mps__self(uint64_t *id)
+MPS_HIDDEN int mps__identity(uint64_t *id, int *made)
 {
     uint64_t w = __atomic_load_n(&mps__self_id, __ATOMIC_ACQUIRE);
     if (w != 0) {
         *id = w;
+        *made = 0;
         return 0;
     }
     pthread_once(&atfork_once, install_atfork);
     pthread_mutex_lock(&self_mu);
-    int made = mps__self_id == 0;
-    int err = made ? make_identity() : 0;
+    *made = mps__self_id == 0;
+    int err = *made ? make_identity() : 0;
     w = mps__self_id;
     pthread_mutex_unlock(&self_mu);
-    if (err != 0)
+    if (err != 0) {
+        *made = 0;
         return err;
-    /* A tracker must watch every identity: it removes the registry of a
-     * process killed before it ever registered a name. */
-    if (made)
-        mps__tracker_join(w);
+    }
     *id = w;
     return 0;
-}
-
-MPS_HIDDEN uint64_t mps__self_word(void)
-{
-    uint64_t id = 0;
-    return mps__self(&id) == 0 ? id : 0;
 }
 
 MPS_HIDDEN unsigned char *mps__self_registry(int *fd)
 {
     uint64_t id;
-    if (mps__self(&id) != 0)
+    int made;
+    if (mps__identity(&id, &made) != 0)
         return NULL;
     if (fd != NULL)
         *fd = self_fd;

@@ -346,7 +346,9 @@ static int open_index(void)
     return 0;
 }
 
-MPS_HIDDEN void mps__tracker_join(uint64_t id)
+/* tracker_join connects the new identity id to a tracker, starting one
+ * if none runs, unless tracking is off. */
+static void tracker_join(uint64_t id)
 {
     pthread_once(&reg_once, init_once);
     pthread_mutex_lock(&reg_mu);
@@ -355,6 +357,23 @@ MPS_HIDDEN void mps__tracker_join(uint64_t id)
         ensure_tracker(id);
     }
     pthread_mutex_unlock(&reg_mu);
+}
+
+MPS_DOOR int mps__self(uint64_t *id)
+{
+    int made;
+    int err = mps__identity(id, &made);
+    /* A tracker must watch every identity: it removes the registry of a
+     * process killed before it ever registered a name. */
+    if (err == 0 && made)
+        tracker_join(*id);
+    return err;
+}
+
+MPS_HIDDEN uint64_t mps__self_word(void)
+{
+    uint64_t id = 0;
+    return mps__self(&id) == 0 ? id : 0;
 }
 
 MPS_DOOR int mps__track(const char *name, uint64_t ino)

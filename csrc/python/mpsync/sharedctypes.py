@@ -11,6 +11,7 @@ import ctypes
 from . import _lib
 from ._lib import lib
 from ._object import Handle
+from .arena import in_arena
 from .synchronize import _ObjectLock
 
 __all__ = ["RawValue", "RawArray", "Value", "Array", "SharedValue", "SharedArray",
@@ -304,11 +305,6 @@ def _check_lock(lock):
     return lock
 
 
-def _in(arena, name):
-    """The name to open: name, or name in arena (an mpsync.Arena)."""
-    return name if arena is None or name is None else arena.qualify(name)
-
-
 def RawValue(typecode_or_type=None, *args, name=None, arena=None):
     """A new Value without a lock, initialised from args as the ctypes
     type would be, under name (None: random); or, without a type, the
@@ -316,9 +312,8 @@ def RawValue(typecode_or_type=None, *args, name=None, arena=None):
     mpsync.Arena): make it in the arena (name None: anonymous, its name a
     handle), or open name there."""
     if typecode_or_type is None:
-        name = _in(arena, name)
         v = SharedValue.__new__(SharedValue)
-        v._load(_required(name, "RawValue"))
+        v._load(in_arena(arena, _required(name, "RawValue")))
         return v
     t, fmt = _element(typecode_or_type)
     v = SharedValue.__new__(SharedValue)
@@ -355,7 +350,7 @@ def RawArray(typecode_or_type=None, size_or_initializer=None, *, name=None, aren
     name, its lock (if any) unused.  arena as for RawValue."""
     if typecode_or_type is None:
         a = SharedArray.__new__(SharedArray)
-        a._load(_in(arena, _required(name, "RawArray")))
+        a._load(in_arena(arena, _required(name, "RawArray")))
         return a
     a = SharedArray.__new__(SharedArray)
     a._make(name, *_array_spec(typecode_or_type, size_or_initializer), False,
