@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/mpsync/mpsync/ctypes"
 	"github.com/mpsync/mpsync/internal/cbuild"
@@ -276,23 +274,13 @@ func arenaKilledCAllocators(t *testing.T, lib *cbuild.Lib) {
 	const workers, kills = 3, 50
 	procs := make([]*proctest.Proc, workers)
 	gen := 0
-	start := func(i int) {
+	start := func(int) *proctest.Proc {
 		gen++
-		procs[i] = proctest.Exec(t, exe, a.Name(), "churn", fmt.Sprintf("c%d", gen))
-		procs[i].Start()
+		p := proctest.Exec(t, exe, a.Name(), "churn", fmt.Sprintf("c%d", gen))
+		p.Start()
+		return p
 	}
-	for i := range procs {
-		start(i)
-	}
-	for range kills {
-		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
-		i := rand.IntN(workers)
-		procs[i].Kill()
-		if _, err := a.Check(); err != nil {
-			t.Fatalf("after a kill: %v", err)
-		}
-		start(i)
-	}
+	proctest.KillAtRandom(t, procs, kills, start, func() error { _, err := a.Check(); return err })
 	for _, p := range procs {
 		p.Send("stop")
 		p.Expect("stopped")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/mpsync/mpsync/internal/race"
 	"io/fs"
-	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
@@ -433,22 +432,11 @@ func TestArenaKilledAllocators(t *testing.T) {
 	}
 	procs := make([]*proctest.Proc, workers)
 	gen := 0
-	start := func(i int) {
+	start := func(int) *proctest.Proc {
 		gen++
-		procs[i] = proctest.Start(t, "arena-churn", a.Name(), fmt.Sprintf("w%d", gen))
+		return proctest.Start(t, "arena-churn", a.Name(), fmt.Sprintf("w%d", gen))
 	}
-	for i := range procs {
-		start(i)
-	}
-	for range kills {
-		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
-		i := rand.IntN(workers)
-		procs[i].Kill()
-		if _, err := a.Check(); err != nil {
-			t.Fatalf("after a kill: %v", err)
-		}
-		start(i)
-	}
+	proctest.KillAtRandom(t, procs, kills, start, func() error { _, err := a.Check(); return err })
 	for _, p := range procs {
 		p.Send("stop")
 		p.Expect("stopped")

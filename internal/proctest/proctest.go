@@ -46,6 +46,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -376,6 +377,26 @@ func (p *Proc) Expect(want string) {
 
 // CloseStdin ends the conversation: the helper's ReadLine sees EOF.
 func (p *Proc) CloseStdin() { p.stdin.Close() }
+
+// KillAtRandom keeps len(procs) processes running, procs[i] made by
+// start(i), and kills times SIGKILLs one of them at random after a pause
+// of up to 3 ms; after each kill it runs check (its error ends the test)
+// and puts start(i)'s new process in the victim's place.
+func KillAtRandom(t testing.TB, procs []*Proc, kills int, start func(i int) *Proc, check func() error) {
+	t.Helper()
+	for i := range procs {
+		procs[i] = start(i)
+	}
+	for range kills {
+		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+		i := rand.IntN(len(procs))
+		procs[i].Kill()
+		if err := check(); err != nil {
+			t.Fatalf("after a kill: %v", err)
+		}
+		procs[i] = start(i)
+	}
+}
 
 // Kill sends SIGKILL and waits until the helper is gone. A helper started
 // by StartIn may be its wrapper's child (unshare --fork), which the
