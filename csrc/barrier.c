@@ -213,17 +213,22 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
     /* The others often arrive within microseconds: look before sleeping,
      * first with no system call, then yielding. */
     struct gen_change change = {v.gen, gen};
-    mps__spin(gen_changed, &change, spin_tries);
-    __atomic_add_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
     err = 0;
-    while (err == 0 && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen) {
-        int r = mps__futex_sleep(v.gen, gen, slice_ns, deadline);
-        if (r == -ETIMEDOUT && mps__expired(deadline))
-            err = -ETIMEDOUT;
-        else if (r != 0 && party_died(&v, gen))
-            err = -EPIPE;
+    if (!mps__spin(gen_changed, &change, spin_tries)) {
+        __atomic_add_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
+        while (err == 0 && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen) {
+            int r = mps__futex_sleep(v.gen, gen, slice_ns, deadline);
+            if (r == -ETIMEDOUT && mps__expired(deadline))
+                err = -ETIMEDOUT;
+            else if (r != 0 && party_died(&v, gen))
+                err = -EPIPE;
+        }
+        __atomic_sub_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
     }
-    __atomic_sub_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
+    /* The usual end: the generation completed (last_ok is stored before
+     * the generation moves on), and no lock is needed to know it. */
+    if (err == 0 && completed(&v, gen))
+        return 0;
     return finish(&v, gen, err != 0 ? err : -EPIPE);
 }
 

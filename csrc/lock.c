@@ -81,10 +81,10 @@ static inline void relax(void)
 #endif
 }
 
-MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg, int yields)
+MPS_HIDDEN int mps__busy(int (*done)(void *arg), void *arg, int64_t busy_ns)
 {
-    /* The clock costs tens of ns in a VM (and a PAUSE about 60 ns on this
-     * one): read it once per 16 looks. */
+    /* The clock costs tens of ns in a VM (and a PAUSE about 20-60 ns):
+     * read it once per 16 looks. */
     int64_t end = 0;
     for (;;) {
         for (int i = 0; i < 16; i++) {
@@ -94,10 +94,16 @@ MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg, int yields)
         }
         int64_t now = mps__now_ns();
         if (end == 0)
-            end = now + MPS__BUSY_NS;
+            end = now + busy_ns;
         else if (now >= end)
-            break;
+            return 0;
     }
+}
+
+MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg, int yields)
+{
+    if (mps__busy(done, arg, MPS__BUSY_NS))
+        return 1;
     for (int i = 0; i < yields; i++) {
         sched_yield();
         if (done(arg))
@@ -158,6 +164,21 @@ static int acquire(struct lock_area *l, int64_t timeout_ns, int compact)
     return acquire_slow(l, timeout_ns, compact);
 }
 
+/* struct claim is a contended acquirer's look at a lock: take l's word
+ * for self if it is free. */
+struct claim {
+    struct lock_area *l;
+    uint64_t self;
+};
+
+/* try_claim is an mps__busy look for a struct claim. */
+static int try_claim(void *arg)
+{
+    struct claim *c = arg;
+    uint64_t w = __atomic_load_n(&c->l->word, __ATOMIC_RELAXED);
+    return w == 0 && cas(c->l, &w, c->self);
+}
+
 /* acquire_slow is mps_lock_acquire for the rest: a bad argument, no
  * identity yet, or a taken lock (Go's lockMiss and lockSlow). */
 __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t timeout_ns, int compact)
@@ -173,6 +194,9 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
         return 0;
     int64_t deadline = mps__deadline(timeout_ns);
     if (timeout_ns != 0) {
+        struct claim c = {l, self};
+        if (mps__busy(try_claim, &c, MPS__LOCK_BUSY_NS))
+            return 0;
         for (int i = 0; i < spin_tries; i++) {
             uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
             if (w == 0 && cas(l, &w, self))

@@ -275,16 +275,27 @@ MPS_HIDDEN void mps__futex_wake(uint32_t *word, int n);
  * that, and one sched_yield costs a microsecond or more in this VM (a
  * kernel crossing with PTI): a waiter that yields too soon pays that on
  * every hand-over.  A count of looks measured no time (1000 bare looks
- * took 0.5-1.4 us); a time does.  Go's waiters look for longer (100 to
- * 200 rounds of runtime.Gosched, 0.2-0.3 us each in a process with
- * nothing else to run) and never yield to other processes; C yields
- * sooner, so that a partner waiting for this core gets it. */
+ * took 0.5-1.4 us); a time does.  Go's waiters look as long
+ * (futex.BusySpin), then yield to the process's other goroutines; C
+ * yields to other processes, so that a partner waiting for this core gets
+ * it. */
 #define MPS__BUSY_NS 5000
 
-/* mps__spin waits briefly for done(arg): it looks with no system call for
- * MPS__BUSY_NS, then yields times with sched_yield, looking after each.
- * It returns 1 as soon as done(arg) returns nonzero, 0 if it never did:
- * the caller then sleeps. */
+/* MPS__LOCK_BUSY_NS is how long a contended lock acquirer looks at the
+ * word with no system call before it yields: a holder is most often in a
+ * critical section of well under a microsecond on the other core (Go's
+ * robust lock: busySpin). */
+#define MPS__LOCK_BUSY_NS 1000
+
+/* mps__busy looks at done(arg) for up to busy_ns with a CPU pause between
+ * looks and no system call: 1 as soon as done(arg) returns nonzero, 0 if
+ * it never did. */
+MPS_HIDDEN int mps__busy(int (*done)(void *arg), void *arg, int64_t busy_ns);
+
+/* mps__spin waits briefly for done(arg): mps__busy for MPS__BUSY_NS, then
+ * yields times with sched_yield, looking after each.  It returns 1 as
+ * soon as done(arg) returns nonzero, 0 if it never did: the caller then
+ * sleeps. */
 MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg, int yields);
 
 /* mps__lock_held reports whether this process holds the lock in the lock

@@ -196,6 +196,11 @@ func (b *Barrier) wait(ctx context.Context) (int, error) {
 			return index, stop
 		}
 	}
+	// The usual end: the generation completed (lastOK is stored before
+	// the generation moves on), and no lock is needed to know it.
+	if err == nil && b.completed(gen) {
+		return index, nil
+	}
 	// A ctx that ended breaks the barrier, unless it completed just then.
 	ok, lerr := b.settle(op, gen, err != nil)
 	switch {

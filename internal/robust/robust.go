@@ -87,6 +87,10 @@ var ErrNotOwner = errs.ErrNotOwner
 // ms when it cannot.
 var sleeper = futex.Sleeper{Slice: 20 * time.Millisecond, CancelSlice: 5 * time.Millisecond}
 
+// busySpin is how long a contended acquirer first looks at the word
+// with only a CPU pause between looks.
+const busySpin = time.Microsecond
+
 // spinTries is how many times a contended acquirer looks at the word,
 // yielding in between, before it sleeps in the kernel.
 const spinTries = 100
@@ -250,6 +254,11 @@ func (l *Lock) lockMiss(ctx context.Context) error {
 }
 
 func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
+	// The holder is most often in a short critical section on another
+	// core: look again with only a CPU pause between looks, then yield.
+	if futex.Busy(busySpin, func() bool { return l.word.Load() == 0 && l.word.CompareAndSwap(0, self) }) {
+		return nil
+	}
 	for i := range spinTries {
 		w := l.word.Load()
 		if w == 0 && l.word.CompareAndSwap(0, self) {
