@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -322,23 +321,7 @@ func TestManyGoroutines(t *testing.T) {
 	c := counter(seg)
 	p := proctest.Start(t, "increment", l.Name(), seg.Name(), strconv.Itoa(helperEach))
 
-	var maxThreads atomic.Int64
-	stop := make(chan struct{})
-	var sampler sync.WaitGroup
-	sampler.Add(1)
-	go func() {
-		defer sampler.Done()
-		for {
-			if n := threads(t); n > maxThreads.Load() {
-				maxThreads.Store(n)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
+	stopSampling := proctest.ThreadCeiling(t, 20)
 	p.Send("go")
 	var wg sync.WaitGroup
 	for range goroutines {
@@ -354,26 +337,8 @@ func TestManyGoroutines(t *testing.T) {
 	}
 	wg.Wait()
 	p.Expect("done")
-	close(stop)
-	sampler.Wait()
+	stopSampling()
 	if got, want := *c, int64(goroutines*each+helperEach); got != want {
 		t.Errorf("counter = %d, want %d", got, want)
 	}
-	t.Logf("at most %d OS threads", maxThreads.Load())
-	if maxThreads.Load() > 20 {
-		t.Errorf("the process ran %d OS threads, want at most ~20", maxThreads.Load())
-	}
-}
-
-// threads returns this process's number of OS threads.
-func threads(t testing.TB) int64 {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Error(err)
-		return 0
-	}
-	_, rest, _ := bytes.Cut(status, []byte("\nThreads:"))
-	line, _, _ := bytes.Cut(rest, []byte("\n"))
-	n, _ := strconv.ParseInt(string(bytes.TrimSpace(line)), 10, 64)
-	return n
 }

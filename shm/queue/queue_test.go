@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -437,23 +436,7 @@ func TestManyWaiters(t *testing.T) {
 	q := newQueue(t, 64, 16)
 	b := newBooks(t, 1)
 	p := proctest.Start(t, "producer", q.Name(), b.seg.Name(), "0", strconv.Itoa(goroutines), "copy", "slow")
-	var maxThreads atomic.Int64
-	stop := make(chan struct{})
-	var sampler sync.WaitGroup
-	sampler.Add(1)
-	go func() {
-		defer sampler.Done()
-		for {
-			if n := threads(t); n > maxThreads.Load() {
-				maxThreads.Store(n)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
+	stopSampling := proctest.ThreadCeiling(t, 20)
 	var wg sync.WaitGroup
 	seen := make([]atomic.Bool, goroutines)
 	for range goroutines {
@@ -474,25 +457,7 @@ func TestManyWaiters(t *testing.T) {
 	p.Send("go")
 	wg.Wait()
 	p.Expect("done")
-	close(stop)
-	sampler.Wait()
-	t.Logf("at most %d OS threads", maxThreads.Load())
-	if maxThreads.Load() > 20 {
-		t.Errorf("the process ran %d OS threads, want at most ~20", maxThreads.Load())
-	}
-}
-
-// threads returns this process's number of OS threads.
-func threads(t testing.TB) int64 {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Error(err)
-		return 0
-	}
-	_, rest, _ := bytes.Cut(status, []byte("\nThreads:"))
-	line, _, _ := bytes.Cut(rest, []byte("\n"))
-	n, _ := strconv.ParseInt(string(bytes.TrimSpace(line)), 10, 64)
-	return n
+	stopSampling()
 }
 
 // TestCloseWhileWaiting: a Get waiting on a handle that another goroutine
