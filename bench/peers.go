@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/mpsync/mpsync/internal/cbuild"
 )
@@ -162,11 +163,22 @@ func (p *peers) runMps(name string, args ...string) (map[string]float64, error) 
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, args...)
+	cmd := command(exe, args...)
 	if self, err := os.Executable(); err == nil {
 		cmd.Env = append(os.Environ(), "MPSYNC_TRACKER="+self)
 	}
 	return runMetrics(cmd)
+}
+
+// command is exec.Command for every process the bench starts (peers,
+// roles, the processes W11 and W14 kill): the kernel SIGKILLs it if this
+// process dies first, so that an interrupted run leaves no peer waiting
+// forever. (A peer's own children are its business: each sleeps only
+// while its parent lives.)
+func command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
 
 // runC runs a C peer once and returns the metrics it printed.
@@ -175,7 +187,7 @@ func (p *peers) runC(name string, args ...string) (map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return runMetrics(exec.Command(exe, args...))
+	return runMetrics(command(exe, args...))
 }
 
 // runPython runs peers/python/<name>.py once and returns its metrics.
@@ -184,7 +196,7 @@ func (p *peers) runPython(name string, args ...string) (map[string]float64, erro
 		return nil, &missingError{"python3 not found"}
 	}
 	script := filepath.Join(p.dir, "peers", "python", name+".py")
-	return runMetrics(exec.Command(p.python, append([]string{script}, args...)...))
+	return runMetrics(command(p.python, append([]string{script}, args...)...))
 }
 
 // runMetrics runs a peer, the run's peerPrefix in its environment, and

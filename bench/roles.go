@@ -137,7 +137,7 @@ func startRole(role string, args ...string) (*helper, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, args...)
+	cmd := command(exe, args...)
 	cmd.Env = append(os.Environ(), envRole+"="+role)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()

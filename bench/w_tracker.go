@@ -28,7 +28,7 @@ func w11(p *peers) *Workload {
 				if err != nil {
 					return Measurement{}, err
 				}
-				cmd := exec.Command(exe, sc.arg)
+				cmd := command(exe, sc.arg)
 				cmd.Env = append(os.Environ(), envRole+"=leak")
 				return killAndCount(cmd, true, sc.arg != "0", settle(cfg))
 			}},
@@ -41,7 +41,7 @@ func w11(p *peers) *Workload {
 					mode = []string{"tree", sc.arg}
 				}
 				script := filepath.Join(p.dir, "peers", "python", "leak.py")
-				return killAndCount(exec.Command(p.python, append([]string{script}, mode...)...), false, sc.arg != "0", settle(cfg))
+				return killAndCount(command(p.python, append([]string{script}, mode...)...), false, sc.arg != "0", settle(cfg))
 			}},
 		}
 		w.Cases = append(w.Cases, c)
@@ -65,7 +65,7 @@ func settle(cfg *Config) time.Duration {
 // that the run leaves nothing behind; it touches nothing else (other
 // processes may be creating entries meanwhile).
 func killAndCount(cmd *exec.Cmd, ready, group bool, wait time.Duration) (Measurement, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr.Setpgid = true
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return Measurement{}, err

@@ -75,7 +75,7 @@ func w14(p *peers) *Workload {
 			if err != nil {
 				return Measurement{}, err
 			}
-			cmd := exec.Command(exe, "0")
+			cmd := command(exe, "0")
 			cmd.Env = append(os.Environ(), envRole+"=leak")
 			return killAndTime(cmd, true, nil)
 		}},
@@ -83,7 +83,7 @@ func w14(p *peers) *Workload {
 			if p.python == "" {
 				return Measurement{}, &missingError{"python3 not found"}
 			}
-			cmd := exec.Command(p.python, filepath.Join(p.dir, "peers", "python", "tracker_cost.py"), "kill")
+			cmd := command(p.python, filepath.Join(p.dir, "peers", "python", "tracker_cost.py"), "kill")
 			return killAndTime(cmd, false, pythonTrackerCaughtUp)
 		}},
 	}
@@ -168,7 +168,7 @@ func idlePython(p *peers, cfg *Config) (Measurement, error) {
 	if p.python == "" {
 		return Measurement{}, &missingError{"python3 not found"}
 	}
-	cmd := exec.Command(p.python, filepath.Join(p.dir, "peers", "python", "tracker_cost.py"), "idle")
+	cmd := command(p.python, filepath.Join(p.dir, "peers", "python", "tracker_cost.py"), "idle")
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -404,7 +404,7 @@ const killSettle = 100 * time.Millisecond
 // (CPython's tracker, if still there) and removes entries left behind,
 // touching nothing else.
 func killAndTime(cmd *exec.Cmd, ready bool, caughtUp func(creator int) error) (Measurement, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr.Setpgid = true
 	// A file, not a pipe: CPython's tracker inherits the creator's stderr,
 	// and Wait must not wait for it to close. It holds what went wrong.
 	errf, err := os.CreateTemp("", "mpsync-bench-stderr-")

@@ -1,11 +1,13 @@
 """W11 for Python: objects left in /dev/shm when processes are killed.
 
   leak.py single        create a SharedMemory and a named (spawn) Lock,
-                        print their /dev/shm entries, wait to be killed
+                        print their /dev/shm entries, wait to be killed (or
+                        for the parent to go)
   leak.py tree N        the same in this process and in N spawned
                         children, print every entry, wait to be killed
 """
 import multiprocessing
+import os
 import sys
 import time
 from multiprocessing import shared_memory
@@ -17,10 +19,18 @@ def make():
     return [seg.name, "sem." + lock._semlock.name.lstrip("/")], (seg, lock)
 
 
+def wait_to_be_killed():
+    """Sleep until killed, or until the parent is gone (an interrupted
+    bench run): no process of the tree outlives it."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.2)
+
+
 def child(q):
     names, keep = make()
     q.put(names)
-    time.sleep(3600)
+    wait_to_be_killed()
 
 
 def main():
@@ -38,7 +48,7 @@ def main():
             if lock is not None:
                 names.append("sem." + lock._semlock.name.lstrip("/"))
     print(" ".join(names), flush=True)
-    time.sleep(3600)
+    wait_to_be_killed()
 
 
 if __name__ == "__main__":
