@@ -7,7 +7,6 @@ import (
 
 	"github.com/mpsync/mpsync/internal/proctest"
 	"github.com/mpsync/mpsync/semaphore"
-	"github.com/mpsync/mpsync/shm"
 )
 
 // page is the size of a page of /dev/shm.
@@ -44,21 +43,7 @@ var spaceCases = []proctest.SpaceCase{
 		// into a page it cannot have.
 		Name: "NewLock after a stale room check",
 		Free: int64(16 * page),
-		Run: func() error {
-			seg, err := shm.Create("", page) // sees 16 pages free
-			if err != nil {
-				return err
-			}
-			if err := errors.Join(seg.Close(), seg.Unlink()); err != nil {
-				return err
-			}
-			giveBack, err := proctest.TakeShmRoom(16 * page)
-			if err != nil {
-				return err
-			}
-			defer giveBack()
-			return newLockThenRemove()
-		},
+		Run:  func() error { return proctest.AfterRoomCheck(16*page, newLockThenRemove) },
 		Want: `^semaphore\.NewLock mps_lock_[0-9a-f]{16}: fallocate \d+ bytes: no space left on device$`,
 	},
 	{

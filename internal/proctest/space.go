@@ -15,6 +15,7 @@ import (
 
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proc"
+	"github.com/mpsync/mpsync/shm"
 )
 
 // envPrivateShm carries PrivateShm's size to the helper, which mounts its
@@ -108,6 +109,28 @@ func TakeShmRoom(size int) (giveBack func(), err error) {
 		return nil, err
 	}
 	return func() { os.Remove(hog) }, nil
+}
+
+// AfterRoomCheck runs create as it would run just after another process
+// took the room its check saw: a one-page segment is made and removed
+// (the room check of a sparse segment sees room), then TakeShmRoom takes
+// room bytes, and create runs; the room is given back after. A create
+// that writes into a page it cannot have dies of SIGBUS instead of
+// failing with ENOSPC.
+func AfterRoomCheck(room int, create func() error) error {
+	seg, err := shm.Create("", os.Getpagesize())
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(seg.Close(), seg.Unlink()); err != nil {
+		return err
+	}
+	giveBack, err := TakeShmRoom(room)
+	if err != nil {
+		return err
+	}
+	defer giveBack()
+	return create()
 }
 
 // shmRoom returns the free bytes of /dev/shm.
