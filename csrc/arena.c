@@ -3,10 +3,12 @@
  * object opened in it; the last close unmaps it.  Go's internal/arena is
  * the same layout; keep the two in step. */
 #ifndef MPS_USE_SYSTEM_LIB
+#define _GNU_SOURCE /* secure_getenv */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +486,24 @@ static void sweep(const mps_arena *a, uint64_t i)
     }
 }
 
+/* crash_at is the step at which crash_point stops this process, from
+ * the environment variable MPSYNC_TEST_CRASH_AT (read once; ignored in
+ * set-user-ID programs): how tests kill a C allocator at each step of an
+ * allocation or a free, as Go's arena tests do with their crash hook, and
+ * check what the next holder of the lock finds. */
+static const char *crash_at;
+static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+
+static void read_crash_at(void) { crash_at = secure_getenv("MPSYNC_TEST_CRASH_AT"); }
+
+/* crash_point SIGKILLs this process if step is crash_at. */
+static void crash_point(const char *step)
+{
+    pthread_once(&crash_once, read_crash_at);
+    if (crash_at != NULL && strcmp(crash_at, step) == 0)
+        raise(SIGKILL);
+}
+
 /* finish_free does (or redoes) the free the journal describes: the
  * name's slot (sl + 1; 0 none) deleted, the block free and first on its
  * class's list, the counters from the journal's. */
@@ -492,13 +512,16 @@ static void finish_free(const mps_arena *a, uint64_t off, uint32_t class, uint32
     uint64_t C = MPS_ARENA_CTL, size = class_size(class);
     if (sl > 0) {
         __atomic_store_n(slot(a, sl - 1), slot_tomb, __ATOMIC_SEQ_CST);
+        crash_point("free: name deleted");
         sweep(a, sl - 1);
         uint32_t n = ctl32(a, j_names);
         st32(a, C + c_names, (n > 1 ? n : 1) - 1);
     }
     st32(a, off + b_meta, meta_of(state_free, class, 0, 0));
+    crash_point("free: block freed");
     st64(a, off + 8, ctl64(a, j_prev));
     st64(a, C + c_heads + 8 * (uint64_t)class, off);
+    crash_point("free: listed");
     uint64_t objects = ctl64(a, j_objects), used = ctl64(a, j_used);
     st64(a, C + c_objects, (objects > 1 ? objects : 1) - 1);
     st64(a, C + c_used, used - (used < size ? used : size));
@@ -692,12 +715,15 @@ MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps
     st32(a, C + j_names, ctl32(a, c_names));
     st64(a, C + j_prev, head != 0 ? head : bump);
     st32(a, C + j_bump, head == 0);
+    crash_point("alloc: journal written");
     st32(a, C + j_op, op_alloc);
+    crash_point("alloc: announced");
 
     if (head != 0)
         st64(a, C + c_heads + 8 * (uint64_t)class, next);
     else
         st64(a, C + c_bump, off + size);
+    crash_point("alloc: block taken");
     uint32_t gen = ld32(a, off + b_gen) + 1;
     if (gen == 0)
         gen = 1;
@@ -708,6 +734,7 @@ MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps
     memcpy(a->base + off + b_type, &type, 2);
     memcpy(a->base + off + b_flags, &flags, 2);
     memcpy(a->base + off + MPS_ARENA_BLOCK_HEADER, name == NULL ? "" : name, n);
+    crash_point("alloc: block written");
     st32(a, off + b_meta, meta_of(state_init, class, spec->kind, (unsigned)n));
     memset(blk, 0, sizeof *blk);
     blk->info.kind = spec->kind;
@@ -728,13 +755,18 @@ MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps
         replay(a); /* undo */
         goto out;
     }
+    crash_point("alloc: initialised");
     st32(a, off + b_meta, meta_of(state_ready, class, spec->kind, (unsigned)n));
+    crash_point("alloc: published");
     if (sl >= 0) {
         __atomic_store_n(slot(a, (uint64_t)sl), (uint32_t)(off / unit), __ATOMIC_SEQ_CST);
+        crash_point("alloc: named");
         __atomic_add_fetch(p32(a, C + c_names), 1, __ATOMIC_SEQ_CST);
     }
     __atomic_add_fetch(p64(a, C + c_objects), 1, __ATOMIC_SEQ_CST);
+    crash_point("alloc: counted");
     __atomic_add_fetch(p64(a, C + c_used), size, __ATOMIC_SEQ_CST);
+    crash_point("alloc: done");
     st32(a, C + j_op, op_none);
     *off_out = off;
     *gen_out = gen;
@@ -781,8 +813,11 @@ MPS_HIDDEN int mps__arena_free(mps_arena *a, uint64_t off, uint32_t gen)
     st64(a, C + j_objects, ctl64(a, c_objects));
     st64(a, C + j_used, ctl64(a, c_used));
     st32(a, C + j_names, ctl32(a, c_names));
+    crash_point("free: journal written");
     st32(a, C + j_op, op_free);
+    crash_point("free: announced");
     finish_free(a, off, class, sl);
+    crash_point("free: done");
     st32(a, C + j_op, op_none);
 out:
     unlock_arena(a);

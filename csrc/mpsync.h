@@ -35,7 +35,9 @@
  * next tracker).  A process never removes its own registry, not even at
  * exit (other threads may hold locks while exit runs): a tracker does,
  * once the process is gone.  Set MPSYNC_NO_TRACKER=1 to turn tracking
- * off.
+ * off.  (MPSYNC_TEST_CRASH_AT is for tests only: a process SIGKILLs
+ * itself at that step of an arena allocation or free, such as
+ * "alloc: announced", to check the journal's recovery.)
  *
  * Thread safety: functions are safe to call from any thread.  One handle
  * (mps_shm, mps_object, mps_cond) may be used from several threads at once

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -42,6 +43,7 @@ func TestArenaFreeAcrossLanguages(t *testing.T) {
 	t.Run("C", func(t *testing.T) { arenaFreeInC(t, lib) })
 	t.Run("Python", func(t *testing.T) { arenaFreeInPython(t, lib) })
 	t.Run("KilledC", func(t *testing.T) { arenaKilledCAllocators(t, lib) })
+	t.Run("CrashedC", func(t *testing.T) { arenaCrashedCAllocator(t, lib) })
 }
 
 // arenaFreeInC: a C program frees, through libmpsync, objects Go
@@ -295,5 +297,142 @@ func arenaKilledCAllocators(t *testing.T, lib *cbuild.Lib) {
 	t.Logf("after %d kills: %d objects left, %d lock takeovers", kills, st.Objects, st.Recovered)
 	if st.Objects > 2*kills || st.Objects != st.Names {
 		t.Errorf("%d objects (%d named) left after %d kills of processes holding at most 2 named ones each", st.Objects, st.Names, kills)
+	}
+}
+
+// cCrashSteps are the steps of libmpsync's allocation and free at which
+// MPSYNC_TEST_CRASH_AT kills the process: the steps of Go's allocator
+// (internal/arena's crash points), under the same names.
+var cCrashSteps = []string{
+	"alloc: journal written", "alloc: announced", "alloc: block taken", "alloc: block written",
+	"alloc: initialised", "alloc: published", "alloc: named", "alloc: counted", "alloc: done",
+	"free: journal written", "free: announced", "free: name deleted", "free: block freed",
+	"free: listed", "free: done",
+}
+
+// arenaCrashedCAllocator kills a C process at each step of an
+// allocation (of an anonymous Value, a named Value, and a named Lock
+// from a free list) and of a free, as SIGKILL would, and checks what Go
+// finds once the allocator lock has been taken over and the journal
+// replayed — by Go's checker, or first by another C process: a
+// consistent arena in which the allocation never happened and the free,
+// once announced, did.
+func arenaCrashedCAllocator(t *testing.T, lib *cbuild.Lib) {
+	exe := lib.Program(t, "testdata/peer_arena_free.c")
+	for _, step := range cCrashSteps {
+		shapes := []string{"value -", "value new", "lock new"}
+		if strings.HasPrefix(step, "free") {
+			shapes = []string{"free victim"}
+		} else if step == "alloc: named" {
+			shapes = shapes[1:] // anonymous objects have no name to enter
+		}
+		for _, order := range shapes {
+			for _, replayer := range []string{"Go", "C"} {
+				t.Run(step+"/"+order+"/"+replayer, func(t *testing.T) { crashCAt(t, exe, step, order, replayer) })
+			}
+		}
+	}
+}
+
+// crashCAt runs one case of arenaCrashedCAllocator: a fresh arena with a
+// named Value "victim" and a free Lock-sized block, a C process told
+// order and killed at step, the journal replayed by replayer ("Go" or
+// "C"), and Go's checks.
+func crashCAt(t *testing.T, exe, step, order, replayer string) {
+	a, err := shm.NewArena("", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		a.Close()
+		a.Unlink()
+	})
+	victim, err := ctypes.NewValue(int64(1), ctypes.In(a), ctypes.WithName("victim"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim.Close()
+	gone, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName("gone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Close()
+	if err := gone.Unlink(); err != nil { // its block goes on the free list
+		t.Fatal(err)
+	}
+	before, err := a.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	peer := proctest.Exec(t, exe, a.Name())
+	peer.Cmd.Env = append(os.Environ(), "MPSYNC_TEST_CRASH_AT="+step)
+	peer.Start()
+	peer.Send("%s", order)
+	var status syscall.WaitStatus
+	if err := peer.Wait(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			status = ee.Sys().(syscall.WaitStatus)
+		}
+	}
+	if !status.Signaled() || status.Signal() != syscall.SIGKILL {
+		t.Fatalf("the C process was not killed at %q: %v\nstdout: %q\nstderr: %s", step, status, peer.Rest(), peer.Stderr())
+	}
+
+	if replayer == "C" {
+		// A free of a block that is not there: libmpsync takes the lock
+		// (over from the dead holder, replaying its journal) before it
+		// finds that out.
+		c := proctest.Exec(t, exe, a.Name())
+		c.Start()
+		c.Send("free #10.1")
+		if got := c.Recv(); !strings.HasPrefix(got, "error ") {
+			t.Fatalf("C replayer: free of no block: %s", got)
+		}
+		c.CloseStdin()
+		if err := c.Wait(); err != nil {
+			t.Fatalf("C replayer: %v\n%s", err, c.Stderr())
+		}
+	}
+	after, err := a.Check() // takes the lock (over, if no C process did), walks the arena
+	if err != nil {
+		t.Fatal(err)
+	}
+	freeing := strings.HasPrefix(order, "free")
+	// Every step of an allocation is before its journal is cleared: all
+	// are undone. A free is done once announced.
+	happened := freeing && step != "free: journal written"
+	want := before
+	if happened {
+		want.Objects, want.Names = before.Objects-1, before.Names-1
+	}
+	if after.Objects != want.Objects || after.Names != want.Names {
+		t.Errorf("after the kill: %d objects, %d names; want %d and %d", after.Objects, after.Names, want.Objects, want.Names)
+	}
+	if after.Recovered != before.Recovered+1 {
+		t.Errorf("the lock was taken over %d times, want once", after.Recovered-before.Recovered)
+	}
+
+	// What the names say: the victim is there until its free happened;
+	// "new" is not there, and can be made.
+	_, err = ctypes.OpenValue[int64](a.Name() + "/victim")
+	if freeing && happened != errors.Is(err, fs.ErrNotExist) || !freeing && err != nil {
+		t.Errorf("opening the victim after the kill: %v", err)
+	}
+	if order == "value new" || order == "lock new" {
+		var o interface{ Close() error }
+		if order == "value new" {
+			o, err = ctypes.NewValue(int64(2), ctypes.In(a), ctypes.WithName("new"))
+		} else {
+			o, err = semaphore.NewLock(semaphore.In(a), semaphore.WithName("new"))
+		}
+		if err != nil {
+			t.Fatalf("making %q after the kill: %v", order, err)
+		}
+		o.Close()
+		if _, err := a.Check(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -9,6 +9,9 @@
  *                   the same answers
  *         make N    N anonymous int64 Values (7): their handles, one a
  *                   line, then "made N"
+ *         lock X    a Lock called X, or an anonymous int64 Value (7)
+ *         value X   called X, "-" for anonymous: "made <its name>", or
+ *                   "error <errno number>"
  *   peer_arena_free ARENA churn PREFIX
  *       until a line arrives on stdin: make a Lock "PREFIX-<n>" and an
  *       Array of 1 + n % 40 int64s "PREFIX-<n>-a", then free both (the
@@ -60,6 +63,19 @@ static int serve(mps_arena *a)
                 mps_object_close(o);
             }
             answer(rc);
+        } else if (strncmp(line, "lock ", 5) == 0 || strncmp(line, "value ", 6) == 0) {
+            int lock = line[0] == 'l';
+            const char *what = line + (lock ? 5 : 6);
+            mps_object *o;
+            int rc = mps_arena_object_create(a, strcmp(what, "-") == 0 ? NULL : what, lock ? &lock_spec : &value_spec,
+                                             lock ? NULL : set_seven, NULL, &o);
+            if (rc == 0) {
+                printf("made %s\n", mps_object_name(o));
+                mps_object_close(o);
+            } else {
+                printf("error %d\n", -rc);
+            }
+            fflush(stdout);
         } else if (strncmp(line, "make ", 5) == 0) {
             long n = atol(line + 5);
             for (long i = 0; i < n; i++) {
