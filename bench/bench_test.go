@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -36,18 +37,27 @@ func TestSuiteRuns(t *testing.T) {
 	for _, w := range allWorkloads(p, cfg) {
 		w.run(cfg, func(string) {})
 		for _, c := range w.Cases {
+			reps := cfg.Reps
+			if c.Reps != nil && !c.Window {
+				reps = c.Reps(cfg)
+			}
+			// Counts (leftovers, wake-ups) may be 0; every other measure is positive.
+			good := func(vs []float64) bool {
+				return len(vs) == reps && !slices.ContainsFunc(vs, func(v float64) bool {
+					return !(v > 0 || c.Count && v == 0) || math.IsInf(v, 0)
+				})
+			}
 			for _, im := range c.Impls {
 				if im.Missing != "" || im.Failed != "" {
 					t.Errorf("%s %s %s: missing %q, failed %q", w.ID, c.Name, im.Name, im.Missing, im.Failed)
 					continue
 				}
-				// Counts (leftovers, wake-ups) may be 0; every other measure is positive.
-				if len(im.Values) != 1 || !(im.Values[0] > 0 || c.Count && im.Values[0] == 0) || math.IsInf(im.Values[0], 0) {
-					t.Errorf("%s %s %s: values %v", w.ID, c.Name, im.Name, im.Values)
+				if !good(im.Values) {
+					t.Errorf("%s %s %s: values %v, want %d", w.ID, c.Name, im.Name, im.Values, reps)
 				}
 				// A tracker at rest (W14) may spend no CPU time at all.
-				if c.NoCPU == "" && (len(im.CPUs) != 1 || !(im.CPUs[0] > 0 || c.Count && im.CPUs[0] == 0) || math.IsInf(im.CPUs[0], 0)) {
-					t.Errorf("%s %s %s: CPU times %v", w.ID, c.Name, im.Name, im.CPUs)
+				if c.NoCPU == "" && !good(im.CPUs) {
+					t.Errorf("%s %s %s: CPU times %v, want %d", w.ID, c.Name, im.Name, im.CPUs, reps)
 				}
 			}
 			for _, v := range c.verdicts() {

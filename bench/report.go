@@ -100,10 +100,33 @@ func caseLines(c *Case) [][]string {
 	return out
 }
 
+// ownReps names the workloads whose cases ran another number of
+// repetitions than the run's, with that number: " (W2 15, W12 3)", or
+// "" if there are none.
+func (r *Report) ownReps() string {
+	var own []string
+	for _, wl := range r.Workloads {
+		for _, c := range wl.Cases {
+			if c.Window || len(c.Impls) == 0 {
+				continue
+			}
+			if n := len(c.Impls[0].Values); n > 0 && n != r.Config.Reps {
+				if s := fmt.Sprintf("%s %d", wl.ID, n); !slices.Contains(own, s) {
+					own = append(own, s)
+				}
+			}
+		}
+	}
+	if len(own) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(own, ", ") + ")"
+}
+
 // legend explains the columns, below the table and in report.md.
 func (r *Report) legend() []string {
 	lines := []string{
-		fmt.Sprintf("method: 1 warm-up + %d repetitions, interleaved; ratio = median of per-repetition mpsync/impl", r.Config.Reps),
+		fmt.Sprintf("method: 1 warm-up + %d repetitions%s, interleaved; ratio = median of per-repetition mpsync/impl", r.Config.Reps, r.ownReps()),
 		"ratios: below 1 is better for times (ns, µs, ms), above 1 for rates (M/s, GB/s, ×)",
 		"cpu/op: median CPU time (user + system) of all the implementation's processes over the measured loop, per operation (per increment, GB or round for rates; per 10 s of the idle tracker); - where there is no operation to charge",
 		"target: ✓ met, ✗ not met, ? not measured; a ratio target stands on the line of the peer it names, a bound on mpsync's own value on mpsync's line, a target of another row (mpsync from C) on that row's line with its ratio in brackets",

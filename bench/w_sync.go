@@ -124,10 +124,17 @@ func w1(p *peers) *Workload {
 	return &Workload{ID: "W1", Name: "lock_uncontended", Cases: []*Case{c}}
 }
 
+// handOverReps is the repetitions of the hand-over workloads (W2, W7,
+// W8): three times the others'. Their repetitions are short (tens of
+// milliseconds), and one scheduling hiccup of the shared machine moves a
+// repetition by a large fraction: more of them give a steadier median.
+func handOverReps(cfg *Config) int { return 3 * cfg.Reps }
+
 // w2 is sem_pingpong: two processes alternate on two semaphores.
 func w2(p *peers) *Workload {
 	const n = 20000
-	c := &Case{Name: "round trip on two semaphores", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex semaphores"), upTo(1.1, "mpsync").of(fromC)}}
+	c := &Case{Name: "round trip on two semaphores", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex semaphores"), upTo(1.1, "mpsync").of(fromC)},
+		Reps: handOverReps}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
@@ -263,7 +270,8 @@ func countWith(l *semaphore.Lock, np, total int) (Measurement, error) {
 // another; two events ping-pong, and the latency is half a round trip.
 func w7(p *peers) *Workload {
 	const n = 20000
-	c := &Case{Name: "set → waiter wakes (½ round trip)", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex event"), upTo(1.1, "mpsync").of(fromC)}}
+	c := &Case{Name: "set → waiter wakes (½ round trip)", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex event"), upTo(1.1, "mpsync").of(fromC)},
+		Reps: handOverReps}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
@@ -307,7 +315,8 @@ func w7(p *peers) *Workload {
 // w8 is barrier: two processes wait on one barrier, round after round.
 func w8(p *peers) *Workload {
 	const n = 20000
-	c := &Case{Name: "2 processes, one round", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex barrier"), upTo(1.1, "mpsync").of(fromC)}}
+	c := &Case{Name: "2 processes, one round", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex barrier"), upTo(1.1, "mpsync").of(fromC)},
+		Reps: handOverReps}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
