@@ -9,9 +9,10 @@
 //   - errs: the error types and sentinels every package returns
 //   - names: checks and makes /dev/shm names
 //   - proc: process identities and their liveness, asked of the kernel
-//   - futex: waits on and wakes shared 32-bit words; Spin and Sleeper,
-//     the one sliced wait of every blocking call (the sync family, the
-//     robust lock, the queue)
+//   - futex: waits on and wakes shared 32-bit words; Busy (looks with a
+//     CPU pause between looks), Spin and Sleeper, the one spin and sliced
+//     wait of every blocking call (the sync family, the robust lock, the
+//     queue)
 //   - handle: a process's handle of an object (closed flag, Name, Close,
 //     Unlink), held by every public object type
 //   - goid, race, fastsys: goroutine ids, race-detector hooks, raw syscalls
