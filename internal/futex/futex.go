@@ -70,9 +70,10 @@ func (s Spin) Until(done func() bool) bool {
 	return done()
 }
 
-// Busy looks at done for up to d, with a CPU pause between looks, and
+// Busy looks at done for about d, with a CPU pause between looks, and
 // reports whether done() became true. It reads the clock every 32 looks
-// only (32 pauses take about a microsecond).
+// only (32 pauses take about a microsecond), the first time after the
+// first 32: a wait that ends sooner never reads it.
 func Busy(d time.Duration, done func() bool) bool {
 	var start time.Time
 	for i := 1; ; i++ {
