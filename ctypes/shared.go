@@ -59,8 +59,10 @@ func Initial(values any) Option { return func(o *options) { o.initial = values }
 // In creates the Value or Array inside the arena a (see shm.NewArena)
 // instead of as a segment of its own: no file, no mapping and no system
 // call of its own; a synchronized Value[int64] takes 48 bytes of shared
-// memory, 64 with a short name. Its lock is the compact one (the lock
-// word, recursion count and owner; mpsync-ls shows no hold times). With
+// memory, named (with a name of up to 8 bytes) or not, plus its share of
+// the name table. Its lock is the compact one (the lock word and one word
+// for the recursion owner and count, which counts up to 65,535 recursive
+// holds; mpsync-ls shows no hold times). With
 // WithName it is named in the arena (1 to 251 bytes, no '/', not starting
 // with '#') and opened from any process as "<arena>/<name>"; without,
 // Name returns its handle, "<arena>/#<offset>.<generation>", which opens

@@ -182,7 +182,7 @@ func Attach(name string, mem []byte, reserve func(off, n int64) error, close fun
 		return nil, fmt.Errorf("arena control block: bad magic or classes: %w", errs.ErrCorrupt)
 	}
 	if v := h.c32(cVersion).Load(); v != version {
-		return nil, fmt.Errorf("arena layout version %d: %w", v, errs.ErrVersion)
+		return nil, fmt.Errorf("arena made with layout version %d; this mpsync reads version %d only: %w", v, version, errs.ErrVersion)
 	}
 	h.nameSlots = uint64(h.c32(cNameSlots).Load())
 	h.typeSlots = uint64(h.c32(cTypeSlots).Load())
