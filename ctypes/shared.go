@@ -193,19 +193,27 @@ func (s *shared[T]) create(op string, kind, n int, o options, init func(payload 
 	if err != nil {
 		return err
 	}
-	spec := &csrc.ObjectSpec{Kind: kind, Format: e.format, Count: uint64(n), ElemSize: uint64(e.size),
+	spec := csrc.ObjectSpec{Kind: kind, Format: e.format, Count: uint64(n), ElemSize: uint64(e.size),
 		ElemAlign: uint32(e.align), WithLock: !o.raw && o.lock == nil}
-	fill := func(obj *object.Object) error {
-		if init == nil {
-			return nil
-		}
-		return init(obj.Payload())
-	}
 	var obj *object.Object
 	if o.arena != nil {
-		obj, err = object.CreateIn(op, o.arena, o.name, spec, fill)
+		// The spec and closure stay on the stack here (the standalone
+		// path's, below, escape): a million creations in an arena
+		// allocate two objects fewer each.
+		obj, err = object.CreateIn(op, o.arena, o.name, &spec, func(obj *object.Object) error {
+			if init == nil {
+				return nil
+			}
+			return init(obj.Payload())
+		})
 	} else {
-		obj, err = object.Create(op, o.name, spec, o.untracked, fill)
+		standalone := spec
+		obj, err = object.Create(op, o.name, &standalone, o.untracked, func(obj *object.Object) error {
+			if init == nil {
+				return nil
+			}
+			return init(obj.Payload())
+		})
 	}
 	if err != nil {
 		return err
