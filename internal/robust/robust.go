@@ -128,7 +128,6 @@ type Lock struct {
 	futex *atomic.Uint32 // the low half of word
 	count *atomic.Uint32
 	owner *atomic.Uint64
-	rec   *atomic.Uint64 // a compact area's recursion word; count and owner are nil then
 	since *atomic.Int64
 	wait  *atomic.Int64
 	gate  atomic.Pointer[chan struct{}] // process-local queue in front of the futex; made on first use
@@ -143,6 +142,11 @@ type Lock struct {
 
 	// local holds since and wait for a compact lock area.
 	local [2]atomic.Int64
+
+	// rec is a compact area's recursion word; count and owner are nil
+	// then. (Last, so that the fields of the fast paths keep the offsets
+	// they had before it.)
+	rec *atomic.Uint64
 }
 
 // retired is the word the fast paths of a retired lock look at: an owner
