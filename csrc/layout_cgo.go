@@ -48,6 +48,8 @@ static const struct { const char *name; long value; } mps_shared_layout[] = {
 	{"offsetof(owner)", offsetof(struct mps__lock_area, owner)},
 	{"offsetof(since)", offsetof(struct mps__lock_area, since)},
 	{"offsetof(wait)", offsetof(struct mps__lock_area, wait)},
+	{"offsetof(rec)", offsetof(struct mps__lock_area, rec)},
+	F(MPS__REC_TOKEN_BITS), F(MPS__REC_COUNT_MAX),
 	F(MPS_LOCK_AREA_SIZE), F(MPS_ARENA_COMPACT_LOCK), F(MPS__LOCK_DEAD_BIT), F(MPS__LOCK_WAITERS_BIT),
 	F(MPS_LOCK_NOTRECOVERABLE),
 	{"sizeof(sem_t)", sizeof(sem_t)}, {"SEM_VALUE_MAX", SEM_VALUE_MAX},

@@ -132,12 +132,13 @@ static void stamp(int64_t *field, int compact)
         __atomic_store_n(field, mps__wall_ns(), __ATOMIC_RELAXED);
 }
 
+static void set_holder(struct lock_area *l, uint64_t token, uint32_t n, int compact);
+
 static int take_over(struct lock_area *l, uint64_t w, uint64_t self, int compact)
 {
     if (!cas(l, &w, self | DEAD_BIT | (w & WAITERS_BIT)))
         return 0;
-    __atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&l->count, 0, __ATOMIC_RELAXED);
+    set_holder(l, 0, 0, compact);
     stamp(&l->since, compact);
     return 1;
 }
@@ -347,34 +348,58 @@ MPS_HIDDEN uint64_t mps__thread_token(void)
     return (uint64_t)(uintptr_t)&token;
 }
 
-/* held_by_me reports whether the calling thread holds the recursive lock
- * l, as Go's HeldBy does for a goroutine. */
-static int held_by_me(struct lock_area *l)
+/* The recursive owner is a full area's owner and count, or a compact
+ * area's rec word: the token's low MPS__REC_TOKEN_BITS bits (a thread's
+ * token is a user-space address, below 2^47) and the count above them. */
+#define REC_TOKEN_MASK ((1ull << MPS__REC_TOKEN_BITS) - 1)
+
+/* holder returns the recursive owner's token and stores its count in *n. */
+static uint64_t holder(struct lock_area *l, uint32_t *n, int compact)
 {
-    return __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == mps__thread_token() && mps__lock_held(l);
+    if (compact) {
+        uint64_t r = __atomic_load_n(&l->rec, __ATOMIC_RELAXED);
+        *n = (uint32_t)(r >> MPS__REC_TOKEN_BITS);
+        return r & REC_TOKEN_MASK;
+    }
+    *n = __atomic_load_n(&l->count, __ATOMIC_RELAXED);
+    return __atomic_load_n(&l->owner, __ATOMIC_RELAXED);
 }
 
-/* set_holder records the calling thread as the recursive owner, n times. */
-static void set_holder(struct lock_area *l, uint64_t token, uint32_t n)
+/* set_holder records token as the recursive owner, n times. */
+static void set_holder(struct lock_area *l, uint64_t token, uint32_t n, int compact)
 {
+    if (compact) {
+        __atomic_store_n(&l->rec, (token & REC_TOKEN_MASK) | (uint64_t)n << MPS__REC_TOKEN_BITS, __ATOMIC_RELAXED);
+        return;
+    }
     __atomic_store_n(&l->owner, token, __ATOMIC_RELAXED);
     __atomic_store_n(&l->count, n, __ATOMIC_RELAXED);
+}
+
+/* held_by_me reports whether the calling thread holds the recursive lock
+ * l, as Go's HeldBy does for a goroutine, and stores the count in *n. */
+static int held_by_me(struct lock_area *l, uint32_t *n, int compact)
+{
+    uint64_t me = mps__thread_token();
+    if (compact)
+        me &= REC_TOKEN_MASK;
+    return holder(l, n, compact) == me && mps__lock_held(l);
 }
 
 static int rlock_acquire(struct lock_area *l, int64_t timeout_ns, int compact)
 {
     if (l == NULL || (uintptr_t)l % 8 != 0)
         return -EINVAL;
-    if (held_by_me(l)) {
-        uint32_t c = __atomic_load_n(&l->count, __ATOMIC_RELAXED);
-        if (c == UINT32_MAX)
+    uint32_t c;
+    if (held_by_me(l, &c, compact)) {
+        if (c == (compact ? MPS__REC_COUNT_MAX : UINT32_MAX))
             return -EAGAIN;
-        __atomic_store_n(&l->count, c + 1, __ATOMIC_RELAXED);
+        set_holder(l, mps__thread_token(), c + 1, compact);
         return 0;
     }
     int rc = acquire(l, timeout_ns, compact);
     if (rc == 0 || rc == -EOWNERDEAD)
-        set_holder(l, mps__thread_token(), 1);
+        set_holder(l, mps__thread_token(), 1, compact);
     return rc;
 }
 
@@ -386,14 +411,14 @@ static int rlock_release(struct lock_area *l, int compact)
 {
     if (l == NULL || (uintptr_t)l % 8 != 0)
         return -EINVAL;
-    if (!held_by_me(l))
+    uint32_t c;
+    if (!held_by_me(l, &c, compact))
         return -EPERM;
-    uint32_t c = __atomic_load_n(&l->count, __ATOMIC_RELAXED);
     if (c > 1) {
-        __atomic_store_n(&l->count, c - 1, __ATOMIC_RELAXED);
+        set_holder(l, mps__thread_token(), c - 1, compact);
         return 0;
     }
-    set_holder(l, 0, 0);
+    set_holder(l, 0, 0, compact);
     return release(l, compact);
 }
 
@@ -406,17 +431,17 @@ MPS_API int mps_rlock_count(const void *lock, uint32_t *count)
     struct lock_area *l = (struct lock_area *)lock;
     if (l == NULL || (uintptr_t)l % 8 != 0 || count == NULL)
         return -EINVAL;
-    *count = held_by_me(l) ? __atomic_load_n(&l->count, __ATOMIC_RELAXED) : 0;
+    uint32_t c;
+    *count = held_by_me(l, &c, 0) ? c : 0;
     return 0;
 }
 
 MPS_HIDDEN int mps__rlock_release_all(void *lock, uint32_t *n)
 {
     struct lock_area *l = lock;
-    if (!held_by_me(l))
+    if (!held_by_me(l, n, 0))
         return -EPERM;
-    *n = __atomic_load_n(&l->count, __ATOMIC_RELAXED);
-    set_holder(l, 0, 0);
+    set_holder(l, 0, 0, 0);
     return mps_lock_release(lock);
 }
 
@@ -425,7 +450,7 @@ MPS_HIDDEN int mps__rlock_restore_all(void *lock, uint32_t n)
     struct lock_area *l = lock;
     int rc = mps_lock_acquire(lock, -1);
     if (rc == 0 || rc == -EOWNERDEAD)
-        set_holder(l, mps__thread_token(), n);
+        set_holder(l, mps__thread_token(), n, 0);
     return rc;
 }
 

@@ -456,13 +456,19 @@ int mps_object_unlink(const mps_object *obj);
  *    12   2  type   type table index      | offset of the next free one
  *    14   2  flags  bit 0: lock area; bit 1: compact lock area
  *    16      name   (no NUL), padded to 8 bytes
- *            lock   64 bytes (MPS_LOCK_AREA_SIZE), or 24 if compact: the
- *                   lock word, count and owner of a lock area, without the
- *                   times.  Values and arrays use the compact one, every
- *                   other kind the full one.  The mps_lock_* functions
- *                   write the times (offsets 24 and 32), so they must not
- *                   be given a compact area: a C implementation keeps
- *                   those two in process memory, as Go does.
+ *            lock   64 bytes (MPS_LOCK_AREA_SIZE), or 16 if compact: the
+ *                   lock word (8), then one recursion word (8): the
+ *                   recursive owner's token in its low 48 bits (a thread
+ *                   or goroutine token of the owning process; thread
+ *                   tokens are user-space addresses, below 2^47), the
+ *                   count in its high 16 (at most 65535 holds: one more
+ *                   is -EAGAIN); no times.  Values and arrays use the
+ *                   compact one, every other kind the full one.  The
+ *                   mps_lock_* functions write the times (offsets 24 and
+ *                   32) and the mps_rlock_* ones count at 12 and own at
+ *                   16, so they must not be given a compact area: a C
+ *                   implementation keeps the times in process memory, as
+ *                   Go does.
  *            payload, aligned to the type's alignment (at most 16).
  * A type entry (272 bytes): elem_size (8), align (4), format length (4),
  * format (256, NUL padded).  Entries are appended, never changed.
@@ -492,11 +498,11 @@ int mps_object_unlink(const mps_object *obj);
 
 #define MPS_ARENA_CTL 4096
 #define MPS_ARENA_MAGIC 0x414e45524153504dull /* the bytes "MPSARENA" */
-#define MPS_ARENA_VERSION 1
+#define MPS_ARENA_VERSION 2
 #define MPS_ARENA_CLASSES 248
 #define MPS_ARENA_TYPES 256
 #define MPS_ARENA_BLOCK_HEADER 16
-#define MPS_ARENA_COMPACT_LOCK 24
+#define MPS_ARENA_COMPACT_LOCK 16
 #define MPS_ARENA_NAME_MAX 251
 
 /* mps_arena is an arena mapped in this process.  It is opaque. */

@@ -229,18 +229,28 @@ MPS_DOOR int mps__tracker_watch(void);
 #define MPS__LOCK_DEAD_BIT (1ull << 30)
 #define MPS__LOCK_WAITERS_BIT (1ull << 31)
 
-/* struct mps__lock_area is the start of the MPS_LOCK_AREA_SIZE bytes (the
- * compact form, MPS_ARENA_COMPACT_LOCK bytes, stops after owner); Go's
- * internal/robust is checked against it. */
+/* struct mps__lock_area is the start of the MPS_LOCK_AREA_SIZE bytes; Go's
+ * internal/robust is checked against it.  The compact form of an arena's
+ * values and arrays (MPS_ARENA_COMPACT_LOCK bytes) is the word and rec:
+ * the recursive owner's token in rec's low MPS__REC_TOKEN_BITS bits and
+ * its count in the high 16, where the full form has pad and count. */
 struct mps__lock_area {
     uint64_t word;
-    uint32_t pad;
-    uint32_t count;
+    union {
+        struct {
+            uint32_t pad;
+            uint32_t count;
+        };
+        uint64_t rec; /* compact only */
+    };
     uint64_t owner;
     int64_t since; /* when the holder took it (Unix ns), 0 unknown */
     int64_t wait;  /* when the earliest sleeping waiter began, 0 none */
 };
 _Static_assert(sizeof(struct mps__lock_area) <= MPS_LOCK_AREA_SIZE, "lock area");
+_Static_assert(offsetof(struct mps__lock_area, rec) + 8 == MPS_ARENA_COMPACT_LOCK, "compact lock area");
+#define MPS__REC_TOKEN_BITS 48
+#define MPS__REC_COUNT_MAX 0xffff
 
 /* ---- waiting (lock.c), shared by every kind ---- */
 

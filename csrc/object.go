@@ -15,11 +15,11 @@ const (
 const (
 	ArenaCtl         = 4096
 	ArenaMagic       = 0x414e45524153504d // the bytes "MPSARENA"
-	ArenaVersion     = 1
+	ArenaVersion     = 2
 	ArenaClasses     = 248
 	ArenaTypes       = 256
 	ArenaBlockHeader = 16
-	ArenaCompactLock = 24
+	ArenaCompactLock = 16
 	ArenaNameMax     = 251
 )
 

@@ -59,8 +59,10 @@ func Initial(values any) Option { return func(o *options) { o.initial = values }
 // In creates the Value or Array inside the arena a (see shm.NewArena)
 // instead of as a segment of its own: no file, no mapping and no system
 // call of its own; a synchronized Value[int64] takes 48 bytes of shared
-// memory, 64 with a short name. Its lock is the compact one (the lock
-// word, recursion count and owner; mpsync-ls shows no hold times). With
+// memory, named (with a name of up to 8 bytes) or not, plus its share of
+// the name table. Its lock is the compact one (the lock word and one word
+// for the recursion owner and count, which counts up to 65,535 recursive
+// holds; mpsync-ls shows no hold times). With
 // WithName it is named in the arena (1 to 251 bytes, no '/', not starting
 // with '#') and opened from any process as "<arena>/<name>"; without,
 // Name returns its handle, "<arena>/#<offset>.<generation>", which opens
@@ -191,19 +193,27 @@ func (s *shared[T]) create(op string, kind, n int, o options, init func(payload 
 	if err != nil {
 		return err
 	}
-	spec := &csrc.ObjectSpec{Kind: kind, Format: e.format, Count: uint64(n), ElemSize: uint64(e.size),
+	spec := csrc.ObjectSpec{Kind: kind, Format: e.format, Count: uint64(n), ElemSize: uint64(e.size),
 		ElemAlign: uint32(e.align), WithLock: !o.raw && o.lock == nil}
-	fill := func(obj *object.Object) error {
-		if init == nil {
-			return nil
-		}
-		return init(obj.Payload())
-	}
 	var obj *object.Object
 	if o.arena != nil {
-		obj, err = object.CreateIn(op, o.arena, o.name, spec, fill)
+		// The spec and closure stay on the stack here (the standalone
+		// path's, below, escape): a million creations in an arena
+		// allocate two objects fewer each.
+		obj, err = object.CreateIn(op, o.arena, o.name, &spec, func(obj *object.Object) error {
+			if init == nil {
+				return nil
+			}
+			return init(obj.Payload())
+		})
 	} else {
-		obj, err = object.Create(op, o.name, spec, o.untracked, fill)
+		standalone := spec
+		obj, err = object.Create(op, o.name, &standalone, o.untracked, func(obj *object.Object) error {
+			if init == nil {
+				return nil
+			}
+			return init(obj.Payload())
+		})
 	}
 	if err != nil {
 		return err

@@ -62,14 +62,15 @@ func applyOptions(opts []Option) options {
 // aligned) and, if withLock, a lock area.
 func create(op string, kind int, payload uint64, withLock bool, opts []Option, init func(*object.Object) error) (*object.Object, error) {
 	o := applyOptions(opts)
-	spec := &csrc.ObjectSpec{Kind: kind, WithLock: withLock}
+	spec := csrc.ObjectSpec{Kind: kind, WithLock: withLock}
 	if payload > 0 {
 		spec.Count, spec.ElemSize = 1, payload
 	}
 	if o.arena != nil {
-		return object.CreateIn(op, o.arena, o.name, spec, init)
+		return object.CreateIn(op, o.arena, o.name, &spec, init) // spec stays on the stack
 	}
-	return object.Create(op, o.name, spec, o.untracked, init)
+	standalone := spec // escapes
+	return object.Create(op, o.name, &standalone, o.untracked, init)
 }
 
 // open opens name as one of kinds and checks that it has the payload size

@@ -1,10 +1,11 @@
 package shm_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"github.com/mpsync/mpsync/internal/race"
 	"io/fs"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/mpsync/mpsync/ctypes"
 	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/internal/race"
 	"github.com/mpsync/mpsync/semaphore"
 	"github.com/mpsync/mpsync/shm"
 )
@@ -653,4 +655,71 @@ func TestArenaFullShm(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 	t.Log(got)
+}
+
+// TestArenaCompactLock holds the compact lock of a Value in an arena
+// (16 bytes: the word and one recursion word) as deeply as it counts,
+// 65,535 times: once more is an error, and the values on either side are
+// untouched.
+func TestArenaCompactLock(t *testing.T) {
+	a := newArena(t, 1<<20)
+	var vs [3]*ctypes.Value[int64]
+	for i := range vs {
+		v, err := ctypes.NewValue(int64(-1-i), ctypes.In(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Unlink()
+		defer v.Close()
+		vs[i] = v
+	}
+	ctx := context.Background()
+	for i := range 65535 {
+		if err := vs[1].Acquire(ctx); err != nil {
+			t.Fatalf("hold %d: %v", i+1, err)
+		}
+	}
+	if err := vs[1].Acquire(ctx); !errors.Is(err, syscall.EAGAIN) {
+		t.Errorf("hold 65536: %v, want EAGAIN", err)
+	}
+	for i := range 65535 {
+		if err := vs[1].Release(); err != nil {
+			t.Fatalf("release %d: %v", i+1, err)
+		}
+	}
+	if err := vs[1].Release(); err == nil {
+		t.Error("a release too many succeeded")
+	}
+	for i, v := range vs {
+		if got := v.Get(); got != int64(-1-i) {
+			t.Errorf("value %d: %d, want %d", i, got, -1-i)
+		}
+	}
+}
+
+// TestArenaOldLayout opens an arena whose control block says layout
+// version 1 (compact lock areas of 24 bytes): refused with ErrVersion,
+// naming both versions, never misread.
+func TestArenaOldLayout(t *testing.T) {
+	a, err := shm.NewArena("", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := a.Name()
+	defer shm.Unlink(name)
+	a.Close() // unmapped: the next open maps it again
+	f, err := os.OpenFile("/dev/shm/"+name, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{1, 0, 0, 0}, 4096+8); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := shm.OpenArena(name); !errors.Is(err, shm.ErrVersion) || !strings.Contains(err.Error(), "version 1") {
+		t.Errorf("OpenArena: %v, want ErrVersion naming version 1", err)
+	}
+	if _, err := ctypes.OpenValue[int64](name + "/x"); !errors.Is(err, shm.ErrVersion) {
+		t.Errorf("OpenValue: %v, want ErrVersion", err)
+	}
 }

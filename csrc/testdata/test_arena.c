@@ -7,9 +7,11 @@
 #include "mpsync.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct mps_object_spec value_spec = {.kind = MPS_KIND_VALUE, .format = "q", .count = 1,
                                                   .elem_size = 8, .elem_align = 8, .with_lock = 1};
@@ -82,8 +84,9 @@ int main(void)
         CHECK_RC(mps_value_open(name, &v), 0);
         CHECK(strcmp(mps_object_name(v), name) == 0);
         CHECK(load(v) == i);
-        /* The compact lock: recursive for the thread, 24 bytes before the
+        /* The compact lock: recursive for the thread, 16 bytes before the
          * payload, which it must not touch. */
+        CHECK((char *)mps_object_payload(v) - (char *)mps_object_lock(v) == MPS_ARENA_COMPACT_LOCK);
         CHECK_RC(mps_value_acquire(v, -1), 0);
         CHECK_RC(mps_value_acquire(v, 0), 0);
         int64_t neg = -i;
@@ -209,6 +212,37 @@ int main(void)
     CHECK_RC(mps_object_close(o), 0);
     CHECK_RC(mps_arena_unlink(mps_arena_name(small)), 0);
     CHECK_RC(mps_arena_close(small), 0);
+
+    /* A compact lock counts up to 65535 recursive holds, in its 16 bytes,
+     * and leaves the value beside it alone. */
+    snprintf(name, sizeof name, "%s/v7", arena_name);
+    CHECK_RC(mps_value_open(name, &o), 0);
+    for (int i = 0; i < 65535; i++)
+        CHECK_RC(mps_value_acquire(o, 0), 0);
+    CHECK_RC(mps_value_acquire(o, 0), -EAGAIN);
+    CHECK(load(o) == -7);
+    for (int i = 0; i < 65535; i++)
+        CHECK_RC(mps_value_release(o), 0);
+    CHECK_RC(mps_value_release(o), -EPERM);
+    CHECK_RC(mps_object_close(o), 0);
+
+    /* An arena of another layout version (version 1 had 24-byte compact
+     * locks) is refused, not misread. */
+    mps_arena *old;
+    CHECK_RC(mps_arena_create(NULL, 1 << 20, 0, &old), 0);
+    char old_name[256], path[300];
+    strcpy(old_name, mps_arena_name(old));
+    CHECK_RC(mps_arena_close(old), 0);
+    snprintf(path, sizeof path, "/dev/shm/%s", old_name);
+    int fd = open(path, O_RDWR);
+    CHECK(fd >= 0);
+    uint32_t one = 1;
+    CHECK(pwrite(fd, &one, sizeof one, MPS_ARENA_CTL + 8) == (ssize_t)sizeof one);
+    CHECK(close(fd) == 0);
+    CHECK_RC(mps_arena_open(old_name, &old), -EPROTONOSUPPORT);
+    snprintf(name, sizeof name, "%s/x", old_name);
+    CHECK_RC(mps_value_open(name, &o), -EPROTONOSUPPORT);
+    CHECK_RC(mps_arena_unlink(old_name), 0);
 
     CHECK_RC(mps_arena_unlink(arena_name), 0);
     CHECK_RC(mps_arena_close(a), 0);

@@ -14,7 +14,7 @@
 //
 //	off size field
 //	  0   8  magic       the bytes "MPSARENA"
-//	  8   4  version     1
+//	  8   4  version     2 (1: compact lock areas of 24 bytes)
 //	 12   4  classes     number of size classes (NumClasses)
 //	 16   8  size        of the whole segment
 //	 24   4  nameSlots   slots of the name table, a power of two
@@ -52,13 +52,17 @@
 //	                 name length (24-31, 0 anonymous)
 //	  8   4  count   payload elements         | free: 8 bytes, the next
 //	 12   2  type    index in the type table  | free block's offset
-//	 14   2  flags   bit 0 lock area, bit 1 compact (24-byte) lock area
+//	 14   2  flags   bit 0 lock area, bit 1 compact (16-byte) lock area
 //
 // then the name (not NUL-terminated, padded to 8 bytes), the lock area
-// (64 bytes, or 24 for a compact one: the lock word, recursion count and
-// owner, without the inspection times), and the payload, aligned for its
-// elements (at most 16). Lock, RLock, the semaphores, Event, Condition
-// and Barrier keep the full lock area; Value and Array use the compact one.
+// (64 bytes, or 16 for a compact one: the lock word and one recursion
+// word, owner token and count, without the inspection times; see package
+// robust), and the payload, aligned for its elements (at most 16). Lock,
+// RLock, the semaphores, Event, Condition and Barrier keep the full lock
+// area; Value and Array use the compact one. A named Value[int64] with a
+// name of up to 8 bytes is thus one 48-byte block (16 header, 8 name, 16
+// lock, 8 value), an anonymous one 40 bytes in a 48-byte block, a named
+// Lock 16 + 8 + 64 = 88 bytes in a 96-byte block.
 //
 // A type table entry (272 bytes) describes one element type: element size
 // (8 bytes), alignment (4), format length (4) and the format (256 bytes,

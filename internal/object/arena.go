@@ -29,9 +29,10 @@ func CreateIn(op string, a *shm.Arena, name string, spec *csrc.ObjectSpec, init 
 			s.Lock = arena.CompactLock
 		}
 	}
-	o := &Object{heap: h}
-	err = h.Alloc(op, s, &o.in, func(block []byte) error {
-		o.fill(block)
+	o := &Object{heap: h, inName: name}
+	var in arena.Info
+	err = h.Alloc(op, s, &in, func(block []byte) error {
+		o.fill(block, &in)
 		if init != nil {
 			return init(o)
 		}
@@ -44,9 +45,9 @@ func CreateIn(op string, a *shm.Arena, name string, spec *csrc.ObjectSpec, init 
 	return o, nil
 }
 
-// fill describes the arena block o.in for the users of Object.
-func (o *Object) fill(block []byte) {
-	in := &o.in
+// fill describes the arena block in for the users of Object.
+func (o *Object) fill(block []byte, in *arena.Info) {
+	o.off, o.gen = in.Off, in.Gen
 	o.mem = block
 	o.lockSize = int(in.LockSize)
 	o.Info = csrc.ObjectInfo{Kind: in.Kind, Version: csrc.LayoutVersion, HeaderSize: 16, Count: in.Count,
@@ -71,11 +72,12 @@ func openIn(op, name, an, obj string, kinds []int) (*Object, error) {
 		off, gen, err = h.Lookup(obj)
 	}
 	o := &Object{heap: h, name: name}
+	var in arena.Info
 	if err == nil {
-		err = h.Describe(off, gen, &o.in)
+		err = h.Describe(off, gen, &in)
 	}
 	if err == nil {
-		err = checkKind(op, name, o.in.Kind, kinds)
+		err = checkKind(op, name, in.Kind, kinds)
 	}
 	if err != nil {
 		h.Release()
@@ -87,7 +89,7 @@ func openIn(op, name, an, obj string, kinds []int) (*Object, error) {
 		}
 		return nil, fmt.Errorf("%s %s: %w", op, name, err)
 	}
-	o.fill(h.Block(&o.in))
+	o.fill(h.Block(&in), &in)
 	return o, nil
 }
 
@@ -101,7 +103,7 @@ func unlinkIn(o *Object) error {
 		}
 	}
 	defer h.Release()
-	if err := h.Free("unlink", o.in.Off, o.in.Gen); err != nil {
+	if err := h.Free("unlink", o.off, o.gen); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return &fs.PathError{Op: "unlink", Path: o.Name(), Err: fs.ErrNotExist}
 		}

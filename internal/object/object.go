@@ -24,9 +24,13 @@ type Object struct {
 	mem  []byte // the segment, or the arena block
 	Info csrc.ObjectInfo
 
-	// An object in an arena has heap, not seg.
+	// An object in an arena has heap, not seg: its block and generation,
+	// and its name in the arena if it was created with one (only what
+	// Name and Unlink need: a million handles are a million of these).
 	heap     *arena.Heap
-	in       arena.Info
+	off      uint64
+	gen      uint32
+	inName   string
 	name     string // as opened, or "" for Name to make
 	lockSize int    // of the lock area
 }
@@ -126,10 +130,11 @@ func (o *Object) Name() string {
 		return o.seg.Name()
 	case o.name != "":
 		return o.name
-	case o.in.Name != "":
-		return o.heap.Name() + "/" + o.in.Name
+	case o.inName != "":
+		return o.heap.Name() + "/" + o.inName
 	}
-	return o.in.Handle(o.heap.Name())
+	in := arena.Info{Off: o.off, Gen: o.gen}
+	return in.Handle(o.heap.Name())
 }
 
 // LockArea returns the object's lock area, or nil if it has none: 64

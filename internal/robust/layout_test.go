@@ -12,7 +12,8 @@ import (
 func TestLayoutMatchesC(t *testing.T) {
 	goVals := map[string]int{
 		"offsetof(word)": offWord, "offsetof(count)": offCount, "offsetof(owner)": offOwner,
-		"offsetof(since)": offSince, "offsetof(wait)": offWait,
+		"offsetof(since)": offSince, "offsetof(wait)": offWait, "offsetof(rec)": offRec,
+		"MPS__REC_TOKEN_BITS": 48, "MPS__REC_COUNT_MAX": recCountMax,
 		"sizeof(struct mps__lock_area)": offWait + 8,
 		"MPS_LOCK_AREA_SIZE":            AreaSize, "MPS_ARENA_COMPACT_LOCK": CompactSize,
 		"MPS__LOCK_DEAD_BIT": deadBit, "MPS__LOCK_WAITERS_BIT": waitersBit,

@@ -39,17 +39,21 @@
 //
 // # The compact lock area
 //
-// Objects in an arena that must stay small (values and arrays) carry only
-// the first CompactSize bytes of the lock area: the word, the recursion
-// count and the recursion owner, at the same offsets. The two times are
-// then kept in the handle, in process memory, where inspectors cannot see
-// them; the algorithm is the same.
+// Objects in an arena that must stay small (values and arrays) carry a
+// CompactSize (16-byte) lock area: the word, then one 64-bit recursion
+// word at offset 8 holding the owner token in its low 48 bits and the
+// count in its high 16 (so a compact lock is held at most 65,535 times
+// recursively; goroutine ids and C thread tokens, user-space addresses,
+// are below 2^48). The two times are then kept in the handle, in process
+// memory, where inspectors cannot see them; the algorithm is the same.
 package robust
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -64,7 +68,8 @@ import (
 // Layout of the lock area (MPS_LOCK_AREA_SIZE bytes); see mpsync.h.
 const (
 	AreaSize    = 64
-	CompactSize = 24 // the word, count and owner only; see the package doc
+	CompactSize = 16 // the word and the recursion word; see the package doc
+	offRec      = 8  // compact area: uint64 recursion word, owner token | count<<48
 	offWord     = 0  // uint64 lock word
 	offCount    = 12 // uint32 recursion count
 	offOwner    = 16 // uint64 recursion owner token
@@ -77,6 +82,12 @@ const (
 	deadBit        = 1 << 30
 	waitersBit     = 1 << 31
 	notRecoverable = 1<<30 - 1
+)
+
+// The recursion word of a compact lock area.
+const (
+	recTokenMask = 1<<48 - 1
+	recCountMax  = 1<<16 - 1
 )
 
 // ErrNotOwner is errs.ErrNotOwner.
@@ -131,6 +142,11 @@ type Lock struct {
 
 	// local holds since and wait for a compact lock area.
 	local [2]atomic.Int64
+
+	// rec is a compact area's recursion word; count and owner are nil
+	// then. (Last, so that the fields of the fast paths keep the offsets
+	// they had before it.)
+	rec *atomic.Uint64
 }
 
 // retired is the word the fast paths of a retired lock look at: an owner
@@ -165,13 +181,14 @@ func view(area []byte) *Lock {
 	l := &Lock{
 		word:  (*atomic.Uint64)(unsafe.Add(p, offWord)),
 		futex: (*atomic.Uint32)(unsafe.Add(p, offWord)), // little-endian: the low half
-		count: (*atomic.Uint32)(unsafe.Add(p, offCount)),
-		owner: (*atomic.Uint64)(unsafe.Add(p, offOwner)),
 	}
 	if len(area) >= AreaSize {
+		l.count = (*atomic.Uint32)(unsafe.Add(p, offCount))
+		l.owner = (*atomic.Uint64)(unsafe.Add(p, offOwner))
 		l.since = (*atomic.Int64)(unsafe.Add(p, offSince))
 		l.wait = (*atomic.Int64)(unsafe.Add(p, offWait))
 	} else {
+		l.rec = (*atomic.Uint64)(unsafe.Add(p, offRec))
 		l.since, l.wait = &l.local[0], &l.local[1]
 	}
 	return l
@@ -339,8 +356,7 @@ func (l *Lock) takeOver(w, self uint64) (bool, error) {
 	if !l.word.CompareAndSwap(w, self|deadBit|w&waitersBit) {
 		return false, nil
 	}
-	l.owner.Store(0)
-	l.count.Store(0)
+	l.setHolder(0, 0)
 	l.since.Store(time.Now().UnixNano())
 	return true, errs.ErrOwnerDead
 }
@@ -475,57 +491,98 @@ func unixNano(ns int64) time.Time {
 	return time.Unix(0, ns)
 }
 
+// holder returns the recursive owner's token and count.
+func (l *Lock) holder() (uint64, uint32) {
+	if l.rec != nil {
+		r := l.rec.Load()
+		return r & recTokenMask, uint32(r >> 48)
+	}
+	return l.owner.Load(), l.count.Load()
+}
+
+// setHolder records token g as the recursive owner, n times.
+func (l *Lock) setHolder(g uint64, n uint32) {
+	if l.rec != nil {
+		l.rec.Store(g&recTokenMask | uint64(n)<<48)
+		return
+	}
+	l.owner.Store(g)
+	l.count.Store(n)
+}
+
+// token is g as the lock area records it: a compact area keeps 48 bits.
+func (l *Lock) token(g uint64) uint64 {
+	if l.rec != nil {
+		return g & recTokenMask
+	}
+	return g
+}
+
+// again counts one more recursive hold by the owner, which has n: an
+// error matching syscall.EAGAIN if the count is at its maximum.
+func (l *Lock) again(g uint64, n uint32) error {
+	limit := uint32(recCountMax)
+	if l.rec == nil {
+		limit = ^uint32(0)
+	}
+	if n >= limit {
+		return fmt.Errorf("robust: lock held %d times recursively, the most it counts: %w", n, syscall.EAGAIN)
+	}
+	l.setHolder(g, n+1)
+	return nil
+}
+
 // LockRecursive acquires the lock for the goroutine or thread token g,
 // counting recursive acquisitions by the same token.
 func (l *Lock) LockRecursive(ctx context.Context, g uint64) error {
-	if l.owner.Load() == g && l.HeldByProcess() {
-		l.count.Add(1)
-		return nil
+	if owner, n := l.holder(); owner == l.token(g) && l.HeldByProcess() {
+		return l.again(g, n)
 	}
 	err := l.Lock(ctx)
 	if err != nil && err != errs.ErrOwnerDead {
 		return err
 	}
-	l.owner.Store(g)
-	l.count.Store(1)
+	l.setHolder(g, 1)
 	return err
 }
 
 // TryLockRecursive is TryLock for token g, counting recursion.
 func (l *Lock) TryLockRecursive(g uint64) (bool, error) {
-	if l.owner.Load() == g && l.HeldByProcess() {
-		l.count.Add(1)
+	if owner, n := l.holder(); owner == l.token(g) && l.HeldByProcess() {
+		if err := l.again(g, n); err != nil {
+			return false, err
+		}
 		return true, nil
 	}
 	ok, err := l.TryLock()
 	if ok {
-		l.owner.Store(g)
-		l.count.Store(1)
+		l.setHolder(g, 1)
 	}
 	return ok, err
 }
 
 // UnlockRecursive undoes one LockRecursive by token g.
 func (l *Lock) UnlockRecursive(g uint64) error {
-	if l.owner.Load() != g || !l.HeldByProcess() {
+	owner, n := l.holder()
+	if owner != l.token(g) || !l.HeldByProcess() {
 		return ErrNotOwner
 	}
-	if c := l.count.Load(); c > 1 {
-		l.count.Store(c - 1)
+	if n > 1 {
+		l.setHolder(g, n-1)
 		return nil
 	}
-	l.owner.Store(0)
-	l.count.Store(0)
+	l.setHolder(0, 0)
 	return l.Unlock()
 }
 
 // HeldBy reports whether token g of this process holds the lock
 // recursively, and how many times.
 func (l *Lock) HeldBy(g uint64) (bool, int) {
-	if l.owner.Load() != g || !l.HeldByProcess() {
+	owner, n := l.holder()
+	if owner != l.token(g) || !l.HeldByProcess() {
 		return false, 0
 	}
-	return true, int(l.count.Load())
+	return true, int(n)
 }
 
 // ReleaseAll releases every recursive hold of token g at once and returns
@@ -536,8 +593,7 @@ func (l *Lock) ReleaseAll(g uint64) (int, error) {
 	if !held {
 		return 0, ErrNotOwner
 	}
-	l.owner.Store(0)
-	l.count.Store(0)
+	l.setHolder(0, 0)
 	return n, l.Unlock()
 }
 
@@ -547,7 +603,6 @@ func (l *Lock) RestoreAll(ctx context.Context, g uint64, n int) error {
 	if err != nil && err != errs.ErrOwnerDead {
 		return err
 	}
-	l.owner.Store(g)
-	l.count.Store(uint32(n))
+	l.setHolder(g, uint32(n))
 	return err
 }

@@ -1,6 +1,8 @@
 """Arenas from Python: every kind of the synchronization family made in an
 arena with arena= (named and anonymous), opened by its arena-qualified
 name in another process, and freed by unlink(), its block reused."""
+import errno
+import os
 import threading
 import unittest
 
@@ -145,6 +147,39 @@ class TestArenaKinds(unittest.TestCase):
         st = a.stats()
         self.assertEqual((st["objects"], st["names"], st["used"]), (0, 0, used))
         self.assertLess(st["bump"], 4096, "freed blocks were not reused")
+
+    def test_value_block(self):
+        # A named Value('q') with its lock takes one 48-byte block: 16 of
+        # header, 8 of name, 16 of compact lock, 8 of value.
+        a = self.arena
+        used = a.stats()["used"]
+        v = mpsync.Value("q", 5, name="v7", arena=a)
+        self.assertEqual(a.stats()["used"] - used, 48)
+        with v.get_lock():
+            with v.get_lock():
+                v.value += 1
+        self.assertEqual(v.value, 6)
+        v.unlink()
+        v.close()
+
+
+class TestArenaLayout(unittest.TestCase):
+    def test_old_layout_refused(self):
+        # An arena whose control block says layout version 1 (24-byte
+        # compact locks) is refused, never misread.
+        a = mpsync.Arena(None, 1 << 20)
+        name = a.name
+        a.close()
+        try:
+            with open("/dev/shm/" + name, "r+b") as f:
+                f.seek(4096 + 8)
+                f.write((1).to_bytes(4, "little"))
+            with self.assertRaises(OSError) as cm:
+                mpsync.Arena(name)
+            self.assertEqual(cm.exception.errno, errno.EPROTONOSUPPORT)
+            self.assertIn("version", str(cm.exception))
+        finally:
+            os.unlink("/dev/shm/" + name)
 
 
 if __name__ == "__main__":
