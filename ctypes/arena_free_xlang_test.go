@@ -256,6 +256,21 @@ func arenaFreeInPython(t *testing.T, lib *cbuild.Lib) {
 	}
 }
 
+// newArena makes an arena of size bytes that the test's cleanup closes
+// and unlinks.
+func newArena(t *testing.T, size int) *shm.Arena {
+	t.Helper()
+	a, err := shm.NewArena("", size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		a.Close()
+		a.Unlink()
+	})
+	return a
+}
+
 // arenaKilledCAllocators runs three C processes that allocate and
 // free in one arena through libmpsync (the same journal as Go's) and
 // SIGKILLs one at a random moment, 50 times. As for Go's allocators
@@ -265,14 +280,7 @@ func arenaFreeInPython(t *testing.T, lib *cbuild.Lib) {
 // left has a name and there are no more than the victims could hold.
 func arenaKilledCAllocators(t *testing.T, lib *cbuild.Lib) {
 	exe := lib.Program(t, "testdata/peer_arena_free.c")
-	a, err := shm.NewArena("", 4<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		a.Close()
-		a.Unlink()
-	})
+	a := newArena(t, 4<<20)
 	const workers, kills = 3, 50
 	procs := make([]*proctest.Proc, workers)
 	gen := 0
@@ -339,14 +347,7 @@ func arenaCrashedCAllocator(t *testing.T, lib *cbuild.Lib) {
 // order and killed at step, the journal replayed by replayer ("Go" or
 // "C"), and Go's checks.
 func crashCAt(t *testing.T, exe, step, order, replayer string) {
-	a, err := shm.NewArena("", 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		a.Close()
-		a.Unlink()
-	})
+	a := newArena(t, 1<<20)
 	victim, err := ctypes.NewValue(int64(1), ctypes.In(a), ctypes.WithName("victim"))
 	if err != nil {
 		t.Fatal(err)
