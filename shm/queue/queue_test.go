@@ -369,7 +369,9 @@ func TestPipe(t *testing.T) {
 	defer r.Unlink()
 	defer r.Close()
 	text := []byte("a stream longer than one message, in chunks of five bytes")
+	closed := make(chan struct{})
 	go func() {
+		defer close(closed)
 		if _, err := w.Write(text); err != nil {
 			t.Error(err)
 		}
@@ -382,6 +384,9 @@ func TestPipe(t *testing.T) {
 	if !bytes.Equal(got, text) {
 		t.Fatalf("read %q, want %q", got, text)
 	}
+	// The reader sees the end once the pipe is closed for writing, which
+	// Close does before it closes the writer's handle: wait for both.
+	<-closed
 	if _, err := w.Write([]byte("x")); !errors.Is(err, queue.ErrClosed) {
 		t.Fatalf("Write after Close: %v, want ErrClosed", err)
 	}
