@@ -602,10 +602,15 @@ func (h *Heap) touch(off uint64) {
 	if w.Load()&bit != 0 {
 		return
 	}
-	w.Or(bit)
-	end := min(c*mapChunk+mapChunk, max(h.c64(cReserved).Load(), h.heapStart), h.size)
-	if start := c * mapChunk; start < end {
+	start, whole := c*mapChunk, min(c*mapChunk+mapChunk, h.size)
+	end := min(whole, max(h.c64(cReserved).Load(), h.heapStart))
+	if start < end {
 		populate(h.mem[start:end])
+	}
+	// A chunk only partly allocated in /dev/shm yet is populated again
+	// by a later touch, once more of it is.
+	if end == whole {
+		w.Or(bit)
 	}
 }
 
