@@ -36,7 +36,8 @@
 // without mpsync; retried later). Then it removes the registry, however
 // broken: registries are read with pread as untrusted input. A sweep
 // catches what connections cannot tell: every 5 s while a live registry's
-// owner is not connected or a name is still held, every 60 s otherwise. When the
+// owner is not connected or a name is still held, every 60 s otherwise
+// (skipped while no name has come, gone or moved in /dev/shm). When the
 // tracker dies, a Go client starts another at once (a C client at its
 // next registration); the new one finds every registry again.
 //

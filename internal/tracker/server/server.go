@@ -36,7 +36,9 @@
 // tell: every 5 s while some live registry's owner is not connected here
 // (a C program whose tracker died, a process of another network
 // namespace) or a name is still held, every 60 s otherwise — asleep in
-// between.
+// between. A 60 s sweep is skipped when no name has been created,
+// deleted or renamed in /dev/shm since the last one (inotify, read
+// without waiting on it), so an idle tracker does not wake its threads.
 //
 // The tracker publishes itself as /dev/shm/mps-trk-<16 hex digits>, a file
 // of its user's that it holds the same kind of lock on, and listens on
@@ -71,6 +73,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -81,6 +84,9 @@ import (
 
 const (
 	envLog = "MPSYNC_TRACKER_LOG"
+	// envBackstop, for tests only, sets the period of the sweep that
+	// connections make rare (a Go duration; default backstop).
+	envBackstop = "MPSYNC_TEST_TRACKER_BACKSTOP"
 
 	trkMagic   = "MPSTRK1\x00"    // a tracker file: magic, pid uint32 at 8
 	sweepEvery = 5 * time.Second  // while some live registry has no connection here
@@ -135,6 +141,11 @@ func Serve() int {
 		return 1
 	}
 	t := &tracker{self: self, log: logger, suspects: map[uint64]*suspect{}, pending: map[string]Entry{}, connected: map[uint64]int{}}
+	t.changes = watchDir()
+	t.backstop = backstop
+	if d, err := time.ParseDuration(os.Getenv(envBackstop)); err == nil && d > 0 {
+		t.backstop = d
+	}
 	deaths, hellos := make(chan uint64, 64), make(chan uint64, 64)
 	go t.accept(ln, hellos, deaths)
 	t.sweep()
@@ -150,7 +161,7 @@ func Serve() int {
 			if t.unwatched[id] {
 				delete(t.unwatched, id)
 				if len(t.unwatched) == 0 && len(t.pending) == 0 {
-					nextSweep = time.Now().Add(backstop)
+					nextSweep = time.Now().Add(t.backstop)
 				}
 			}
 		case <-timer.C:
@@ -160,7 +171,7 @@ func Serve() int {
 			t.reap()
 		}
 		if !now.Before(nextSweep) {
-			if t.sweep() && t.retire() {
+			if !t.unchanged() && t.sweep() && t.retire() {
 				unix.Unlink(names.Dir + t.self)
 				return 0
 			}
@@ -244,6 +255,10 @@ type tracker struct {
 	connected  map[uint64]int      // identities of the connected clients, with their connections
 	suspects   map[uint64]*suspect // clients whose connection ended
 	pending    map[string]Entry    // names whose users are gone but that a process holds
+	backstop   time.Duration       // the sweep period when connections tell every death
+	changes    int                 // inotify descriptor on /dev/shm's names (see unchanged), or -1
+	quiet      bool                // the last sweep left nothing to look at again: see unchanged
+	events     [4096]byte          // unchanged's read buffer
 }
 
 // suspect is a client whose connection ended but whose registry was
@@ -292,6 +307,43 @@ func (t *tracker) accept(ln *net.UnixListener, hellos, deaths chan<- uint64) {
 	}
 }
 
+// watchDir returns an inotify descriptor that queues an event for each
+// name created, deleted or renamed in /dev/shm, or -1 if there can be
+// none. Nobody waits on it: a sweep empties it as it begins, and a sweep
+// due later asks it whether anything changed since (see unchanged).
+func watchDir() int {
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return -1
+	}
+	const mask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_ONLYDIR
+	if _, err := unix.InotifyAddWatch(fd, names.Dir, mask); err != nil {
+		unix.Close(fd)
+		return -1
+	}
+	return fd
+}
+
+// unchanged reports whether a sweep due now would find what the last one
+// found, and can be skipped: that sweep left nothing to look at again (no
+// registry whose owner is not connected here, no name still held, no
+// other tracker's or set-aside file) and no name has come, gone or moved
+// in /dev/shm since it began. What a sweep could then see differently,
+// a watched registry whose owner died, that owner's connection reports.
+//
+// It asks with one raw read of the inotify descriptor: a system call
+// made through package syscall or os wakes the Go runtime's monitor
+// thread, which then polls every 20 µs until this process is idle again,
+// and a sweep's dozens of calls cost an idle tracker tens of context
+// switches.
+func (t *tracker) unchanged() bool {
+	if !t.quiet || t.changes < 0 || len(t.unwatched) > 0 || len(t.pending) > 0 {
+		return false
+	}
+	_, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(t.changes), uintptr(unsafe.Pointer(&t.events[0])), uintptr(len(t.events)))
+	return errno == unix.EAGAIN // else events (or an error): sweep
+}
+
 // nextSweep returns when to sweep after now: asleep until a connection
 // ends, unless something only a sweep can see is about — a live registry
 // whose owner is not connected here, or names still held.
@@ -299,7 +351,7 @@ func (t *tracker) nextSweep(now time.Time) time.Time {
 	if len(t.unwatched) > 0 || len(t.pending) > 0 {
 		return now.Add(sweepEvery)
 	}
-	return now.Add(backstop)
+	return now.Add(t.backstop)
 }
 
 // connect counts a connection of the client id (0: a probe) in or out.
@@ -355,9 +407,18 @@ func (t *tracker) checkSuspects(now time.Time) bool {
 // registries, names still held. It reports whether another live tracker
 // has a smaller name: one this tracker may have to retire for.
 func (t *tracker) sweep() (smaller bool) {
+	// Empty the change queue first: a change made after this is one the
+	// next sweep must see.
+	for t.changes >= 0 {
+		if n, err := unix.Read(t.changes, t.events[:]); n <= 0 || err != nil {
+			break
+		}
+	}
+	t.quiet = true
 	ents, _ := os.ReadDir(names.Dir)
 	for _, e := range ents {
 		if _, ok := hexSuffix(e.Name(), names.ReapPrefix); ok {
+			t.quiet = false // removed once a minute old, by a sweep
 			// Set aside by a tracker that died before it decided: it
 			// was being reaped, and is the one file no name reaches.
 			var st unix.Stat_t
@@ -370,6 +431,7 @@ func (t *tracker) sweep() (smaller bool) {
 		if _, ok := hexSuffix(e.Name(), csrc.TrkPrefix); !ok || e.Name() == t.self {
 			continue
 		}
+		t.quiet = false // its tracker may die with no change in /dev/shm
 		if fd, _ := ownFile(e.Name()); fd >= 0 {
 			held, err := csrc.AliveLock(fd)
 			if err == nil && !held {
