@@ -54,7 +54,8 @@
 // Environment: MPSYNC_TRACKER_ROLE=1 makes a process the tracker;
 // MPSYNC_TRACKER_LOG names its log file (default
 // $TMPDIR/mpsync-tracker-<uid>.log), one line per name it unlinks;
-// MPSYNC_NO_TRACKER=1 in a client turns tracking off.
+// MPSYNC_NO_TRACKER=1 in a client turns tracking off;
+// MPSYNC_TEST_TRACKER_BACKSTOP (tests only) replaces the 60 s period.
 package server
 
 import (
