@@ -435,32 +435,22 @@ func TestKilledTrackerReaped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if state := stateAfter(first, 5*time.Second); state != "" {
-		t.Errorf("the killed tracker %d is still there, in state %s (Z: a zombie nobody reaps)", first, state)
-	}
-	p.Send("done")
-	p.Wait()
-	// The second tracker reaps the helper's registry and leaves when idle,
-	// removing its own file; killed, it would leave both behind.
-	if state := stateAfter(second, 10*time.Second); state != "" && state != "Z" {
-		syscall.Kill(second, syscall.SIGKILL)
-		t.Errorf("the second tracker %d did not leave once idle (state %s)", second, state)
-	}
-}
-
-// stateAfter waits up to d for process pid to end and returns its state
-// letter from /proc (Z: ended, not yet reaped), or "" once it is gone.
-func stateAfter(pid int, d time.Duration) string {
+	defer syscall.Kill(second, syscall.SIGKILL) // it would sit idle for seconds after the test
 	state := ""
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", first))
 		if err != nil {
-			return ""
+			state = ""
+			break
 		}
 		// pid (comm) state ...: the state follows the last ')'.
 		state = strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))[0]
 	}
-	return state
+	if state != "" {
+		t.Errorf("the killed tracker %d is still there, in state %s (Z: a zombie nobody reaps)", first, state)
+	}
+	p.Send("done")
+	p.Wait()
 }
 
 // TestQuietTrackerSeesNewRegistry: a tracker whose clients are all
