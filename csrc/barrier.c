@@ -10,7 +10,6 @@
 
 #include "mpsync_impl.h"
 
-enum { spin_tries = 200 };
 static const int64_t slice_ns = 20 * 1000000;
 
 struct barrier {
@@ -210,11 +209,10 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
     }
     unlock(&v);
 
-    /* The others often arrive within microseconds: look before sleeping,
-     * first with no system call, then yielding. */
+    /* The others often arrive within microseconds: look before sleeping. */
     struct gen_change change = {v.gen, gen};
     err = 0;
-    if (!mps__spin(gen_changed, &change, spin_tries)) {
+    if (!mps__spin(gen_changed, &change)) {
         __atomic_add_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
         while (err == 0 && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen) {
             int r = mps__futex_sleep(v.gen, gen, slice_ns, deadline);

@@ -8,7 +8,6 @@
 
 #include "mpsync_impl.h"
 
-enum { spin_tries = 200 };
 static const int64_t slice_ns = 50 * 1000000;
 
 MPS_API int mps_event_create(const char *name, mps_object **out)
@@ -78,7 +77,7 @@ MPS_API int mps_event_wait(mps_object *e, int64_t timeout_ns)
         return -ETIMEDOUT;
     int64_t deadline = mps__deadline(timeout_ns);
     /* Spin briefly: a setter on another core is often close behind. */
-    if (mps__spin(is_set, w, spin_tries))
+    if (mps__spin(is_set, w))
         return 0;
     uint32_t *sleepers = &w[MPS_EVENT_OFF_SLEEPERS / 4];
     __atomic_fetch_add(sleepers, 1, __ATOMIC_SEQ_CST);

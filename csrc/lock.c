@@ -100,17 +100,7 @@ MPS_HIDDEN int mps__busy(int (*done)(void *arg), void *arg, int64_t busy_ns)
     }
 }
 
-MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg, int yields)
-{
-    if (mps__busy(done, arg, MPS__BUSY_NS))
-        return 1;
-    for (int i = 0; i < yields; i++) {
-        sched_yield();
-        if (done(arg))
-            return 1;
-    }
-    return 0;
-}
+MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg) { return mps__busy(done, arg, MPS__BUSY_NS); }
 
 static uint32_t *futex_word(struct lock_area *l) { return (uint32_t *)&l->word; /* low half */ }
 

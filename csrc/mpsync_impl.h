@@ -279,16 +279,13 @@ MPS_HIDDEN int mps__expired(int64_t deadline);
 MPS_HIDDEN void mps__futex_wake(uint32_t *word, int n);
 
 /* MPS__BUSY_NS is how long a waiter looks at a word with no system call
- * (pausing between looks) before it starts yielding (sched_yield) and then
- * sleeps.  A peer running on the other core answers within a fraction of
- * a microsecond, but a hand-over in a ping-pong can take longer than
- * that, and one sched_yield costs a microsecond or more in this VM (a
- * kernel crossing with PTI): a waiter that yields too soon pays that on
- * every hand-over.  A count of looks measured no time (1000 bare looks
- * took 0.5-1.4 us); a time does.  Go's waiters look as long
- * (futex.BusySpin), then yield to the process's other goroutines; C
- * yields to other processes, so that a partner waiting for this core gets
- * it. */
+ * (pausing between looks) before it sleeps (mps__spin).  A peer running
+ * on the other core answers within a fraction of a microsecond, but a
+ * hand-over in a ping-pong can take longer than that: a waiter that
+ * sleeps too soon pays a wake (several microseconds in a VM) on every
+ * hand-over.  A count of looks measured no time (1000 bare looks took
+ * 0.5-1.4 us); a time does.  Go's waiters look as long (futex.BusySpin),
+ * then give the process's other goroutines a turn before they sleep. */
 #define MPS__BUSY_NS 5000
 
 /* MPS__LOCK_BUSY_NS is how long a contended lock acquirer looks at the
@@ -302,11 +299,18 @@ MPS_HIDDEN void mps__futex_wake(uint32_t *word, int n);
  * it never did. */
 MPS_HIDDEN int mps__busy(int (*done)(void *arg), void *arg, int64_t busy_ns);
 
-/* mps__spin waits briefly for done(arg): mps__busy for MPS__BUSY_NS, then
- * yields times with sched_yield, looking after each.  It returns 1 as
- * soon as done(arg) returns nonzero, 0 if it never did: the caller then
- * sleeps. */
-MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg, int yields);
+/* mps__spin waits briefly for done(arg), a waiter's look before it
+ * sleeps: mps__busy for MPS__BUSY_NS.  It returns 1 as soon as done(arg)
+ * returns nonzero, 0 if it never did: the caller then sleeps in the
+ * kernel.  It never calls sched_yield: two processes that hand a word
+ * back and forth while sharing one core keep sharing it as long as they
+ * yield to each other (the scheduler does not move a task that runs
+ * often), each hand-over costing a whole busy look, while the other core
+ * idles; a sleeper, once woken, is placed on an idle core.  Measured on
+ * W2 from C, 25 runs: with 100 yields after the look, 10 runs had the
+ * two processes share a core for much of the run (2-3x slower); with
+ * none, 3. */
+MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg);
 
 /* mps__lock_held reports whether this process holds the lock in the lock
  * area lock. */

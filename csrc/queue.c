@@ -50,9 +50,8 @@ struct side {
 static const struct side put_side = {OFF_PUT_LOCK, OFF_TAIL, OFF_LOST_PUT, OFF_JPUT_POS, OFF_JPUT_LOST, OFF_JPUT_VALID};
 static const struct side get_side = {OFF_GET_LOCK, OFF_HEAD, OFF_LOST_GET, OFF_JGET_POS, OFF_JGET_LOST, OFF_JGET_VALID};
 
-/* A waiter looks for MPS__BUSY_NS with no system call, then spin_tries
- * times yielding, then sleeps: as Go's shm/queue. */
-enum { spin_tries = 100 };
+/* A waiter looks for MPS__BUSY_NS with no system call (mps__spin), then
+ * sleeps. */
 static const int64_t slice_ns = 20 * 1000000; /* sleep slice: dead holders are looked for after one */
 
 struct mps_queue {
@@ -134,7 +133,7 @@ static int await(const mps_queue *q, int off, int (*ready)(const mps_queue *), i
     if (*looked == 0) {
         *looked = now_ns();
         struct readiness r = {q, ready};
-        if (mps__spin(is_ready, &r, spin_tries))
+        if (mps__spin(is_ready, &r))
             return 0;
     }
     int64_t wait = slice_ns;

@@ -12,7 +12,6 @@
 #define WAITER_ONE (1ull << 32)
 #define VALUE_MASK 0xffffffffull
 
-enum { spin_tries = 100 };
 static const int64_t slice_ns = 50 * 1000000;
 
 /* sem_word is the 64-bit word of the sem_t: the value (and futex word)
@@ -102,7 +101,7 @@ MPS_API int mps_sem_acquire(mps_object *s, int64_t timeout_ns)
     if (timeout_ns == 0)
         return -EAGAIN;
     int64_t deadline = mps__deadline(timeout_ns);
-    if (mps__spin(try_wait, word, spin_tries))
+    if (mps__spin(try_wait, word))
         return 0;
     __atomic_fetch_add(word, WAITER_ONE, __ATOMIC_SEQ_CST); /* register as a sleeper */
     for (;;) {
