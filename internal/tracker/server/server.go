@@ -480,7 +480,7 @@ func (t *tracker) reap() {
 	if len(dead) == 0 && len(t.pending) == 0 {
 		return
 	}
-	held := proc.HeldInodes(names.Dir)
+	held := &heldSet{}
 	var moved []setAside
 	for name, e := range t.pending {
 		delete(t.pending, name)
@@ -496,7 +496,7 @@ func (t *tracker) reap() {
 
 // reapRegistry releases every name of the dead registry r and removes it,
 // under the reaper lock, so that of several trackers only one does it.
-func (t *tracker) reapRegistry(r Registry, live map[string][]uint64, held map[uint64]bool) {
+func (t *tracker) reapRegistry(r Registry, live map[string][]uint64, held *heldSet) {
 	fd, st := ownFile(r.File)
 	if fd < 0 {
 		return
@@ -522,6 +522,25 @@ func (t *tracker) reapRegistry(r Registry, live map[string][]uint64, held map[ui
 	if unix.Stat(names.Dir+r.File, &now) == nil && now.Ino == st.Ino {
 		unix.Unlink(names.Dir + r.File)
 	}
+}
+
+// heldSet tells whether some process has a file of /dev/shm open or
+// mapped (proc.HeldInodes). It scans /proc, milliseconds of work with a
+// few dozen processes, only when first asked: a reap whose dead names
+// are all gone or listed by a live registry, the usual case (a creator
+// unlinks its objects; its partners exit before or after it), asks
+// nothing, so that a process's exit costs its tracker no scan.
+type heldSet struct {
+	inodes  map[uint64]bool
+	scanned bool
+}
+
+// has reports whether a process other than the tracker holds inode ino.
+func (h *heldSet) has(ino uint64) bool {
+	if !h.scanned {
+		h.inodes, h.scanned = proc.HeldInodes(names.Dir), true
+	}
+	return h.inodes[ino]
 }
 
 // liveNames maps each name the live registries among regs list to the
@@ -552,7 +571,7 @@ type setAside struct {
 // holds open or mapped goes on the pending list instead. It moves the
 // name aside (atomically: from now on no one can open it) and reports
 // what it moved; settle then decides.
-func (t *tracker) setAside(e Entry, owner string, live map[string][]uint64, held map[uint64]bool) (setAside, bool) {
+func (t *tracker) setAside(e Entry, owner string, live map[string][]uint64, held *heldSet) (setAside, bool) {
 	path := names.Dir + e.Name
 	var st unix.Stat_t
 	if unix.Lstat(path, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG ||
@@ -564,7 +583,7 @@ func (t *tracker) setAside(e Entry, owner string, live map[string][]uint64, held
 			return setAside{}, false // a live process uses this very file
 		}
 	}
-	if held[st.Ino] {
+	if held.has(st.Ino) {
 		t.pending[e.Name] = e
 		return setAside{}, false
 	}
