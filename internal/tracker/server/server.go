@@ -535,10 +535,13 @@ type heldSet struct {
 	scanned bool
 }
 
+// heldInodes is proc.HeldInodes; tests count its calls.
+var heldInodes = proc.HeldInodes
+
 // has reports whether a process other than the tracker holds inode ino.
 func (h *heldSet) has(ino uint64) bool {
 	if !h.scanned {
-		h.inodes, h.scanned = proc.HeldInodes(names.Dir), true
+		h.inodes, h.scanned = heldInodes(names.Dir), true
 	}
 	return h.inodes[ino]
 }
