@@ -155,19 +155,32 @@ static int acquire(struct lock_area *l, int64_t timeout_ns, int compact)
     return acquire_slow(l, timeout_ns, compact);
 }
 
-/* struct claim is a contended acquirer's look at a lock: take l's word
- * for self if it is free. */
-struct claim {
-    struct lock_area *l;
-    uint64_t self;
-};
+/* claim_busy is a contended acquirer's first wait: it looks at l's word
+ * for MPS__LOCK_BUSY_NS, with no system call, and takes it for self once
+ * it is free (1), or gives up (0).  Between looks it pauses 1, 2, 4, ...
+ * up to LOCK_MAX_PAUSES times: every look pulls the lock's cache line
+ * away from the holder, whose release and next acquire then wait for it,
+ * and a waiter that takes the lock the instant it is free moves the
+ * line, and the data it guards, to its own core on every hand-over.
+ * Measured on W3 from C (2 processes incrementing a shared counter, 10
+ * interleaved runs): 26 M/s looking every pause, 36 M/s with the backoff
+ * (the C futex lock: 30); 4 processes on 2 cores, 40 and 46 M/s.  Go's
+ * robust lock looks at every pause: there, backing off measured no
+ * gain (W3 from Go, 2 and 4 processes). */
+enum { LOCK_MAX_PAUSES = 64 };
 
-/* try_claim is an mps__busy look for a struct claim. */
-static int try_claim(void *arg)
+static int claim_busy(struct lock_area *l, uint64_t self)
 {
-    struct claim *c = arg;
-    uint64_t w = __atomic_load_n(&c->l->word, __ATOMIC_RELAXED);
-    return w == 0 && cas(c->l, &w, c->self);
+    int64_t end = mps__now_ns() + MPS__LOCK_BUSY_NS;
+    for (int pauses = 1;; pauses = pauses < LOCK_MAX_PAUSES ? 2 * pauses : LOCK_MAX_PAUSES) {
+        uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+        if (w == 0 && cas(l, &w, self))
+            return 1;
+        for (int k = 0; k < pauses; k++)
+            relax();
+        if (mps__now_ns() >= end)
+            return 0;
+    }
 }
 
 /* acquire_slow is mps_lock_acquire for the rest: a bad argument, no
@@ -185,8 +198,7 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
         return 0;
     int64_t deadline = mps__deadline(timeout_ns);
     if (timeout_ns != 0) {
-        struct claim c = {l, self};
-        if (mps__busy(try_claim, &c, MPS__LOCK_BUSY_NS))
+        if (claim_busy(l, self))
             return 0;
         for (int i = 0; i < spin_tries; i++) {
             uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
