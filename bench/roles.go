@@ -49,7 +49,8 @@ func must(err error) {
 }
 
 // rolePong answers each release of semaphore args[0] with a release of
-// args[1], args[2] times, and reports its CPU time.
+// args[1], 2×args[2] times (the first args[2] a warm-up, see handOvers),
+// and reports its CPU time over the others.
 func rolePong(args []string, in *bufio.Reader) {
 	a, err := semaphore.OpenSemaphore(args[0])
 	must(err)
@@ -58,10 +59,21 @@ func rolePong(args []string, in *bufio.Reader) {
 	n, _ := strconv.Atoi(args[2])
 	fmt.Println("ready")
 	ctx := context.Background()
-	c0 := cpuTime()
-	for range n {
+	roleRounds(n, func() {
 		must(a.Acquire(ctx))
 		must(b.Release())
+	})
+}
+
+// roleRounds runs round n times, then n times more, and reports its CPU
+// time over the second n: a hand-over role's side of handOvers.
+func roleRounds(n int, round func()) {
+	for range n {
+		round()
+	}
+	c0 := cpuTime()
+	for range n {
+		round()
 	}
 	reportCPU(c0)
 }
@@ -89,7 +101,8 @@ func roleCount(args []string, in *bufio.Reader) {
 }
 
 // roleEventPong waits for event args[0], clears it and sets args[1],
-// args[2] times, and reports its CPU time.
+// 2×args[2] times (the first args[2] a warm-up), and reports its CPU time
+// over the others.
 func roleEventPong(args []string, in *bufio.Reader) {
 	a, err := semaphore.OpenEvent(args[0])
 	must(err)
@@ -98,30 +111,26 @@ func roleEventPong(args []string, in *bufio.Reader) {
 	n, _ := strconv.Atoi(args[2])
 	fmt.Println("ready")
 	ctx := context.Background()
-	c0 := cpuTime()
-	for range n {
+	roleRounds(n, func() {
 		_, err := a.Wait(ctx)
 		must(err)
 		a.Clear()
 		must(b.Set())
-	}
-	reportCPU(c0)
+	})
 }
 
-// roleBarrier waits on barrier args[0] args[1] times, and reports its CPU
-// time.
+// roleBarrier waits on barrier args[0] 2×args[1] times (the first args[1]
+// a warm-up), and reports its CPU time over the others.
 func roleBarrier(args []string, in *bufio.Reader) {
 	b, err := semaphore.OpenBarrier(args[0])
 	must(err)
 	n, _ := strconv.Atoi(args[1])
 	fmt.Println("ready")
 	ctx := context.Background()
-	c0 := cpuTime()
-	for range n {
+	roleRounds(n, func() {
 		_, err := b.Wait(ctx)
 		must(err)
-	}
-	reportCPU(c0)
+	})
 }
 
 // helper is a running role process.

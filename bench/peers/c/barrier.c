@@ -4,7 +4,8 @@
  * [limit] row).
  *
  *   barrier pthread|spinfutex|spin N
- *       prints "ns_per_op <per round>" and "cpu_ns_per_op <CPU time of
+ *       runs 2N rounds and prints, over the last N (the first N are a
+ *       warm-up), "ns_per_op <per round>" and "cpu_ns_per_op <CPU time of
  *       both processes per round>" */
 #include "common.h"
 
@@ -67,8 +68,10 @@ int main(int argc, char **argv)
     if (pid < 0)
         die("fork");
     if (pid == 0) {
-        double c0 = cpu_ns();
-        for (long i = 0; i < n; i++) {
+        double c0 = 0;
+        for (long i = 0; i < 2 * n; i++) {
+            if (i == n)
+                c0 = cpu_ns();
             if (pthread)
                 pthread_barrier_wait(pb);
             else
@@ -77,8 +80,10 @@ int main(int argc, char **argv)
         *child_cpu = cpu_ns() - c0;
         _exit(0);
     }
-    double c0 = cpu_ns(), start = now_ns();
-    for (long i = 0; i < n; i++) {
+    double c0 = 0, start = 0;
+    for (long i = 0; i < 2 * n; i++) {
+        if (i == n)
+            c0 = cpu_ns(), start = now_ns();
         if (pthread)
             pthread_barrier_wait(pb);
         else

@@ -5,8 +5,9 @@
  * spins (spin, the [limit] row).
  *
  *   event futex|spinfutex|spin N
- *       prints "ns_per_op <set-to-wake latency>" and "cpu_ns_per_op <CPU
- *       time of both processes per wake>" */
+ *       runs 2N round trips and prints, over the last N (the first N are
+ *       a warm-up), "ns_per_op <set-to-wake latency>" and "cpu_ns_per_op
+ *       <CPU time of both processes per wake>" */
 #include "common.h"
 
 #include <sys/wait.h>
@@ -61,8 +62,10 @@ int main(int argc, char **argv)
     if (pid < 0)
         die("fork");
     if (pid == 0) {
-        double c0 = cpu_ns();
-        for (long i = 0; i < n; i++) {
+        double c0 = 0;
+        for (long i = 0; i < 2 * n; i++) {
+            if (i == n)
+                c0 = cpu_ns();
             event_wait(ea);
             atomic_store(&ea->flag, 0);
             event_set(eb);
@@ -70,8 +73,10 @@ int main(int argc, char **argv)
         *child_cpu = cpu_ns() - c0;
         _exit(0);
     }
-    double c0 = cpu_ns(), start = now_ns();
-    for (long i = 0; i < n; i++) {
+    double c0 = 0, start = 0;
+    for (long i = 0; i < 2 * n; i++) {
+        if (i == n)
+            c0 = cpu_ns(), start = now_ns();
         event_set(ea);
         event_wait(eb);
         atomic_store(&eb->flag, 0);

@@ -3,8 +3,10 @@
  * spin-then-futex semaphores, or spinning only (the [limit] row).
  *
  *   pingpong futex|sem|spinfutex|spin N
- *       prints "ns_per_op <round trip>" and "cpu_ns_per_op <CPU time of
- *       both processes per round trip>" */
+ *       runs 2N round trips and prints, over the last N (the first N are
+ *       a warm-up: a fresh pair hands over through the kernel until both
+ *       sides spin), "ns_per_op <round trip>" and "cpu_ns_per_op <CPU
+ *       time of both processes per round trip>" */
 #include "common.h"
 
 #include <semaphore.h>
@@ -109,16 +111,20 @@ int main(int argc, char **argv)
     if (pid < 0)
         die("fork");
     if (pid == 0) {
-        double c0 = cpu_ns();
-        for (long i = 0; i < n; i++) {
+        double c0 = 0;
+        for (long i = 0; i < 2 * n; i++) {
+            if (i == n)
+                c0 = cpu_ns();
             wait_on(k, p, a);
             post(k, b);
         }
         *child_cpu = cpu_ns() - c0;
         _exit(0);
     }
-    double c0 = cpu_ns(), start = now_ns();
-    for (long i = 0; i < n; i++) {
+    double c0 = 0, start = 0;
+    for (long i = 0; i < 2 * n; i++) {
+        if (i == n)
+            c0 = cpu_ns(), start = now_ns();
         post(k, a);
         wait_on(k, p, b);
     }
