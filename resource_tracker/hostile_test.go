@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/internal/tracker/server"
 	resourcetracker "github.com/mpsync/mpsync/resource_tracker"
 	"github.com/mpsync/mpsync/shm"
 )
@@ -422,6 +424,7 @@ func TestKilledTrackerReaped(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test makes a network namespace: run the tests as root")
 	}
+	before := trackerFiles()
 	p := proctest.StartIn(t, []string{"unshare", "--net"}, "own-tracker")
 	first, err := strconv.Atoi(p.Recv())
 	if err != nil {
@@ -449,8 +452,46 @@ func TestKilledTrackerReaped(t *testing.T) {
 	if state != "" {
 		t.Errorf("the killed tracker %d is still there, in state %s (Z: a zombie nobody reaps)", first, state)
 	}
+	helper := p.Pid()
 	p.Send("done")
 	p.Wait()
+	// Leave nothing behind: the second tracker reaps the helper's
+	// registry when the helper's connection ends; then it is killed, and
+	// the files of both killed trackers go (the host's tracker, in
+	// another network namespace, would remove them only at a sweep).
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if !slices.ContainsFunc(server.Registries(), func(r server.Registry) bool { return r.Pid == helper }) {
+			break
+		}
+	}
+	syscall.Kill(second, syscall.SIGKILL)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		left := 0
+		for _, f := range trackerFiles() {
+			if !slices.Contains(before, f) {
+				if server.DeadTracker(f) {
+					os.Remove(names.Dir + f)
+				} else {
+					left++
+				}
+			}
+		}
+		if left == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+}
+
+// trackerFiles lists the tracker files in /dev/shm.
+func trackerFiles() []string {
+	var out []string
+	ents, _ := os.ReadDir(names.Dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), csrc.TrkPrefix) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 // TestQuietTrackerSeesNewRegistry: a tracker whose clients are all

@@ -188,9 +188,10 @@ func ownerNamespace(id uint64) uint64 {
 
 // RemoveStale unlinks the entries that List reports stale — ones whose
 // registered users are all gone and that no process holds — and returns
-// their names, then removes the registries of dead processes. The tracker
-// does this by itself; this is for when no tracker ran (all users killed
-// with no mpsync process starting since).
+// their names, then removes the registries of dead processes and the
+// files of dead trackers ("mps-trk-…", whose tracker was killed). The
+// tracker does this by itself; this is for when no tracker ran (all users
+// killed with no mpsync process starting since).
 func RemoveStale() ([]string, error) {
 	objs, err := List()
 	if err != nil {
@@ -205,6 +206,15 @@ func RemoveStale() ([]string, error) {
 	for _, r := range server.Registries() {
 		if !r.Alive && unix.Unlink(names.Dir+r.File) == nil {
 			removed = append(removed, r.File)
+		}
+	}
+	ents, err := os.ReadDir(names.Dir)
+	if err != nil {
+		return removed, err
+	}
+	for _, e := range ents {
+		if server.DeadTracker(e.Name()) && unix.Unlink(names.Dir+e.Name()) == nil {
+			removed = append(removed, e.Name())
 		}
 	}
 	return removed, nil

@@ -20,6 +20,7 @@ import (
 	"github.com/mpsync/mpsync/internal/cbuild"
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proctest"
+	"github.com/mpsync/mpsync/internal/tracker/server"
 	resourcetracker "github.com/mpsync/mpsync/resource_tracker"
 	"github.com/mpsync/mpsync/semaphore"
 	"github.com/mpsync/mpsync/shm"
@@ -401,6 +402,26 @@ func TestRemoveStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Remove(names.Dir + headless)
+	// A killed tracker's file: nobody holds its lock.
+	deadTracker := names.Random(csrc.TrkPrefix)
+	if err := os.WriteFile(names.Dir+deadTracker, make([]byte, 16), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(names.Dir + deadTracker)
+	// The files of the trackers that live (this process's among them).
+	if resourcetracker.Running() == 0 {
+		t.Fatal("no tracker runs for this process")
+	}
+	var liveTrackers []string
+	ents, _ := os.ReadDir(names.Dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), csrc.TrkPrefix) && e.Name() != deadTracker && !server.DeadTracker(e.Name()) {
+			liveTrackers = append(liveTrackers, e.Name())
+		}
+	}
+	if len(liveTrackers) == 0 {
+		t.Fatal("no live tracker's file in /dev/shm")
+	}
 	removed, err := resourcetracker.RemoveStale()
 	if err != nil {
 		t.Fatal(err)
@@ -415,6 +436,14 @@ func TestRemoveStale(t *testing.T) {
 	}
 	if exists(headless) {
 		t.Errorf("RemoveStale left the dead registry %s, which has no header", headless)
+	}
+	if exists(deadTracker) {
+		t.Errorf("RemoveStale left the dead tracker's file %s", deadTracker)
+	}
+	for _, n := range liveTrackers {
+		if !exists(n) {
+			t.Errorf("RemoveStale removed %s, the file of a live tracker", n)
+		}
 	}
 }
 

@@ -119,6 +119,30 @@ func hexSuffix(entry, prefix string) (uint64, bool) {
 	return v, err == nil
 }
 
+// trackerLives reports, for entry a tracker's file of this user
+// ("mps-trk-<16 hex digits>"), whether that tracker runs: it holds the
+// file's lock as long as it lives. ok is false for any other entry.
+func trackerLives(entry string) (alive, ok bool) {
+	if _, ok := hexSuffix(entry, csrc.TrkPrefix); !ok {
+		return false, false
+	}
+	fd, _ := ownFile(entry)
+	if fd < 0 {
+		return false, false
+	}
+	defer unix.Close(fd)
+	held, err := csrc.AliveLock(fd)
+	return held, err == nil
+}
+
+// DeadTracker reports whether entry is a tracker's file of this user
+// whose tracker is gone: a tracker's sweep removes it, and so does
+// resourcetracker.RemoveStale when no tracker runs.
+func DeadTracker(entry string) bool {
+	alive, ok := trackerLives(entry)
+	return ok && !alive
+}
+
 // ownFile opens /dev/shm/entry, a regular file of this user, for reading
 // and writing (file locks need it); -1 if it is not one.
 func ownFile(entry string) (int, unix.Stat_t) {

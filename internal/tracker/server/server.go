@@ -433,13 +433,10 @@ func (t *tracker) sweep() (smaller bool) {
 			continue
 		}
 		t.quiet = false // its tracker may die with no change in /dev/shm
-		if fd, _ := ownFile(e.Name()); fd >= 0 {
-			held, err := csrc.AliveLock(fd)
-			if err == nil && !held {
-				unix.Unlink(names.Dir + e.Name())
-			}
-			smaller = smaller || held && e.Name() < t.self
-			unix.Close(fd)
+		if alive, ok := trackerLives(e.Name()); ok && !alive {
+			unix.Unlink(names.Dir + e.Name())
+		} else if ok {
+			smaller = smaller || e.Name() < t.self
 		}
 	}
 	t.reap()

@@ -2,7 +2,8 @@
 // size, element format, the processes that use them (from the tracker's
 // registries), and for locks the pid holding them, for how long (known
 // when it took the lock contended) and for how long others have waited;
-// with -rm-stale it removes the ones no live process uses.
+// with -rm-stale it removes the ones no live process uses, and what dead
+// processes and trackers left of the tracker's own files.
 //
 //	go run ./resource_tracker/cmd/mpsync-ls
 //	go run ./resource_tracker/cmd/mpsync-ls -rm-stale
@@ -48,7 +49,7 @@ Flags:
 `
 
 func main() {
-	rmStale := flag.Bool("rm-stale", false, "unlink the objects no live process uses (the stale ones), print each name removed, and list nothing")
+	rmStale := flag.Bool("rm-stale", false, "unlink the objects no live process uses (the stale ones), dead processes' registries and dead trackers' files, print each name removed, and list nothing")
 	flag.Usage = func() {
 		fmt.Fprint(flag.CommandLine.Output(), usage)
 		flag.PrintDefaults()
