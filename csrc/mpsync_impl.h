@@ -299,17 +299,16 @@ MPS_HIDDEN void mps__futex_wake(uint32_t *word, int n);
  * it never did. */
 MPS_HIDDEN int mps__busy(int (*done)(void *arg), void *arg, int64_t busy_ns);
 
-/* mps__spin waits briefly for done(arg), a waiter's look before it
- * sleeps: mps__busy for MPS__BUSY_NS.  It returns 1 as soon as done(arg)
- * returns nonzero, 0 if it never did: the caller then sleeps in the
- * kernel.  It never calls sched_yield: two processes that hand a word
- * back and forth while sharing one core keep sharing it as long as they
- * yield to each other (the scheduler does not move a task that runs
- * often), each hand-over costing a whole busy look, while the other core
- * idles; a sleeper, once woken, is placed on an idle core.  Measured on
- * W2 from C, 25 runs: with 100 yields after the look, 10 runs had the
- * two processes share a core for much of the run (2-3x slower); with
- * none, 3. */
+/* mps__spin waits briefly for done(arg), a waiter's look before it sleeps:
+ * mps__busy for MPS__BUSY_NS.  It returns 1 as soon as done(arg) returns
+ * nonzero, 0 if it never did: the caller then sleeps in the kernel.  It
+ * never calls sched_yield: two processes that hand a word back and forth
+ * while sharing one core keep sharing it as long as they yield to each
+ * other (the scheduler does not move a task that runs often), each
+ * hand-over costing a whole busy look, while the other core idles; a
+ * sleeper's wake-up lets the scheduler place it afresh.  Measured on W2
+ * from C, 25 runs: with 100 yields after the look, 10 runs had the two
+ * processes share a core for much of the run (2-3x slower); with none, 3. */
 MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg);
 
 /* mps__lock_held reports whether this process holds the lock in the lock
