@@ -165,8 +165,7 @@ static int acquire(struct lock_area *l, int64_t timeout_ns, int compact)
  * Measured on W3 from C (2 processes incrementing a shared counter, 10
  * interleaved runs): 26 M/s looking every pause, 36 M/s with the backoff
  * (the C futex lock: 30); 4 processes on 2 cores, 40 and 46 M/s.  Go's
- * robust lock looks at every pause: a backoff of 32 pauses tried there
- * made no difference that stood out of W3's run-to-run spread. */
+ * robust lock backs off the same way (futex.BusyBackoff). */
 enum { LOCK_MAX_PAUSES = 64 };
 
 static int claim_busy(struct lock_area *l, uint64_t self)

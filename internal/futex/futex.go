@@ -91,6 +91,35 @@ func Busy(d time.Duration, done func() bool) bool {
 	}
 }
 
+// MaxBackoff is the most pauses BusyBackoff makes between two looks
+// (about a microsecond here); C's contended lock backs off the same way
+// (LOCK_MAX_PAUSES in csrc/lock.c).
+const MaxBackoff = 64
+
+// BusyBackoff looks at done for about d, pausing 1, 2, 4 … up to
+// MaxBackoff times between looks, and reports whether done() became true.
+// It is Busy for a lock word: every look pulls the word's cache line away
+// from the holder, whose release and next acquire then wait for it, and a
+// waiter that takes the lock the instant it is free moves the line, and
+// the data it guards, to its own core on every hand-over. Measured on W3
+// (processes incrementing a shared counter under one lock, 3 interleaved
+// runs each): 2 processes 35-38 M/s looking every pause, 51-53 backing
+// off; 4 processes on 2 cores 38-42 and 45-53.
+func BusyBackoff(d time.Duration, done func() bool) bool {
+	end := time.Now().Add(d)
+	for pauses := 1; ; pauses = min(2*pauses, MaxBackoff) {
+		if done() {
+			return true
+		}
+		for range pauses {
+			pause()
+		}
+		if !time.Now().Before(end) {
+			return false
+		}
+	}
+}
+
 // Sleeper sleeps on a word in slices, so that a waiter notices, within a
 // slice, what no wake tells it: its context ending, its handle closed,
 // the process it waits for dead.

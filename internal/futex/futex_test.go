@@ -5,24 +5,31 @@ import (
 	"time"
 )
 
+// busyLoops are the two busy looks, tested alike.
+var busyLoops = map[string]func(time.Duration, func() bool) bool{"Busy": Busy, "BusyBackoff": BusyBackoff}
+
 func TestBusyReturnsWhenDone(t *testing.T) {
-	looks := 0
-	if !Busy(time.Second, func() bool { looks++; return looks == 100 }) {
-		t.Fatal("Busy gave up before done became true")
-	}
-	if looks != 100 {
-		t.Fatalf("Busy looked %d times after done became true at look 100", looks)
+	for name, busy := range busyLoops {
+		looks := 0
+		if !busy(time.Second, func() bool { looks++; return looks == 100 }) {
+			t.Fatalf("%s gave up before done became true", name)
+		}
+		if looks != 100 {
+			t.Fatalf("%s looked %d times after done became true at look 100", name, looks)
+		}
 	}
 }
 
 func TestBusyGivesUpAfterItsTime(t *testing.T) {
 	const d = 2 * time.Millisecond
-	start := time.Now()
-	if Busy(d, func() bool { return false }) {
-		t.Fatal("Busy reported done for a condition that never holds")
-	}
-	if took := time.Since(start); took < d {
-		t.Fatalf("Busy gave up after %v, before its %v", took, d)
+	for name, busy := range busyLoops {
+		start := time.Now()
+		if busy(d, func() bool { return false }) {
+			t.Fatalf("%s reported done for a condition that never holds", name)
+		}
+		if took := time.Since(start); took < d {
+			t.Fatalf("%s gave up after %v, before its %v", name, took, d)
+		}
 	}
 }
 

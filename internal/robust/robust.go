@@ -272,8 +272,9 @@ func (l *Lock) lockMiss(ctx context.Context) error {
 
 func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
 	// The holder is most often in a short critical section on another
-	// core: look again with only a CPU pause between looks, then yield.
-	if futex.Busy(busySpin, func() bool { return l.word.Load() == 0 && l.word.CompareAndSwap(0, self) }) {
+	// core: look again with only CPU pauses between looks (backing off,
+	// so as not to pull the line from the holder), then yield.
+	if futex.BusyBackoff(busySpin, func() bool { return l.word.Load() == 0 && l.word.CompareAndSwap(0, self) }) {
 		return nil
 	}
 	for i := range spinTries {
