@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/proctest"
 	"github.com/mpsync/mpsync/semaphore"
 	"github.com/mpsync/mpsync/shm"
@@ -76,8 +77,9 @@ func init() {
 		}
 		h.Printf("done")
 	})
-	// hold acquires lock args[0], says "locked", and works inside the
-	// critical section (changing a shared word) until it is killed.
+	// hold acquires lock args[0], says "locked" and then its identity (in
+	// hex), and works inside the critical section (changing a shared
+	// word) until it is killed.
 	proctest.Register("hold", func(h *proctest.Helper) {
 		l, err := semaphore.OpenLock(h.Args[0])
 		if err != nil {
@@ -93,6 +95,11 @@ func init() {
 			h.Fatalf("Acquire: %v", err)
 		}
 		h.Printf("locked")
+		self, err := proc.Self()
+		if err != nil {
+			h.Fatalf("proc.Self: %v", err)
+		}
+		h.Printf("%x", self) // its identity: a test may pin its registry
 		for {
 			*c++
 		}
@@ -258,6 +265,13 @@ func TestOwnerDeath(t *testing.T) {
 	// unrecoverable.
 	p := proctest.Start(t, "hold", l.Name(), seg.Name())
 	p.Expect("locked")
+	id, err := strconv.ParseUint(p.Recv(), 16, 64)
+	if err != nil {
+		t.Fatalf("the holder's identity: %v", err)
+	}
+	// Locked reads a holder's pid from its registry: keep the dead
+	// holder's from the tracker, which reaps it within milliseconds.
+	proctest.PinRegistry(t, id)
 	p.Kill()
 	if locked, pid, dead := l.Locked(); !locked || pid != p.Pid() || !dead {
 		t.Errorf("Locked() after the holder's death = %v, %d, %v; want true, %d, true", locked, pid, dead, p.Pid())
