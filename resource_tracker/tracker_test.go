@@ -413,10 +413,9 @@ func TestRemoveStale(t *testing.T) {
 		t.Fatal("no tracker runs for this process")
 	}
 	var liveTrackers []string
-	ents, _ := os.ReadDir(names.Dir)
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), csrc.TrkPrefix) && e.Name() != deadTracker && !server.DeadTracker(e.Name()) {
-			liveTrackers = append(liveTrackers, e.Name())
+	for _, f := range trackerFiles() {
+		if f != deadTracker && !server.DeadTracker(f) {
+			liveTrackers = append(liveTrackers, f)
 		}
 	}
 	if len(liveTrackers) == 0 {
