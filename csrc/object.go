@@ -5,9 +5,9 @@ const (
 	HeaderSize    = 64 // MPS_HEADER_SIZE
 	LockAreaSize  = 64 // MPS_LOCK_AREA_SIZE
 	FormatMax     = 255
-	LayoutVersion = 2
+	LayoutVersion = 3
 	VersionMajor  = 0 // MPS_VERSION_MAJOR
-	VersionMinor  = 5 // MPS_VERSION_MINOR
+	VersionMinor  = 6 // MPS_VERSION_MINOR
 )
 
 // Arena layout constants (MPS_ARENA_*): see "Arenas" in mpsync.h and

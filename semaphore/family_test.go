@@ -126,6 +126,21 @@ func init() {
 		_, err = b.Wait(ctx)
 		h.Printf("barrier %s", errName(err))
 	})
+	// barrier-stuck-action waits on barrier args[0] once, with an action
+	// that says "in action" and never returns.
+	proctest.Register("barrier-stuck-action", func(h *proctest.Helper) {
+		b, err := semaphore.OpenBarrier(h.Args[0])
+		if err != nil {
+			h.Fatalf("OpenBarrier: %v", err)
+		}
+		b.SetAction(func() error {
+			h.Printf("in action")
+			select {}
+		})
+		h.Ready()
+		_, err = b.Wait(context.Background())
+		h.Printf("barrier %s", errName(err))
+	})
 	// sem-release opens semaphore args[0], releases it once, and says its
 	// maximum and how Release ended.
 	proctest.Register("sem-release", func(h *proctest.Helper) {
@@ -538,4 +553,50 @@ func TestBarrier(t *testing.T) {
 	if _, err := b.Wait(tctx); !errors.Is(err, semaphore.ErrBroken) {
 		t.Errorf("Wait after a waiting party died: %v, want ErrBroken", err)
 	}
+}
+
+// TestBarrierReleaserKilled kills the last party of a round while it runs
+// the action: the party waiting in that round, and one that arrived for
+// the next round meanwhile (it waits for the release), get ErrBroken
+// instead of hanging; Reset mends the barrier.
+func TestBarrierReleaserKilled(t *testing.T) {
+	b, err := semaphore.NewBarrier(2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Unlink()
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	waiter := make(chan error, 1)
+	go func() { _, err := b.Wait(ctx); waiter <- err }()
+	for b.NWaiting() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	last := proctest.Start(t, "barrier-stuck-action", b.Name())
+	last.Expect("in action")
+	late := make(chan error, 1)
+	go func() { _, err := b.Wait(ctx); late <- err }()
+	select {
+	case err := <-waiter:
+		t.Fatalf("the waiter returned (%v) while the last party runs the action", err)
+	case err := <-late:
+		t.Fatalf("a party arriving during the action returned (%v) before the round ended", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	last.Kill()
+	for name, ch := range map[string]chan error{"waiting party": waiter, "late party": late} {
+		if err := <-ch; !errors.Is(err, semaphore.ErrBroken) {
+			t.Errorf("%s: Wait after the releasing party died: %v, want ErrBroken", name, err)
+		}
+	}
+	if err := b.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	p := proctest.Start(t, "barrier-once", b.Name(), "0")
+	p.Expect("waiting")
+	if _, err := b.Wait(ctx); err != nil {
+		t.Errorf("Wait after Reset: %v", err)
+	}
+	p.Expect("barrier ok")
 }
