@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -62,8 +61,7 @@ type Barrier struct {
 	sleep   *atomic.Uint32
 	waiters []atomic.Uint64
 
-	mu     sync.Mutex
-	action func() error
+	action atomic.Pointer[func() error] // this handle's action, or nil
 }
 
 // NewBarrier creates a barrier for parties parties (at least 1). action,
@@ -87,7 +85,7 @@ func NewBarrier(parties int, action func() error, opts ...Option) (*Barrier, err
 		return nil, err
 	}
 	b := newBarrier(obj, parties)
-	b.action = action
+	b.SetAction(action)
 	return b, nil
 }
 
@@ -122,9 +120,11 @@ func newBarrier(obj *object.Object, parties int) *Barrier {
 
 // SetAction sets the action this handle runs when its party arrives last.
 func (b *Barrier) SetAction(action func() error) {
-	b.mu.Lock()
-	b.action = action
-	b.mu.Unlock()
+	if action == nil {
+		b.action.Store(nil)
+		return
+	}
+	b.action.Store(&action)
 }
 
 func pack(gen, arrivals uint32) uint64 { return uint64(arrivals)<<32 | uint64(gen) }
@@ -288,15 +288,12 @@ func (b *Barrier) wait(ctx context.Context) (int, error) {
 // compare-and-swap, and returns its index, the generation and whether it
 // is the last party (which then releases the generation).
 func (b *Barrier) arrive(ctx context.Context, op string) (index int, gen uint32, last bool, err error) {
-	// The first compare-and-swap guesses a fresh barrier's state: right
-	// or wrong, it brings the cache line here for writing, where a load
-	// then a compare-and-swap would move it twice. (A guess leads only to
-	// that compare-and-swap; a party whose ctx has ended breaks the
-	// generation, so it starts from the real state.)
-	var s uint64
-	if ctx.Err() != nil {
-		s = b.state.Load()
-	}
+	// The state is read by adding 0: a read-modify-write brings the
+	// cache line here for writing, so the compare-and-swap just after
+	// finds it here, where a load then a compare-and-swap would move it
+	// twice (C's first compare-and-swap, which returns the state when it
+	// fails, does the same with a guess).
+	s := b.state.Add(0)
 	for {
 		g, a := genOf(s), arrivalsOf(s)
 		count := int(a & barCount)
@@ -342,18 +339,15 @@ func (b *Barrier) arrive(ctx context.Context, op string) (index int, gen uint32,
 			futex.StoreRelease(&b.waiters[count], proc.MustSelf())
 			return count, g, last, nil
 		}
-		s = b.state.Load()
+		s = b.state.Add(0)
 	}
 }
 
 // release ends generation gen, which this party made full: it runs the
 // action, then frees every waiter.
 func (b *Barrier) release(gen uint32) error {
-	b.mu.Lock()
-	action := b.action
-	b.mu.Unlock()
-	if action != nil {
-		if err := runAction(action); err != nil {
+	if action := b.action.Load(); action != nil {
+		if err := runAction(*action); err != nil {
 			b.state.Store(pack(gen+1, barBroken))
 			b.wake()
 			return err
