@@ -697,6 +697,53 @@ int mps_lock_acquire(void *lock, int64_t timeout_ns);
  * and unusable from now on). */
 int mps_lock_release(void *lock);
 
+/* mps__identity_word returns the address of the word that holds this
+ * process's identity, 0 until the library makes it (and again in a child
+ * made by fork, until it needs one): for the inline fast paths below, not
+ * for other use.  Since version 0.6. */
+const uint64_t *mps__identity_word(void);
+
+/* Unless MPS_NO_INLINE is defined, mps_lock_acquire and mps_lock_release
+ * are macros for inline functions that take a free lock, and release one
+ * nobody waits for, with one compare-and-swap in the caller (the word
+ * changes between 0 and the identity), and otherwise call the library's
+ * functions: an uncontended lock then costs no call into the shared
+ * library.  Taking their address, or (mps_lock_acquire)(...), gets the
+ * library's functions, which behave the same.  Since version 0.6. */
+#if defined(__GNUC__) && !defined(MPS_NO_INLINE)
+static inline uint64_t mps__identity_inline(void)
+{
+    static const uint64_t *word; /* one per translation unit */
+    const uint64_t *w = __atomic_load_n(&word, __ATOMIC_RELAXED);
+    if (w == NULL) {
+        w = mps__identity_word();
+        __atomic_store_n(&word, w, __ATOMIC_RELAXED);
+    }
+    return __atomic_load_n(w, __ATOMIC_ACQUIRE);
+}
+
+static inline int mps__lock_acquire_inline(void *lock, int64_t timeout_ns)
+{
+    uint64_t self = mps__identity_inline(), free_word = 0;
+    if (self != 0 && lock != NULL && (uintptr_t)lock % 8 == 0 &&
+        __atomic_compare_exchange_n((uint64_t *)lock, &free_word, self, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return 0;
+    return (mps_lock_acquire)(lock, timeout_ns);
+}
+
+static inline int mps__lock_release_inline(void *lock)
+{
+    uint64_t held = mps__identity_inline();
+    if (held != 0 && lock != NULL &&
+        __atomic_compare_exchange_n((uint64_t *)lock, &held, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return 0;
+    return (mps_lock_release)(lock);
+}
+
+#define mps_lock_acquire(lock, timeout_ns) mps__lock_acquire_inline(lock, timeout_ns)
+#define mps_lock_release(lock) mps__lock_release_inline(lock)
+#endif
+
 /* mps_lock_consistent marks the state protected by a lock taken with
  * -EOWNERDEAD repaired.  Returns 0 or -EPERM. */
 int mps_lock_consistent(void *lock);

@@ -19,6 +19,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The library defines the functions the header's inline fast paths
+ * stand in front of. */
+#define MPS_NO_INLINE 1
 #include "mpsync.h"
 
 #define MPS_API __attribute__((visibility("default")))

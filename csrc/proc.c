@@ -168,6 +168,8 @@ MPS_HIDDEN int mps__identity(uint64_t *id, int *made)
     return 0;
 }
 
+MPS_API const uint64_t *mps__identity_word(void) { return &mps__self_id; }
+
 MPS_HIDDEN unsigned char *mps__self_registry(int *fd)
 {
     uint64_t id;
