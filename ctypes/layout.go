@@ -41,7 +41,7 @@ func describeAt(t reflect.Type, path string) (element, error) {
 		return "field " + path + ": "
 	}
 	if tc := codeForType(t); tc != nil {
-		return element{format: string(tc.code), size: tc.size, align: tc.size, code: tc}, nil
+		return element{format: tc.format, size: tc.size, align: tc.size, code: tc}, nil
 	}
 	switch t.Kind() {
 	case reflect.Array:

@@ -17,6 +17,7 @@ type WChar int32
 // (LP64) C sizes.
 type typecode struct {
 	code   byte
+	format string // code as a string: the element format of a T
 	ctype  string // the C type, for messages
 	goType reflect.Type
 	kind   goKind // makes DynValues and DynArrays of goType
@@ -26,7 +27,8 @@ type typecode struct {
 
 // row is the typecode code of C type ctype, held in Go as a T.
 func row[T any](code byte, ctype string, size uintptr, class byte) typecode {
-	return typecode{code: code, ctype: ctype, goType: reflect.TypeFor[T](), kind: kind[T]{}, size: size, class: class}
+	return typecode{code: code, format: string(code), ctype: ctype, goType: reflect.TypeFor[T](), kind: kind[T]{},
+		size: size, class: class}
 }
 
 // typecodes is the table, in CPython's order.
@@ -73,15 +75,19 @@ func lookupCode(op, tc string) (*typecode, error) {
 
 // codeForType returns the typecode a Go type is stored as: int64 as 'q'
 // and uint64 as 'Q' (C's long and long long are the same on Linux).
-func codeForType(t reflect.Type) *typecode {
+func codeForType(t reflect.Type) *typecode { return codesByType[t] }
+
+// codesByType maps each Go type of the table to its typecode, built once
+// (every creation and opening of a Value or Array looks its type up).
+var codesByType = func() map[reflect.Type]*typecode {
+	m := make(map[reflect.Type]*typecode, len(typecodes))
 	for i := range typecodes {
-		tc := &typecodes[i]
-		if tc.goType == t && tc.code != 'l' && tc.code != 'L' {
-			return tc
+		if tc := &typecodes[i]; tc.code != 'l' && tc.code != 'L' {
+			m[tc.goType] = tc
 		}
 	}
-	return nil
-}
+	return m
+}()
 
 // canonicalFormat maps layout-identical spellings of a format to one, so
 // that an object made by Python as 'l' opens as a Go int64 ('q'), and a
