@@ -1,8 +1,7 @@
-/* barrier.c - Barrier (see mpsync.h, "Barriers"): parties, the sleepers,
- * one state word (the generation, the futex waiters sleep on, and the
- * arrivals: count, releasing, broken), the last generation that
- * completed, and the identity of each counted party.  A party arrives
- * with one compare-and-swap, no lock.  Go's semaphore.Barrier is the same
+/* barrier.c - Barrier (see mpsync.h, "Barriers"): parties, broken, the
+ * arrival count, the generation (the futex waiters sleep on), the last
+ * generation that completed, and the identity of each waiting party,
+ * guarded by the object's lock.  Go's semaphore.Barrier is the same
  * algorithm on the same words; keep the two in step. */
 #ifndef MPS_USE_SYSTEM_LIB
 
@@ -11,41 +10,35 @@
 
 #include "mpsync_impl.h"
 
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "gen is the low half of the state word");
-
 static const int64_t slice_ns = 20 * 1000000;
 
 struct barrier {
+    void *lock;
     uint32_t parties;
-    uint64_t *state;
-    uint32_t *gen; /* the low half of state */
-    uint32_t *last_ok, *sleepers;
+    uint32_t *broken, *count, *gen, *last_ok, *sleepers;
     uint64_t *waiters;
 };
 
 static uint32_t *word(unsigned char *p, size_t off) { return (uint32_t *)(p + off); }
 
-static uint64_t pack(uint32_t gen, uint32_t arrivals) { return (uint64_t)arrivals << 32 | gen; }
-static uint32_t gen_of(uint64_t s) { return (uint32_t)s; }
-static uint32_t arrivals_of(uint64_t s) { return (uint32_t)(s >> 32); }
-
-/* view checks b and maps its words.  The party count comes from the
- * payload's size, validated when the object was opened, so that view
- * reads no shared memory (the parties word shares the state's cache
- * line; mps_barrier_open checks that the two agree). */
+/* view checks b and maps its words; the party count is shared memory,
+ * so it is checked against the payload each time. */
 static int view(const mps_object *b, struct barrier *v)
 {
-    int err = mps__family_check(b, MPS_KIND_BARRIER, 0, MPS_BARRIER_OFF_WAITERS + 8, 0);
+    int err = mps__family_check(b, MPS_KIND_BARRIER, 0, MPS_BARRIER_OFF_WAITERS + 8, 1);
     if (err != 0)
         return err;
-    uint64_t size = mps_object_info(b)->payload_size - MPS_BARRIER_OFF_WAITERS;
-    if (size % 8 != 0 || size / 8 > MPS_BARRIER_PARTIES_MAX)
-        return -EBADMSG;
     unsigned char *p = mps_object_payload(b);
+    uint32_t parties = __atomic_load_n(word(p, MPS_BARRIER_OFF_PARTIES), __ATOMIC_RELAXED);
+    if (parties < 1 || parties > MPS_BARRIER_PARTIES_MAX ||
+        MPS_BARRIER_OFF_WAITERS + 8 * (uint64_t)parties > mps_object_info(b)->payload_size)
+        return -EBADMSG;
     *v = (struct barrier){
-        .parties = (uint32_t)(size / 8),
-        .state = (uint64_t *)(p + MPS_BARRIER_OFF_STATE),
-        .gen = word(p, MPS_BARRIER_OFF_STATE),
+        .lock = mps_object_lock(b),
+        .parties = parties,
+        .broken = word(p, MPS_BARRIER_OFF_BROKEN),
+        .count = word(p, MPS_BARRIER_OFF_COUNT),
+        .gen = word(p, MPS_BARRIER_OFF_GEN),
         .last_ok = word(p, MPS_BARRIER_OFF_LAST_OK),
         .sleepers = word(p, MPS_BARRIER_OFF_SLEEPERS),
         .waiters = (uint64_t *)(p + MPS_BARRIER_OFF_WAITERS),
@@ -67,21 +60,18 @@ MPS_API int mps_barrier_create(const char *name, unsigned int parties, mps_objec
     if (parties < 1 || parties > MPS_BARRIER_PARTIES_MAX)
         return -EINVAL;
     uint32_t p = parties;
-    return mps__family_create(name, MPS_KIND_BARRIER, MPS_BARRIER_OFF_WAITERS + 8 * (uint64_t)parties, 0,
+    return mps__family_create(name, MPS_KIND_BARRIER, MPS_BARRIER_OFF_WAITERS + 8 * (uint64_t)parties, 1,
                               init_barrier, &p, out);
 }
 
 MPS_API int mps_barrier_open(const char *name, mps_object **out)
 {
     mps_object *o;
-    int err = mps__family_open(name, MPS_KIND_BARRIER, 0, MPS_BARRIER_OFF_WAITERS + 8, 0, &o);
+    int err = mps__family_open(name, MPS_KIND_BARRIER, 0, MPS_BARRIER_OFF_WAITERS + 8, 1, &o);
     if (err != 0)
         return err;
     struct barrier v;
-    if ((err = view(o, &v)) == 0 &&
-        __atomic_load_n(word(mps_object_payload(o), MPS_BARRIER_OFF_PARTIES), __ATOMIC_RELAXED) != v.parties)
-        err = -EBADMSG;
-    if (err != 0) {
+    if ((err = view(o, &v)) != 0) {
         mps_object_close(o);
         return err;
     }
@@ -89,69 +79,69 @@ MPS_API int mps_barrier_open(const char *name, mps_object **out)
     return 0;
 }
 
-static uint64_t load_state(struct barrier *v) { return __atomic_load_n(v->state, __ATOMIC_SEQ_CST); }
-
-static int cas_state(struct barrier *v, uint64_t *old, uint64_t new)
+/* next_gen ends the current generation and wakes its sleepers. */
+static void next_gen(struct barrier *v)
 {
-    return __atomic_compare_exchange_n(v->state, old, new, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-}
-
-/* wake wakes the sleepers on gen, if there may be any. */
-static void wake(struct barrier *v)
-{
+    __atomic_add_fetch(v->gen, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(v->sleepers, __ATOMIC_SEQ_CST) != 0)
         mps__futex_wake(v->gen, INT32_MAX);
 }
 
-/* dead reports whether the party in slot i is known and dead. */
-static int dead(struct barrier *v, uint32_t i)
+/* break_locked breaks the barrier and frees its waiters; the caller holds
+ * the lock. */
+static void break_locked(struct barrier *v)
 {
-    uint64_t w = __atomic_load_n(&v->waiters[i], __ATOMIC_SEQ_CST);
-    return w != 0 && !mps__alive(w);
+    __atomic_store_n(v->broken, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(v->count, 0, __ATOMIC_SEQ_CST);
+    next_gen(v);
 }
 
-/* party_died reports whether generation gen, still current, waits on a
- * dead party: one counted in, or, while releasing, the releasing one. */
-static int party_died(struct barrier *v, uint32_t gen)
+/* lock takes the internal lock; a holder that died left the bookkeeping
+ * half-done, so the barrier is broken and the lock repaired.  It fails,
+ * without the lock, only for a lock that is not recoverable. */
+static int lock(struct barrier *v)
 {
-    uint64_t s = load_state(v);
-    if (gen_of(s) != gen)
-        return 0;
-    uint32_t a = arrivals_of(s);
-    if (a & MPS_BARRIER_RELEASING)
-        return dead(v, v->parties - 1) && load_state(v) == s;
-    uint32_t n = a & MPS_BARRIER_COUNT;
-    for (uint32_t i = 0; i < n && i < v->parties; i++)
-        if (dead(v, i))
-            return gen_of(load_state(v)) == gen;
-    return 0;
-}
-
-/* Results of break_gen. */
-enum { BROKE, RELEASING, MOVED_ON };
-
-/* break_gen breaks generation gen, if it is current and not being
- * released by a live party: BROKE; RELEASING if it is being released
- * (wait for the next generation); MOVED_ON if gen is over. */
-static int break_gen(struct barrier *v, uint32_t gen)
-{
-    uint64_t s = load_state(v);
-    while (gen_of(s) == gen) {
-        if ((arrivals_of(s) & MPS_BARRIER_RELEASING) && !dead(v, v->parties - 1))
-            return RELEASING;
-        if (cas_state(v, &s, pack(gen + 1, MPS_BARRIER_BROKEN))) {
-            wake(v);
-            return BROKE;
-        }
+    int err = mps_lock_acquire(v->lock, -1);
+    if (err == -EOWNERDEAD) {
+        break_locked(v);
+        return mps_lock_consistent(v->lock);
     }
-    return MOVED_ON;
+    return err;
 }
+
+static void unlock(struct barrier *v) { mps_lock_release(v->lock); }
 
 /* completed reports whether generation gen ended by every party arriving
  * (rather than by a break or a reset). */
 static int completed(struct barrier *v, uint32_t gen)
 {
     return (int32_t)(__atomic_load_n(v->last_ok, __ATOMIC_SEQ_CST) - gen) >= 0;
+}
+
+/* party_died reports whether a party waiting in generation gen died. */
+static int party_died(struct barrier *v, uint32_t gen)
+{
+    uint32_t n = __atomic_load_n(v->count, __ATOMIC_SEQ_CST);
+    for (uint32_t i = 0; i < n && i < v->parties; i++) {
+        uint64_t w = __atomic_load_n(&v->waiters[i], __ATOMIC_SEQ_CST);
+        if (w != 0 && !mps__alive(w))
+            return __atomic_load_n(v->gen, __ATOMIC_SEQ_CST) == gen;
+    }
+    return 0;
+}
+
+/* finish ends a wait in generation gen whose generation has moved on, or
+ * that gave up (err): 0 if the generation completed, err otherwise. */
+static int finish(struct barrier *v, uint32_t gen, int err)
+{
+    int lerr = lock(v);
+    if (lerr != 0)
+        return lerr;
+    if (__atomic_load_n(v->gen, __ATOMIC_SEQ_CST) == gen)
+        break_locked(v);
+    int ok = completed(v, gen);
+    unlock(v);
+    return ok ? 0 : err;
 }
 
 /* struct gen_change is what a waiter waits for: the generation at gen
@@ -168,106 +158,6 @@ static int gen_changed(void *arg)
     return __atomic_load_n(c->gen, __ATOMIC_SEQ_CST) != c->was;
 }
 
-/* await waits for generation gen to end: 0; -ETIMEDOUT once deadline
- * passes; -EPIPE if a party it waits on died. */
-static int await(struct barrier *v, uint32_t gen, int64_t deadline)
-{
-    /* The others often arrive within microseconds: look before sleeping. */
-    struct gen_change change = {v->gen, gen};
-    if (mps__spin(gen_changed, &change))
-        return 0;
-    int err = 0;
-    __atomic_add_fetch(v->sleepers, 1, __ATOMIC_SEQ_CST);
-    while (err == 0 && __atomic_load_n(v->gen, __ATOMIC_SEQ_CST) == gen) {
-        int r = mps__futex_sleep(v->gen, gen, slice_ns, deadline);
-        if (r == -ETIMEDOUT && mps__expired(deadline))
-            err = -ETIMEDOUT;
-        else if (r != 0 && party_died(v, gen))
-            err = -EPIPE;
-    }
-    __atomic_sub_fetch(v->sleepers, 1, __ATOMIC_SEQ_CST);
-    return err;
-}
-
-/* finish ends a wait in generation gen that gave up (err): it breaks gen,
- * or waits out its release, and returns 0 if gen completed, else err. */
-static int finish(struct barrier *v, uint32_t gen, int err)
-{
-    while (break_gen(v, gen) == RELEASING)
-        await(v, gen, -1);
-    return completed(v, gen) ? 0 : err;
-}
-
-/* valid reports whether a, the arrivals half of a state word, is one the
- * algorithm writes: a count below parties; RELEASING with the count at
- * parties; BROKEN with no count. */
-static int valid(uint32_t a, uint32_t parties)
-{
-    uint32_t count = a & MPS_BARRIER_COUNT, flags = a & ~MPS_BARRIER_COUNT;
-    switch (flags) {
-    case 0:
-        return count < parties;
-    case MPS_BARRIER_RELEASING:
-        return count == parties;
-    case MPS_BARRIER_BROKEN:
-        return count == 0;
-    }
-    return 0;
-}
-
-/* arrive counts the calling party (self) into the current generation:
- * 0 with its generation, arrival index and whether it is the last; or
- * -EPIPE (broken), -EBADMSG (corrupt state; broken now), -ETIMEDOUT (it
- * may not wait and is not the last; broken now). */
-static int arrive(struct barrier *v, uint64_t self, int may_wait, uint32_t *gen, uint32_t *index, int *last)
-{
-    /* The first compare-and-swap guesses a fresh barrier's state: right
-     * or wrong, it brings the line here for writing and the state with
-     * it, where a load then a compare-and-swap would move it twice.  (A
-     * guess leads only to that compare-and-swap; a party that may not
-     * wait breaks the generation, so it starts from the real state.) */
-    uint64_t s = may_wait ? 0 : load_state(v);
-    for (;;) {
-        uint32_t g = gen_of(s), a = arrivals_of(s), count = a & MPS_BARRIER_COUNT;
-        /* The state is shared memory a buggy process may have scribbled
-         * on: check it before the count indexes anything. */
-        if (!valid(a, v->parties)) {
-            if (cas_state(v, &s, pack(g + 1, MPS_BARRIER_BROKEN))) {
-                wake(v);
-                return -EBADMSG;
-            }
-            continue;
-        }
-        if (a & MPS_BARRIER_BROKEN)
-            return -EPIPE;
-        if (a & MPS_BARRIER_RELEASING) {
-            /* The last party of g runs the action: wait for the next
-             * generation (whatever the timeout, as a lock would). */
-            if (await(v, g, -1) == -EPIPE)
-                break_gen(v, g);
-            s = load_state(v);
-            continue;
-        }
-        int is_last = count + 1 == v->parties;
-        if (!may_wait && !is_last) {
-            if (break_gen(v, g) == BROKE)
-                return -ETIMEDOUT;
-            s = load_state(v);
-            continue;
-        }
-        if (cas_state(v, &s, pack(g, is_last ? MPS_BARRIER_RELEASING | v->parties : count + 1))) {
-            /* Until this store the slot holds an earlier party's identity:
-             * for those nanoseconds, a death check may miss this party or
-             * see that one. */
-            __atomic_store_n(&v->waiters[count], self, __ATOMIC_RELEASE);
-            *gen = g;
-            *index = count;
-            *last = is_last;
-            return 0;
-        }
-    }
-}
-
 MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(void *arg), void *arg,
                              unsigned int *index)
 {
@@ -279,70 +169,89 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
     if ((err = mps__self(&self)) != 0)
         return err;
     int64_t deadline = mps__deadline(timeout_ns);
-    uint32_t gen, i;
-    int last;
-    if ((err = arrive(&v, self, timeout_ns != 0, &gen, &i, &last)) != 0)
+    if ((err = lock(&v)) != 0)
         return err;
+    if (__atomic_load_n(v.broken, __ATOMIC_SEQ_CST) != 0) {
+        unlock(&v);
+        return -EPIPE;
+    }
+    uint32_t gen = __atomic_load_n(v.gen, __ATOMIC_SEQ_CST);
+    /* The count is shared memory a buggy process may have scribbled on:
+     * read it once and check it before it indexes anything. */
+    uint32_t count = __atomic_load_n(v.count, __ATOMIC_SEQ_CST);
+    if (count >= v.parties) {
+        break_locked(&v);
+        unlock(&v);
+        return -EBADMSG;
+    }
+    if (timeout_ns == 0 && count + 1 < v.parties) {
+        break_locked(&v); /* not the last, and may not wait */
+        unlock(&v);
+        return -ETIMEDOUT;
+    }
+    __atomic_store_n(v.count, count + 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&v.waiters[count], self, __ATOMIC_SEQ_CST);
     if (index != NULL)
-        *index = i;
-    if (last) {
+        *index = count;
+    if (count == v.parties - 1) {
         /* The last party: run the action, then free everyone. */
         int r = action != NULL ? action(arg) : 0;
         if (r != 0) {
-            __atomic_store_n(v.state, pack(gen + 1, MPS_BARRIER_BROKEN), __ATOMIC_SEQ_CST);
-            wake(&v);
+            break_locked(&v);
+            unlock(&v);
             return r < 0 ? r : -ECANCELED;
         }
-        /* last_ok before the generation moves on: a waiter that sees the
-         * new generation knows how the old one ended. */
-        __atomic_store_n(v.last_ok, gen, __ATOMIC_RELEASE);
-        __atomic_store_n(v.state, pack(gen + 1, 0), __ATOMIC_SEQ_CST);
-        wake(&v);
+        __atomic_store_n(v.last_ok, gen, __ATOMIC_SEQ_CST);
+        __atomic_store_n(v.count, 0, __ATOMIC_SEQ_CST);
+        next_gen(&v);
+        unlock(&v);
         return 0;
     }
-    err = await(&v, gen, deadline);
-    /* The usual end: the generation completed, and nothing more to do. */
+    unlock(&v);
+
+    /* The others often arrive within microseconds: look before sleeping. */
+    struct gen_change change = {v.gen, gen};
+    err = 0;
+    if (!mps__spin(gen_changed, &change)) {
+        __atomic_add_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
+        while (err == 0 && __atomic_load_n(v.gen, __ATOMIC_SEQ_CST) == gen) {
+            int r = mps__futex_sleep(v.gen, gen, slice_ns, deadline);
+            if (r == -ETIMEDOUT && mps__expired(deadline))
+                err = -ETIMEDOUT;
+            else if (r != 0 && party_died(&v, gen))
+                err = -EPIPE;
+        }
+        __atomic_sub_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
+    }
+    /* The usual end: the generation completed (last_ok is stored before
+     * the generation moves on), and no lock is needed to know it. */
     if (err == 0 && completed(&v, gen))
         return 0;
     return finish(&v, gen, err != 0 ? err : -EPIPE);
-}
-
-/* settle waits out a release in progress and returns the state after. */
-static uint64_t settle(struct barrier *v)
-{
-    uint64_t s = load_state(v);
-    while (arrivals_of(s) & MPS_BARRIER_RELEASING) {
-        if (await(v, gen_of(s), -1) == -EPIPE)
-            break_gen(v, gen_of(s));
-        s = load_state(v);
-    }
-    return s;
 }
 
 MPS_API int mps_barrier_abort(mps_object *b)
 {
     struct barrier v;
     int err = view(b, &v);
-    if (err != 0)
-        return err;
-    uint64_t s = settle(&v);
-    while (!cas_state(&v, &s, pack(gen_of(s) + 1, MPS_BARRIER_BROKEN)))
-        s = settle(&v);
-    wake(&v);
-    return 0;
+    if (err == 0 && (err = lock(&v)) == 0) {
+        break_locked(&v);
+        unlock(&v);
+    }
+    return err;
 }
 
 MPS_API int mps_barrier_reset(mps_object *b)
 {
     struct barrier v;
     int err = view(b, &v);
-    if (err != 0)
-        return err;
-    uint64_t s = settle(&v);
-    while (!cas_state(&v, &s, pack(gen_of(s) + 1, 0)))
-        s = settle(&v);
-    wake(&v);
-    return 0;
+    if (err == 0 && (err = lock(&v)) == 0) {
+        __atomic_store_n(v.broken, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(v.count, 0, __ATOMIC_SEQ_CST);
+        next_gen(&v);
+        unlock(&v);
+    }
+    return err;
 }
 
 MPS_API int mps_barrier_parties(const mps_object *b, unsigned int *parties)
@@ -363,7 +272,7 @@ MPS_API int mps_barrier_n_waiting(const mps_object *b, unsigned int *n)
     if (err == 0 && n == NULL)
         err = -EINVAL;
     if (err == 0) {
-        uint32_t c = arrivals_of(load_state(&v)) & MPS_BARRIER_COUNT;
+        uint32_t c = __atomic_load_n(v.count, __ATOMIC_SEQ_CST);
         *n = c < v.parties ? c : v.parties;
     }
     return err;
@@ -376,7 +285,7 @@ MPS_API int mps_barrier_broken(const mps_object *b, int *broken)
     if (err == 0 && broken == NULL)
         err = -EINVAL;
     if (err == 0)
-        *broken = (arrivals_of(load_state(&v)) & MPS_BARRIER_BROKEN) != 0;
+        *broken = __atomic_load_n(v.broken, __ATOMIC_SEQ_CST) != 0;
     return err;
 }
 

@@ -211,7 +211,7 @@ int mps_shm_unlink(const char *name);
  * ------------------------------------------------------------------------ */
 
 #define MPS_MAGIC 0x5953504Du /* bytes 'M' 'P' 'S' 'Y' in memory order */
-#define MPS_LAYOUT_VERSION 3 /* 2: lock owners are identities, not pids; 3: lock-free barriers */
+#define MPS_LAYOUT_VERSION 2 /* 2: lock owners are identities, not pids */
 #define MPS_HEADER_SIZE 64
 #define MPS_FORMAT_MAX 255
 #define MPS_LOCK_AREA_SIZE 64
@@ -1029,50 +1029,36 @@ int mps_cond_unlink(const mps_cond *cond);
 /* ------------------------------------------------------------------------
  * Barriers
  *
- * A Barrier (MPS_KIND_BARRIER) has no lock area and a payload of
+ * A Barrier (MPS_KIND_BARRIER) has a lock area guarding a payload of
  * MPS_BARRIER_OFF_WAITERS + 8 * parties bytes:
  *
  *   off size field
  *     0   4  parties   1..MPS_BARRIER_PARTIES_MAX
- *     4   4  sleepers  processes that may sleep on gen
- *     8   8  state     one 64-bit word, changed only by compare-and-swap:
- *                        low 32 bits (offset 8): gen, the generation; the
- *                          futex the waiters sleep on (shared)
- *                        high 32 bits (offset 12): arrivals, the parties
- *                          counted in this generation (MPS_BARRIER_COUNT),
- *                          MPS_BARRIER_RELEASING while the last party runs
- *                          the action, MPS_BARRIER_BROKEN once broken
+ *     4   4  broken    1 once broken, until a reset
+ *     8   4  count     parties waiting in this generation
+ *    12   4  gen       the generation; the futex waiters sleep on (shared)
  *    16   4  last_ok   the last generation that completed (starts at
  *                      0xffffffff: none)
- *    20   4  reserved, 0
- *    24 8*parties      the identity of each party counted in this
- *                      generation, by arrival index
+ *    20   4  sleepers  processes that may sleep on gen
+ *    24 8*parties      the identity of each waiting party, by arrival
  *
- * A party arrives with one compare-and-swap of state, counting itself in,
- * then stores its identity in its slot; the one that makes the count
- * parties sets RELEASING too, runs the action, stores the generation in
- * last_ok, sets state to the next generation with no arrivals, and wakes
- * the sleepers.  The others look at gen, then sleep on it in slices,
- * checking that the parties counted in the generation live (while
- * RELEASING, only the releasing one, in the last slot).  A party that
- * finds RELEASING waits for the next generation.  Breaking moves gen on
- * with BROKEN set, never while a live party is releasing.  A state other
- * than a count below parties, RELEASING with the count at parties, or
- * BROKEN with no count is corrupt: the next arrival breaks the barrier.
- * A party whose generation moved on without reaching last_ok was broken.
+ * Under the lock a party counts itself in; the last to arrive runs the
+ * action, records the generation in last_ok, zeroes the count and moves
+ * gen on, waking everyone; the others sleep on gen in slices, checking
+ * that the waiting parties live.  Breaking sets broken, zeroes the count
+ * and moves gen on; a party whose generation moved on without reaching
+ * last_ok was broken.  A holder of the lock that died breaks the barrier.
  * Close with mps_object_close, unlink with mps_object_unlink.  Since
- * version 0.3; this layout since layout version 3 (library 0.6; before,
- * arrivals took a lock area).
+ * version 0.3.
  * ------------------------------------------------------------------------ */
 
 #define MPS_BARRIER_OFF_PARTIES 0
-#define MPS_BARRIER_OFF_SLEEPERS 4
-#define MPS_BARRIER_OFF_STATE 8
+#define MPS_BARRIER_OFF_BROKEN 4
+#define MPS_BARRIER_OFF_COUNT 8
+#define MPS_BARRIER_OFF_GEN 12
 #define MPS_BARRIER_OFF_LAST_OK 16
+#define MPS_BARRIER_OFF_SLEEPERS 20
 #define MPS_BARRIER_OFF_WAITERS 24
-#define MPS_BARRIER_COUNT 0x1ffffu          /* arrivals: the count */
-#define MPS_BARRIER_RELEASING (1u << 30)     /* arrivals: the last party releases */
-#define MPS_BARRIER_BROKEN (1u << 31)        /* arrivals: broken until a reset */
 #define MPS_BARRIER_PARTIES_MAX 65536
 
 /* mps_barrier_create creates a barrier for parties parties ("mps_barrier_"
@@ -1095,14 +1081,15 @@ int mps_barrier_open(const char *name, mps_object **out);
  * barrier is broken for the others); the action's nonzero result, which
  * should be a negative errno (a positive one becomes -ECANCELED: the
  * barrier is broken); -EBADMSG (another process corrupted the arrival
- * state: the barrier is broken, reset repairs it); -EINVAL, -EMEDIUMTYPE. */
+ * count: the barrier is broken, reset repairs it); -ENOTRECOVERABLE (the
+ * internal lock is unusable: the barrier can never work again); -EINVAL,
+ * -EMEDIUMTYPE. */
 int mps_barrier_wait(mps_object *barrier, int64_t timeout_ns, int (*action)(void *arg), void *arg,
                      unsigned int *index);
 
 /* mps_barrier_abort breaks the barrier.  mps_barrier_reset returns it to
- * its first state; parties waiting get -EPIPE.  While the last party of a
- * generation runs the action, both wait for its end.  Return 0, -EINVAL,
- * -EMEDIUMTYPE, -EBADMSG. */
+ * its first state; parties waiting get -EPIPE.  Return 0,
+ * -ENOTRECOVERABLE, -EINVAL, -EMEDIUMTYPE, -EBADMSG. */
 int mps_barrier_abort(mps_object *barrier);
 int mps_barrier_reset(mps_object *barrier);
 

@@ -5,7 +5,7 @@ const (
 	HeaderSize    = 64 // MPS_HEADER_SIZE
 	LockAreaSize  = 64 // MPS_LOCK_AREA_SIZE
 	FormatMax     = 255
-	LayoutVersion = 3
+	LayoutVersion = 2
 	VersionMajor  = 0 // MPS_VERSION_MAJOR
 	VersionMinor  = 6 // MPS_VERSION_MINOR
 )

@@ -58,12 +58,11 @@ func raw(t *testing.T, name string) (payload []byte, lockWord *atomic.Uint64) {
 	return mem[info.PayloadOffset : info.PayloadOffset+info.PayloadSize], lockWord
 }
 
-// TestBarrierCorruptCount writes arrivals the algorithm never writes (a
-// count at or past the parties, releasing with a short count, every bit)
-// into a live barrier on which a helper process waits: the next Wait
-// returns an error matching ErrBroken and ErrCorrupt (never an index
-// panic), the waiter is released with ErrBroken, and Reset mends the
-// barrier.
+// TestBarrierCorruptCount writes arrival counts out of range into a live
+// barrier on which a helper process waits: the next Wait returns an error
+// matching ErrBroken and ErrCorrupt (never an index panic), the waiter is
+// released with ErrBroken, the internal lock is left free, and Reset mends
+// the barrier.
 func TestBarrierCorruptCount(t *testing.T) {
 	b, err := semaphore.NewBarrier(2, nil)
 	if err != nil {
@@ -71,19 +70,22 @@ func TestBarrierCorruptCount(t *testing.T) {
 	}
 	defer b.Unlink()
 	defer b.Close()
-	payload, _ := raw(t, b.Name())
-	for _, garbage := range []uint32{2, 1000, 1<<30 | 1, ^uint32(0)} {
+	payload, lockWord := raw(t, b.Name())
+	for _, garbage := range []uint32{2, 1000, ^uint32(0)} {
 		p := proctest.Start(t, "barrier-once", b.Name(), "0")
 		p.Expect("waiting")
 		for b.NWaiting() < 1 {
 			time.Sleep(time.Millisecond)
 		}
-		binary.NativeEndian.PutUint32(payload[semaphore.OffBarArrivals:], garbage)
+		binary.NativeEndian.PutUint32(payload[semaphore.OffBarCount:], garbage)
 		_, err := b.Wait(t.Context())
 		if !errors.Is(err, semaphore.ErrBroken) || !errors.Is(err, semaphore.ErrCorrupt) {
 			t.Errorf("count %d: Wait: %v, want ErrBroken and ErrCorrupt", garbage, err)
 		}
 		p.Expect("barrier broken")
+		if w := lockWord.Load(); w != 0 {
+			t.Errorf("count %d: internal lock word %#x after the error, want 0 (free)", garbage, w)
+		}
 		if err := b.Reset(); err != nil {
 			t.Fatal(err)
 		}

@@ -21,10 +21,10 @@ func TestFamilyLayoutMatchesC(t *testing.T) {
 		"MPS_COND_OFF_NEXT": offCondNext, "MPS_COND_OFF_BOUND": offCondBound, "MPS_COND_OFF_WAITING": offCondWaiting,
 		"MPS_COND_OFF_TOKENS": offCondTokens, "MPS_COND_FORMAT": condFormat,
 		"MPS_COND_IMPLICIT_LOCK": condImplicitLock, "MPS_COND_COUNT_MAX": condCountMax,
-		"MPS_BARRIER_OFF_PARTIES": offBarParties, "MPS_BARRIER_OFF_SLEEPERS": offBarSleep,
-		"MPS_BARRIER_OFF_STATE": offBarState, "MPS_BARRIER_OFF_LAST_OK": offBarLastOK,
+		"MPS_BARRIER_OFF_PARTIES": offBarParties, "MPS_BARRIER_OFF_BROKEN": offBarBroken,
+		"MPS_BARRIER_OFF_COUNT": offBarCount, "MPS_BARRIER_OFF_GEN": offBarGen,
+		"MPS_BARRIER_OFF_LAST_OK": offBarLastOK, "MPS_BARRIER_OFF_SLEEPERS": offBarSleep,
 		"MPS_BARRIER_OFF_WAITERS": offBarWaiters, "MPS_BARRIER_PARTIES_MAX": maxParties,
-		"MPS_BARRIER_COUNT": barCount, "MPS_BARRIER_RELEASING": barReleasing, "MPS_BARRIER_BROKEN": barBroken,
 	}
 	if semword.Size != offSemMax {
 		t.Errorf("the sem_t is %d bytes, the maximum at offset %d", semword.Size, offSemMax)

@@ -338,7 +338,7 @@ static void test_condition(void)
 
 struct party {
     mps_object *b;
-    long actions;   /* counted by the action, which runs alone */
+    long actions;   /* counted by the action, under the barrier's lock */
     long index_sum; /* atomic */
 };
 

@@ -1,7 +1,6 @@
 package futex
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -39,20 +38,5 @@ func TestSpinSeesLateDone(t *testing.T) {
 	start := time.Now()
 	if !(Spin{Tries: 1 << 20}).Until(func() bool { return time.Since(start) > 2*BusySpin }) {
 		t.Fatal("Spin.Until missed a condition that held during its yielding rounds")
-	}
-}
-
-// TestStoreRelease checks that the release stores write the whole word
-// (every byte, the high half included) and nothing beside it.
-func TestStoreRelease(t *testing.T) {
-	var w [3]atomic.Uint64
-	StoreRelease(&w[1], 0x8765432112345678)
-	if w[0].Load() != 0 || w[1].Load() != 0x8765432112345678 || w[2].Load() != 0 {
-		t.Errorf("StoreRelease: words %#x %#x %#x", w[0].Load(), w[1].Load(), w[2].Load())
-	}
-	var h [3]atomic.Uint32
-	StoreRelease32(&h[1], 0x87654321)
-	if h[0].Load() != 0 || h[1].Load() != 0x87654321 || h[2].Load() != 0 {
-		t.Errorf("StoreRelease32: words %#x %#x %#x", h[0].Load(), h[1].Load(), h[2].Load())
 	}
 }
