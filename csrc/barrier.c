@@ -1,6 +1,6 @@
 /* barrier.c - Barrier (see mpsync.h, "Barriers"): parties, broken, the
- * arrival count, the generation (the futex waiters sleep on), the last
- * generation that completed, and the identity of each waiting party,
+ * arrival count, the generation (the futex waiters sleep on), how the
+ * last generations ended, and the identity of each waiting party,
  * guarded by the object's lock.  Go's semaphore.Barrier is the same
  * algorithm on the same words; keep the two in step. */
 #ifndef MPS_USE_SYSTEM_LIB
@@ -15,8 +15,8 @@ static const int64_t slice_ns = 20 * 1000000;
 struct barrier {
     void *lock;
     uint32_t parties;
-    uint32_t *broken, *count, *gen, *last_ok, *sleepers;
-    uint64_t *waiters;
+    uint32_t *broken, *count, *gen, *last_broken, *sleepers;
+    uint64_t *ok_bits, *waiters;
 };
 
 static uint32_t *word(unsigned char *p, size_t off) { return (uint32_t *)(p + off); }
@@ -39,8 +39,9 @@ static int view(const mps_object *b, struct barrier *v)
         .broken = word(p, MPS_BARRIER_OFF_BROKEN),
         .count = word(p, MPS_BARRIER_OFF_COUNT),
         .gen = word(p, MPS_BARRIER_OFF_GEN),
-        .last_ok = word(p, MPS_BARRIER_OFF_LAST_OK),
+        .last_broken = word(p, MPS_BARRIER_OFF_LAST_BROKEN),
         .sleepers = word(p, MPS_BARRIER_OFF_SLEEPERS),
+        .ok_bits = (uint64_t *)(p + MPS_BARRIER_OFF_OK_BITS),
         .waiters = (uint64_t *)(p + MPS_BARRIER_OFF_WAITERS),
     };
     return 0;
@@ -49,9 +50,9 @@ static int view(const mps_object *b, struct barrier *v)
 static int init_barrier(mps_object *o, void *arg)
 {
     unsigned char *p = mps_object_payload(o);
-    uint32_t last_ok = UINT32_MAX; /* generation 0 has not completed */
+    uint32_t last_broken = UINT32_MAX; /* no generation was broken */
     memcpy(p + MPS_BARRIER_OFF_PARTIES, arg, 4);
-    memcpy(p + MPS_BARRIER_OFF_LAST_OK, &last_ok, 4);
+    memcpy(p + MPS_BARRIER_OFF_LAST_BROKEN, &last_broken, 4);
     return 0;
 }
 
@@ -79,10 +80,17 @@ MPS_API int mps_barrier_open(const char *name, mps_object **out)
     return 0;
 }
 
-/* next_gen ends the current generation and wakes its sleepers. */
-static void next_gen(struct barrier *v)
+/* end_gen ends the current generation, recording whether it completed
+ * (ok), and wakes its sleepers; the caller holds the lock. */
+static void end_gen(struct barrier *v, int ok)
 {
-    __atomic_add_fetch(v->gen, 1, __ATOMIC_SEQ_CST);
+    uint32_t gen = __atomic_load_n(v->gen, __ATOMIC_SEQ_CST);
+    uint64_t bit = (uint64_t)1 << (gen % 64);
+    uint64_t bits = __atomic_load_n(v->ok_bits, __ATOMIC_SEQ_CST);
+    __atomic_store_n(v->ok_bits, ok ? bits | bit : bits & ~bit, __ATOMIC_SEQ_CST);
+    if (!ok)
+        __atomic_store_n(v->last_broken, gen, __ATOMIC_SEQ_CST);
+    __atomic_store_n(v->gen, gen + 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(v->sleepers, __ATOMIC_SEQ_CST) != 0)
         mps__futex_wake(v->gen, INT32_MAX);
 }
@@ -93,7 +101,7 @@ static void break_locked(struct barrier *v)
 {
     __atomic_store_n(v->broken, 1, __ATOMIC_SEQ_CST);
     __atomic_store_n(v->count, 0, __ATOMIC_SEQ_CST);
-    next_gen(v);
+    end_gen(v, 0);
 }
 
 /* lock takes the internal lock; a holder that died left the bookkeeping
@@ -112,10 +120,19 @@ static int lock(struct barrier *v)
 static void unlock(struct barrier *v) { mps_lock_release(v->lock); }
 
 /* completed reports whether generation gen ended by every party arriving
- * (rather than by a break or a reset). */
+ * (rather than by a break or a reset): by its bit while the generation is
+ * at most 64 past it (the bit is read before the generation, so a later
+ * generation cannot have reused it), and beyond that by being after the
+ * last broken one; a generation that cannot be told counts as broken. */
 static int completed(struct barrier *v, uint32_t gen)
 {
-    return (int32_t)(__atomic_load_n(v->last_ok, __ATOMIC_SEQ_CST) - gen) >= 0;
+    uint64_t bits = __atomic_load_n(v->ok_bits, __ATOMIC_SEQ_CST);
+    uint32_t now = __atomic_load_n(v->gen, __ATOMIC_SEQ_CST);
+    if (now == gen)
+        return 0;
+    if (now - gen <= 64)
+        return (bits >> (gen % 64)) & 1;
+    return (int32_t)(__atomic_load_n(v->last_broken, __ATOMIC_SEQ_CST) - gen) < 0;
 }
 
 /* party_died reports whether a party waiting in generation gen died. */
@@ -201,9 +218,8 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
             unlock(&v);
             return r < 0 ? r : -ECANCELED;
         }
-        __atomic_store_n(v.last_ok, gen, __ATOMIC_SEQ_CST);
         __atomic_store_n(v.count, 0, __ATOMIC_SEQ_CST);
-        next_gen(&v);
+        end_gen(&v, 1);
         unlock(&v);
         return 0;
     }
@@ -223,8 +239,8 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
         }
         __atomic_sub_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
     }
-    /* The usual end: the generation completed (last_ok is stored before
-     * the generation moves on), and no lock is needed to know it. */
+    /* The usual end: the generation completed (its bit is set before the
+     * generation moves on), and no lock is needed to know it. */
     if (err == 0 && completed(&v, gen))
         return 0;
     return finish(&v, gen, err != 0 ? err : -EPIPE);
@@ -248,7 +264,7 @@ MPS_API int mps_barrier_reset(mps_object *b)
     if (err == 0 && (err = lock(&v)) == 0) {
         __atomic_store_n(v.broken, 0, __ATOMIC_SEQ_CST);
         __atomic_store_n(v.count, 0, __ATOMIC_SEQ_CST);
-        next_gen(&v);
+        end_gen(&v, 0);
         unlock(&v);
     }
     return err;

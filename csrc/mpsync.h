@@ -72,7 +72,7 @@ extern "C" {
  * conditions, barriers, typed values), 0.4 arenas, 0.5 freeing objects in
  * arenas (mps_arena_free; mps_object_unlink frees one). */
 #define MPS_VERSION_MAJOR 0
-#define MPS_VERSION_MINOR 6
+#define MPS_VERSION_MINOR 7
 
 /* mps_version returns the library's version as MAJOR * 1000 + MINOR, so a
  * program can check at run time that the library it loaded is at least the
@@ -211,7 +211,9 @@ int mps_shm_unlink(const char *name);
  * ------------------------------------------------------------------------ */
 
 #define MPS_MAGIC 0x5953504Du /* bytes 'M' 'P' 'S' 'Y' in memory order */
-#define MPS_LAYOUT_VERSION 2 /* 2: lock owners are identities, not pids */
+#define MPS_LAYOUT_VERSION 4 /* 2: lock owners are identities, not pids; 3: a
+                              * barrier layout withdrawn before release; 4:
+                              * barriers record how each generation ended */
 #define MPS_HEADER_SIZE 64
 #define MPS_FORMAT_MAX 255
 #define MPS_LOCK_AREA_SIZE 64
@@ -1037,17 +1039,23 @@ int mps_cond_unlink(const mps_cond *cond);
  *     4   4  broken    1 once broken, until a reset
  *     8   4  count     parties waiting in this generation
  *    12   4  gen       the generation; the futex waiters sleep on (shared)
- *    16   4  last_ok   the last generation that completed (starts at
- *                      0xffffffff: none)
+ *    16   4  last_broken the last generation that a break or a reset
+ *                      ended (starts at 0xffffffff: none)
  *    20   4  sleepers  processes that may sleep on gen
- *    24 8*parties      the identity of each waiting party, by arrival
+ *    24   8  ok_bits   bit g % 64 set: generation g completed (for the 64
+ *                      generations before the current one)
+ *    32 8*parties      the identity of each waiting party, by arrival
  *
  * Under the lock a party counts itself in; the last to arrive runs the
- * action, records the generation in last_ok, zeroes the count and moves
+ * action, sets its generation's bit in ok_bits, zeroes the count and moves
  * gen on, waking everyone; the others sleep on gen in slices, checking
- * that the waiting parties live.  Breaking sets broken, zeroes the count
- * and moves gen on; a party whose generation moved on without reaching
- * last_ok was broken.  A holder of the lock that died breaks the barrier.
+ * that the waiting parties live.  Breaking (and resetting) clears the
+ * generation's bit, records it in last_broken, zeroes the count and moves
+ * gen on.  A party whose generation moved on reads how it ended from its
+ * bit while gen is at most 64 past it; further behind, its generation
+ * completed if it is after last_broken, and is reported broken otherwise
+ * (a party stopped for 64 rounds that also saw a break cannot know).  A
+ * holder of the lock that died breaks the barrier.
  * Close with mps_object_close, unlink with mps_object_unlink.  Since
  * version 0.3.
  * ------------------------------------------------------------------------ */
@@ -1056,9 +1064,10 @@ int mps_cond_unlink(const mps_cond *cond);
 #define MPS_BARRIER_OFF_BROKEN 4
 #define MPS_BARRIER_OFF_COUNT 8
 #define MPS_BARRIER_OFF_GEN 12
-#define MPS_BARRIER_OFF_LAST_OK 16
+#define MPS_BARRIER_OFF_LAST_BROKEN 16
 #define MPS_BARRIER_OFF_SLEEPERS 20
-#define MPS_BARRIER_OFF_WAITERS 24
+#define MPS_BARRIER_OFF_OK_BITS 24
+#define MPS_BARRIER_OFF_WAITERS 32
 #define MPS_BARRIER_PARTIES_MAX 65536
 
 /* mps_barrier_create creates a barrier for parties parties ("mps_barrier_"

@@ -5,9 +5,9 @@ const (
 	HeaderSize    = 64 // MPS_HEADER_SIZE
 	LockAreaSize  = 64 // MPS_LOCK_AREA_SIZE
 	FormatMax     = 255
-	LayoutVersion = 2
+	LayoutVersion = 4
 	VersionMajor  = 0 // MPS_VERSION_MAJOR
-	VersionMinor  = 6 // MPS_VERSION_MINOR
+	VersionMinor  = 7 // MPS_VERSION_MINOR
 )
 
 // Arena layout constants (MPS_ARENA_*): see "Arenas" in mpsync.h and

@@ -21,16 +21,19 @@ import (
 
 // Payload of a barrier, guarded by its lock area: parties, broken, the
 // number waiting, the generation (the futex waiters sleep on), the last
-// generation that completed, then the identity of each waiting party.
+// generation that a break or reset ended, the sleepers, a bit per
+// generation (mod 64) that completed, then the identity of each waiting
+// party.
 const (
-	offBarParties = 0
-	offBarBroken  = 4
-	offBarCount   = 8
-	offBarGen     = 12
-	offBarLastOK  = 16
-	offBarSleep   = 20 // processes that may sleep on the generation futex
-	offBarWaiters = 24
-	maxParties    = 1 << 16
+	offBarParties    = 0
+	offBarBroken     = 4
+	offBarCount      = 8
+	offBarGen        = 12
+	offBarLastBroken = 16
+	offBarSleep      = 20 // processes that may sleep on the generation futex
+	offBarOKBits     = 24
+	offBarWaiters    = 32
+	maxParties       = 1 << 16
 )
 
 // Barrier makes a fixed number of parties, in any processes, wait for each
@@ -53,9 +56,11 @@ type Barrier struct {
 	broken  *atomic.Uint32
 	count   *atomic.Uint32
 	gen     *atomic.Uint32
-	lastOK  *atomic.Uint32
-	sleep   *atomic.Uint32
-	waiters []atomic.Uint64
+	// lastBroken and okBits record how generations ended (see completed).
+	lastBroken *atomic.Uint32
+	sleep      *atomic.Uint32
+	okBits     *atomic.Uint64
+	waiters    []atomic.Uint64
 
 	mu     sync.Mutex
 	action func() error
@@ -74,8 +79,8 @@ func NewBarrier(parties int, action func() error, opts ...Option) (*Barrier, err
 	}
 	obj, err := create(op, csrc.KindBarrier, uint64(offBarWaiters+8*parties), true, opts, func(o *object.Object) error {
 		binary.NativeEndian.PutUint32(o.Payload()[offBarParties:], uint32(parties))
-		// No generation has completed: generation 0 is not "last OK".
-		binary.NativeEndian.PutUint32(o.Payload()[offBarLastOK:], ^uint32(0))
+		// No generation was broken: generation 0 is not "last broken".
+		binary.NativeEndian.PutUint32(o.Payload()[offBarLastBroken:], ^uint32(0))
 		return nil
 	})
 	if err != nil {
@@ -105,15 +110,16 @@ func OpenBarrier(name string) (*Barrier, error) {
 func newBarrier(obj *object.Object, parties int) *Barrier {
 	p := unsafe.Pointer(&obj.Payload()[0])
 	return &Barrier{
-		h:       handle.Handle{Res: obj},
-		l:       robust.New(obj.LockArea()),
-		parties: parties,
-		broken:  (*atomic.Uint32)(unsafe.Add(p, offBarBroken)),
-		count:   (*atomic.Uint32)(unsafe.Add(p, offBarCount)),
-		gen:     (*atomic.Uint32)(unsafe.Add(p, offBarGen)),
-		lastOK:  (*atomic.Uint32)(unsafe.Add(p, offBarLastOK)),
-		sleep:   (*atomic.Uint32)(unsafe.Add(p, offBarSleep)),
-		waiters: unsafe.Slice((*atomic.Uint64)(unsafe.Add(p, offBarWaiters)), parties),
+		h:          handle.Handle{Res: obj},
+		l:          robust.New(obj.LockArea()),
+		parties:    parties,
+		broken:     (*atomic.Uint32)(unsafe.Add(p, offBarBroken)),
+		count:      (*atomic.Uint32)(unsafe.Add(p, offBarCount)),
+		gen:        (*atomic.Uint32)(unsafe.Add(p, offBarGen)),
+		lastBroken: (*atomic.Uint32)(unsafe.Add(p, offBarLastBroken)),
+		sleep:      (*atomic.Uint32)(unsafe.Add(p, offBarSleep)),
+		okBits:     (*atomic.Uint64)(unsafe.Add(p, offBarOKBits)),
+		waiters:    unsafe.Slice((*atomic.Uint64)(unsafe.Add(p, offBarWaiters)), parties),
 	}
 }
 
@@ -146,12 +152,21 @@ func (b *Barrier) lock(op string) error {
 func (b *Barrier) breakLocked() {
 	b.broken.Store(1)
 	b.count.Store(0)
-	b.nextGen()
+	b.endGen(false)
 }
 
-// nextGen ends the current generation and wakes its sleepers.
-func (b *Barrier) nextGen() {
-	b.gen.Add(1)
+// endGen ends the current generation, recording whether it completed
+// (ok), and wakes its sleepers; the caller holds the internal lock.
+func (b *Barrier) endGen(ok bool) {
+	gen := b.gen.Load()
+	bit := uint64(1) << (gen % 64)
+	if ok {
+		b.okBits.Store(b.okBits.Load() | bit)
+	} else {
+		b.okBits.Store(b.okBits.Load() &^ bit)
+		b.lastBroken.Store(gen)
+	}
+	b.gen.Store(gen + 1)
 	if b.sleep.Load() != 0 {
 		futex.Wake(b.gen, futex.MaxWake)
 	}
@@ -161,10 +176,17 @@ func (b *Barrier) nextGen() {
 // arrival index, from 0 for the first to Parties()-1 for the last. It
 // returns [ErrBroken] if the barrier is or becomes broken, and ctx's error
 // (within a few milliseconds, breaking the barrier for everyone, as a
-// timeout does in Python) if ctx ends first. Shared state that another
+// timeout does in Python) if ctx ends first; the last party to arrive
+// releases the round even with a ctx that has ended. Shared state that another
 // process corrupted (an arrival count of Parties() or more) breaks the
 // barrier too: the error matches both [ErrBroken] and [ErrCorrupt], and Reset
 // repairs it.
+//
+// A party reports how its own round ended even if its process was stopped
+// while later rounds completed, broke or were reset: the barrier remembers
+// the last 64 rounds, and that every round after the last break completed;
+// a party further behind whose round is not after the last break gets
+// [ErrBroken], since it cannot tell.
 func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	race.Release(unsafe.Pointer(b.gen))
 	i, err := b.wait(ctx)
@@ -196,8 +218,8 @@ func (b *Barrier) wait(ctx context.Context) (int, error) {
 			return index, stop
 		}
 	}
-	// The usual end: the generation completed (lastOK is stored before
-	// the generation moves on), and no lock is needed to know it.
+	// The usual end: the generation completed (its bit is set before the
+	// generation moves on), and no lock is needed to know it.
 	if err == nil && b.completed(gen) {
 		return index, nil
 	}
@@ -228,11 +250,6 @@ func (b *Barrier) arrive(ctx context.Context, op string) (index int, gen uint32,
 		b.l.Unlock()
 		return 0, 0, false, ErrBroken
 	}
-	if err := ctx.Err(); err != nil {
-		b.breakLocked()
-		b.l.Unlock()
-		return 0, 0, false, err
-	}
 	gen = b.gen.Load()
 	// The count is shared memory that a buggy process may have scribbled
 	// on: read it once and check it before it indexes anything.
@@ -244,9 +261,16 @@ func (b *Barrier) arrive(ctx context.Context, op string) (index int, gen uint32,
 			op, b.Name(), count, b.parties, ErrBroken, ErrCorrupt)
 	}
 	index = int(count)
+	last = index == b.parties-1
+	// A ctx that already ended may not wait, but the last party does not.
+	if err := ctx.Err(); err != nil && !last {
+		b.breakLocked()
+		b.l.Unlock()
+		return 0, 0, false, err
+	}
 	b.count.Store(count + 1)
 	b.waiters[index].Store(proc.MustSelf())
-	if index == b.parties-1 {
+	if last {
 		return index, gen, true, b.release(gen)
 	}
 	b.l.Unlock()
@@ -268,8 +292,21 @@ func (b *Barrier) settle(op string, gen uint32, brk bool) (bool, error) {
 }
 
 // completed reports whether generation gen ended by all parties arriving
-// (rather than by a break or a reset).
-func (b *Barrier) completed(gen uint32) bool { return int32(b.lastOK.Load()-gen) >= 0 }
+// (rather than by a break or a reset): by its bit while the generation is
+// at most 64 past it (the bit is read before the generation, so a later
+// generation cannot have reused it), and beyond that by being after the
+// last broken one. A generation that cannot be told counts as broken.
+func (b *Barrier) completed(gen uint32) bool {
+	bits := b.okBits.Load()
+	now := b.gen.Load()
+	switch {
+	case now == gen:
+		return false
+	case now-gen <= 64:
+		return bits>>(gen%64)&1 != 0
+	}
+	return int32(b.lastBroken.Load()-gen) < 0
+}
 
 // release ends generation gen: it runs the action, then frees every
 // waiter. The caller holds the internal lock; release unlocks it.
@@ -284,9 +321,8 @@ func (b *Barrier) release(gen uint32) error {
 			return err
 		}
 	}
-	b.lastOK.Store(gen)
 	b.count.Store(0)
-	b.nextGen()
+	b.endGen(true)
 	return nil
 }
 
@@ -338,7 +374,7 @@ func (b *Barrier) Reset() error {
 	}
 	b.broken.Store(0)
 	b.count.Store(0)
-	b.nextGen()
+	b.endGen(false)
 	b.l.Unlock()
 	return nil
 }

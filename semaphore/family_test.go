@@ -555,6 +555,102 @@ func TestBarrier(t *testing.T) {
 	}
 }
 
+// TestBarrierEndedContext: a party whose ctx has already ended breaks the
+// barrier, unless it is the last to arrive (then the round completes, as
+// in Python with a timeout of 0).
+func TestBarrierEndedContext(t *testing.T) {
+	b, err := semaphore.NewBarrier(2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Unlink()
+	defer b.Close()
+	ended, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := b.Wait(ended); !errors.Is(err, context.Canceled) || !b.Broken() {
+		t.Errorf("first party with an ended ctx: %v (broken %v), want context.Canceled and broken", err, b.Broken())
+	}
+	if err := b.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	p := proctest.Start(t, "barrier-once", b.Name(), "0")
+	p.Expect("waiting")
+	for b.NWaiting() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	if i, err := b.Wait(ended); err != nil || i != 1 {
+		t.Errorf("last party with an ended ctx: index %d, %v; want 1, nil", i, err)
+	}
+	p.Expect("barrier ok")
+}
+
+// TestBarrierStoppedParty stops a waiting party's process (SIGSTOP) while
+// its round ends one way and later rounds end the other, then lets it go
+// on: it must report how its own round ended, not how the latest did.
+func TestBarrierStoppedParty(t *testing.T) {
+	b, err := semaphore.NewBarrier(2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Unlink()
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	// rounds completes n rounds with two parties of this process.
+	rounds := func(n int) {
+		done := make(chan error, 1)
+		go func() {
+			for range n {
+				if _, err := b.Wait(ctx); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		for range n {
+			if _, err := b.Wait(ctx); err != nil {
+				t.Fatalf("a round after the stopped one: %v", err)
+			}
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("a round after the stopped one: %v", err)
+		}
+	}
+	complete := func() {
+		if _, err := b.Wait(ctx); err != nil {
+			t.Fatalf("completing the stopped party's round: %v", err)
+		}
+	}
+	reset := func() {
+		if err := b.Reset(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		while func() // what happens while the party is stopped
+		want  string
+	}{
+		{"reset, then a round", func() { reset(); rounds(1) }, "barrier broken"},
+		{"reset, then 70 rounds", func() { reset(); rounds(70) }, "barrier broken"},
+		{"completed, then reset", func() { complete(); reset() }, "barrier ok"},
+		{"completed, then 70 rounds", func() { complete(); rounds(70) }, "barrier ok"},
+	} {
+		p := proctest.Start(t, "barrier-once", b.Name(), "0")
+		p.Expect("waiting")
+		for b.NWaiting() < 1 {
+			time.Sleep(time.Millisecond)
+		}
+		p.Stop()
+		c.while()
+		p.Continue()
+		t.Logf("%s: expecting %q", c.name, c.want)
+		p.Expect(c.want)
+		reset()
+	}
+}
+
 // TestBarrierReleaserKilled kills the last party of a round while it runs
 // the action: the party waiting in that round, and one that arrived for
 // the next round meanwhile (it waits for the release), get ErrBroken

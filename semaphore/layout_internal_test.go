@@ -23,7 +23,8 @@ func TestFamilyLayoutMatchesC(t *testing.T) {
 		"MPS_COND_IMPLICIT_LOCK": condImplicitLock, "MPS_COND_COUNT_MAX": condCountMax,
 		"MPS_BARRIER_OFF_PARTIES": offBarParties, "MPS_BARRIER_OFF_BROKEN": offBarBroken,
 		"MPS_BARRIER_OFF_COUNT": offBarCount, "MPS_BARRIER_OFF_GEN": offBarGen,
-		"MPS_BARRIER_OFF_LAST_OK": offBarLastOK, "MPS_BARRIER_OFF_SLEEPERS": offBarSleep,
+		"MPS_BARRIER_OFF_LAST_BROKEN": offBarLastBroken, "MPS_BARRIER_OFF_SLEEPERS": offBarSleep,
+		"MPS_BARRIER_OFF_OK_BITS": offBarOKBits,
 		"MPS_BARRIER_OFF_WAITERS": offBarWaiters, "MPS_BARRIER_PARTIES_MAX": maxParties,
 	}
 	if semword.Size != offSemMax {

@@ -90,6 +90,73 @@ static void test_barrier(void)
     CHECK_RC(mps_object_close(b), 0);
 }
 
+/* wait_once forks a child that waits at barrier b once and exits with 0
+ * if its round completed, 1 if it broke, 2 otherwise; it returns once the
+ * child waits. */
+static pid_t wait_once(mps_object *b)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int err = mps_barrier_wait(b, -1, NULL, NULL, NULL);
+        _exit(err == 0 ? 0 : err == -EPIPE ? 1 : 2);
+    }
+    unsigned n = 0;
+    while (n == 0)
+        CHECK_RC(mps_barrier_n_waiting(b, &n), 0);
+    return pid;
+}
+
+/* rounds completes n rounds of the two-party barrier b with a forked
+ * partner. */
+static void rounds(mps_object *b, int n)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        for (int i = 0; i < n; i++)
+            if (mps_barrier_wait(b, -1, NULL, NULL, NULL) != 0)
+                _exit(1);
+        _exit(0);
+    }
+    for (int i = 0; i < n; i++)
+        CHECK_RC(mps_barrier_wait(b, 10LL * 1000000000, NULL, NULL, NULL), 0);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* test_barrier_stopped stops a waiting party (SIGSTOP) while its round
+ * ends one way and later rounds the other: once continued, it reports how
+ * its own round ended. */
+static void test_barrier_stopped(void)
+{
+    mps_object *b;
+    CHECK_RC(mps_barrier_create(NULL, 2, &b), 0);
+    for (int c = 0; c < 4; c++) {
+        pid_t pid = wait_once(b);
+        int status;
+        CHECK(kill(pid, SIGSTOP) == 0);
+        CHECK(waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status));
+        int completed = c >= 2; /* cases 2 and 3: the round completes */
+        if (completed)
+            CHECK_RC(mps_barrier_wait(b, 10LL * 1000000000, NULL, NULL, NULL), 0);
+        else
+            CHECK_RC(mps_barrier_reset(b), 0);
+        if (c % 2 == 0)
+            rounds(b, 70); /* past the 64 generations the bits remember */
+        else if (completed)
+            CHECK_RC(mps_barrier_reset(b), 0);
+        else
+            rounds(b, 1);
+        CHECK(kill(pid, SIGCONT) == 0);
+        CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == (completed ? 0 : 1));
+        CHECK_RC(mps_barrier_reset(b), 0);
+    }
+    CHECK_RC(mps_object_unlink(b), 0);
+    CHECK_RC(mps_object_close(b), 0);
+}
+
 static void wait_cond(const char *name, int fd)
 {
     mps_cond *c;
@@ -170,6 +237,7 @@ int main(void)
 {
     test_rlock();
     test_barrier();
+    test_barrier_stopped();
     test_condition();
     test_value();
     test_semaphore();

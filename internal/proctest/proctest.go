@@ -432,6 +432,50 @@ func (p *Proc) Kill() {
 	<-p.done
 }
 
+// Stop stops the helper with SIGSTOP and returns once every thread of it
+// has stopped (the signal alone takes effect a moment later). Continue
+// lets it go on.
+func (p *Proc) Stop() {
+	p.t.Helper()
+	if p.wrapped {
+		p.t.Fatalf("proctest: Stop of helper %s: not for a helper in a wrapper", p.name)
+	}
+	if err := p.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		p.t.Fatalf("proctest: stop helper %s: %v", p.name, err)
+	}
+	for deadline := time.Now().Add(recvTimeout); !allStopped(p.Pid()); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("proctest: helper %s did not stop within %v", p.name, recvTimeout)
+		}
+	}
+}
+
+// Continue sends SIGCONT to a helper that Stop stopped.
+func (p *Proc) Continue() {
+	p.t.Helper()
+	if err := p.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		p.t.Fatalf("proctest: continue helper %s: %v", p.name, err)
+	}
+}
+
+// allStopped reports whether every thread of process pid is in the
+// stopped state ("T" in /proc/<pid>/task/<tid>/stat).
+func allStopped(pid int) bool {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tasks, err := os.ReadDir(dir)
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(dir + task.Name() + "/stat")
+		i := bytes.LastIndexByte(b, ')')
+		if err != nil || i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
+}
+
 // wrapperChain returns pid and its descendants in its session: a wrapper
 // and the helper it runs, not the trackers they start (those run in
 // sessions of their own).
