@@ -6,7 +6,6 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/mpsync/mpsync/csrc"
@@ -64,19 +63,12 @@ func raw(t *testing.T, name string) (payload []byte, lockWord *atomic.Uint64) {
 // released with ErrBroken, the internal lock is left free, and Reset mends
 // the barrier.
 func TestBarrierCorruptCount(t *testing.T) {
-	b, err := semaphore.NewBarrier(2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Unlink()
-	defer b.Close()
+	b := newBarrier(t, 2)
 	payload, lockWord := raw(t, b.Name())
 	for _, garbage := range []uint32{2, 1000, ^uint32(0)} {
 		p := proctest.Start(t, "barrier-once", b.Name(), "0")
 		p.Expect("waiting")
-		for b.NWaiting() < 1 {
-			time.Sleep(time.Millisecond)
-		}
+		awaitWaiting(b, 1)
 		binary.NativeEndian.PutUint32(payload[semaphore.OffBarCount:], garbage)
 		_, err := b.Wait(t.Context())
 		if !errors.Is(err, semaphore.ErrBroken) || !errors.Is(err, semaphore.ErrCorrupt) {

@@ -186,6 +186,28 @@ func errName(err error) string {
 	return err.Error()
 }
 
+// newBarrier makes a barrier for parties parties that the test removes
+// at its end.
+func newBarrier(t *testing.T, parties int) *semaphore.Barrier {
+	t.Helper()
+	b, err := semaphore.NewBarrier(parties, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.Close()
+		b.Unlink()
+	})
+	return b
+}
+
+// awaitWaiting returns once n parties wait at b.
+func awaitWaiting(b *semaphore.Barrier, n int) {
+	for b.NWaiting() < n {
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestRLock(t *testing.T) {
 	r, err := semaphore.NewRLock()
 	if err != nil {
@@ -508,9 +530,7 @@ func TestBarrier(t *testing.T) {
 	a2 := proctest.Start(t, "barrier-once", b.Name(), "0")
 	a1.Expect("waiting")
 	a2.Expect("waiting")
-	for b.NWaiting() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	awaitWaiting(b, 2)
 	b.Abort()
 	a1.Expect("barrier broken")
 	a2.Expect("barrier broken")
@@ -534,9 +554,7 @@ func TestBarrier(t *testing.T) {
 	// Reset while parties wait: they get ErrBroken.
 	r3 := proctest.Start(t, "barrier-once", b.Name(), "0")
 	r3.Expect("waiting")
-	for b.NWaiting() < 1 {
-		time.Sleep(time.Millisecond)
-	}
+	awaitWaiting(b, 1)
 	b.Reset()
 	r3.Expect("barrier broken")
 
@@ -544,9 +562,7 @@ func TestBarrier(t *testing.T) {
 	// the others.
 	k := proctest.Start(t, "barrier-once", b.Name(), "0")
 	k.Expect("waiting")
-	for b.NWaiting() < 1 {
-		time.Sleep(time.Millisecond)
-	}
+	awaitWaiting(b, 1)
 	k.Kill()
 	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -559,12 +575,7 @@ func TestBarrier(t *testing.T) {
 // barrier, unless it is the last to arrive (then the round completes, as
 // in Python with a timeout of 0).
 func TestBarrierEndedContext(t *testing.T) {
-	b, err := semaphore.NewBarrier(2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Unlink()
-	defer b.Close()
+	b := newBarrier(t, 2)
 	ended, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := b.Wait(ended); !errors.Is(err, context.Canceled) || !b.Broken() {
@@ -575,9 +586,7 @@ func TestBarrierEndedContext(t *testing.T) {
 	}
 	p := proctest.Start(t, "barrier-once", b.Name(), "0")
 	p.Expect("waiting")
-	for b.NWaiting() < 1 {
-		time.Sleep(time.Millisecond)
-	}
+	awaitWaiting(b, 1)
 	if i, err := b.Wait(ended); err != nil || i != 1 {
 		t.Errorf("last party with an ended ctx: index %d, %v; want 1, nil", i, err)
 	}
@@ -588,12 +597,7 @@ func TestBarrierEndedContext(t *testing.T) {
 // its round ends one way and later rounds end the other, then lets it go
 // on: it must report how its own round ended, not how the latest did.
 func TestBarrierStoppedParty(t *testing.T) {
-	b, err := semaphore.NewBarrier(2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Unlink()
-	defer b.Close()
+	b := newBarrier(t, 2)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	// rounds completes n rounds with two parties of this process.
@@ -639,9 +643,7 @@ func TestBarrierStoppedParty(t *testing.T) {
 	} {
 		p := proctest.Start(t, "barrier-once", b.Name(), "0")
 		p.Expect("waiting")
-		for b.NWaiting() < 1 {
-			time.Sleep(time.Millisecond)
-		}
+		awaitWaiting(b, 1)
 		p.Stop()
 		c.while()
 		p.Continue()
@@ -656,19 +658,12 @@ func TestBarrierStoppedParty(t *testing.T) {
 // the next round meanwhile (it waits for the release), get ErrBroken
 // instead of hanging; Reset mends the barrier.
 func TestBarrierReleaserKilled(t *testing.T) {
-	b, err := semaphore.NewBarrier(2, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Unlink()
-	defer b.Close()
+	b := newBarrier(t, 2)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	waiter := make(chan error, 1)
 	go func() { _, err := b.Wait(ctx); waiter <- err }()
-	for b.NWaiting() < 1 {
-		time.Sleep(time.Millisecond)
-	}
+	awaitWaiting(b, 1)
 	last := proctest.Start(t, "barrier-stuck-action", b.Name())
 	last.Expect("in action")
 	late := make(chan error, 1)
