@@ -21,21 +21,23 @@ struct barrier {
 
 static uint32_t *word(unsigned char *p, size_t off) { return (uint32_t *)(p + off); }
 
-/* view checks b and maps its words; the party count is shared memory,
- * so it is checked against the payload each time. */
+/* view checks b and maps its words.  The number of parties comes from
+ * the payload's size, checked when b was opened and kept in this process:
+ * the parties word is shared memory a process may overwrite, only for
+ * display (a reset rewrites it). */
 static int view(const mps_object *b, struct barrier *v)
 {
     int err = mps__family_check(b, MPS_KIND_BARRIER, 0, MPS_BARRIER_OFF_WAITERS + 8, 1);
     if (err != 0)
         return err;
     unsigned char *p = mps_object_payload(b);
-    uint32_t parties = __atomic_load_n(word(p, MPS_BARRIER_OFF_PARTIES), __ATOMIC_RELAXED);
-    if (parties < 1 || parties > MPS_BARRIER_PARTIES_MAX ||
-        MPS_BARRIER_OFF_WAITERS + 8 * (uint64_t)parties > mps_object_info(b)->payload_size)
+    uint64_t size = mps_object_info(b)->payload_size;
+    uint64_t parties = (size - MPS_BARRIER_OFF_WAITERS) / 8;
+    if (parties < 1 || parties > MPS_BARRIER_PARTIES_MAX || size != MPS_BARRIER_OFF_WAITERS + 8 * parties)
         return -EBADMSG;
     *v = (struct barrier){
         .lock = mps_object_lock(b),
-        .parties = parties,
+        .parties = (uint32_t)parties,
         .broken = word(p, MPS_BARRIER_OFF_BROKEN),
         .count = word(p, MPS_BARRIER_OFF_COUNT),
         .gen = word(p, MPS_BARRIER_OFF_GEN),
@@ -104,12 +106,13 @@ static void break_locked(struct barrier *v)
     end_gen(v, 0);
 }
 
-/* lock takes the internal lock; a holder that died left the bookkeeping
- * half-done, so the barrier is broken and the lock repaired.  It fails,
- * without the lock, only for a lock that is not recoverable. */
-static int lock(struct barrier *v)
+/* lock takes the internal lock, waiting at most timeout_ns (< 0:
+ * without limit); a holder that died left the bookkeeping half-done, so
+ * the barrier is broken and the lock repaired.  It fails, without the
+ * lock, on a timeout (-ETIMEDOUT) and for a lock that is not recoverable. */
+static int lock(struct barrier *v, int64_t timeout_ns)
 {
-    int err = mps_lock_acquire(v->lock, -1);
+    int err = mps_lock_acquire(v->lock, timeout_ns);
     if (err == -EOWNERDEAD) {
         break_locked(v);
         return mps_lock_consistent(v->lock);
@@ -135,6 +138,15 @@ static int completed(struct barrier *v, uint32_t gen)
     return (int32_t)(__atomic_load_n(v->last_broken, __ATOMIC_SEQ_CST) - gen) < 0;
 }
 
+/* holder_died reports whether the internal lock's holder is a process
+ * that died: one that may have died before it counted itself in, which
+ * party_died cannot see. */
+static int holder_died(struct barrier *v)
+{
+    uint64_t w = __atomic_load_n((const uint64_t *)v->lock, __ATOMIC_SEQ_CST);
+    return w != MPS_LOCK_NOTRECOVERABLE && (w & MPS_ID_MASK) != 0 && !mps__alive(w);
+}
+
 /* party_died reports whether a party waiting in generation gen died. */
 static int party_died(struct barrier *v, uint32_t gen)
 {
@@ -151,7 +163,7 @@ static int party_died(struct barrier *v, uint32_t gen)
  * that gave up (err): 0 if the generation completed, err otherwise. */
 static int finish(struct barrier *v, uint32_t gen, int err)
 {
-    int lerr = lock(v);
+    int lerr = lock(v, -1);
     if (lerr != 0)
         return lerr;
     if (__atomic_load_n(v->gen, __ATOMIC_SEQ_CST) == gen)
@@ -186,7 +198,10 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
     if ((err = mps__self(&self)) != 0)
         return err;
     int64_t deadline = mps__deadline(timeout_ns);
-    if ((err = lock(&v)) != 0)
+    /* Waiting for the lock, this party has not arrived: a timeout leaves
+     * the barrier as it is.  With timeout 0 it waits (it may be the last
+     * party, which does not wait for the others). */
+    if ((err = lock(&v, timeout_ns > 0 ? timeout_ns : -1)) != 0)
         return err;
     if (__atomic_load_n(v.broken, __ATOMIC_SEQ_CST) != 0) {
         unlock(&v);
@@ -206,8 +221,10 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
         unlock(&v);
         return -ETIMEDOUT;
     }
-    __atomic_store_n(v.count, count + 1, __ATOMIC_SEQ_CST);
+    /* The identity goes first: a waiter looking for dead parties reads
+     * the count, then the identities below it, never a stale one. */
     __atomic_store_n(&v.waiters[count], self, __ATOMIC_SEQ_CST);
+    __atomic_store_n(v.count, count + 1, __ATOMIC_SEQ_CST);
     if (index != NULL)
         *index = count;
     if (count == v.parties - 1) {
@@ -234,7 +251,7 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
             int r = mps__futex_sleep(v.gen, gen, slice_ns, deadline);
             if (r == -ETIMEDOUT && mps__expired(deadline))
                 err = -ETIMEDOUT;
-            else if (r != 0 && party_died(&v, gen))
+            else if (r != 0 && (party_died(&v, gen) || holder_died(&v)))
                 err = -EPIPE;
         }
         __atomic_sub_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
@@ -250,7 +267,7 @@ MPS_API int mps_barrier_abort(mps_object *b)
 {
     struct barrier v;
     int err = view(b, &v);
-    if (err == 0 && (err = lock(&v)) == 0) {
+    if (err == 0 && (err = lock(&v, -1)) == 0) {
         break_locked(&v);
         unlock(&v);
     }
@@ -261,7 +278,8 @@ MPS_API int mps_barrier_reset(mps_object *b)
 {
     struct barrier v;
     int err = view(b, &v);
-    if (err == 0 && (err = lock(&v)) == 0) {
+    if (err == 0 && (err = lock(&v, -1)) == 0) {
+        __atomic_store_n(word(mps_object_payload(b), MPS_BARRIER_OFF_PARTIES), v.parties, __ATOMIC_SEQ_CST);
         __atomic_store_n(v.broken, 0, __ATOMIC_SEQ_CST);
         __atomic_store_n(v.count, 0, __ATOMIC_SEQ_CST);
         end_gen(&v, 0);

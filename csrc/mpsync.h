@@ -1035,7 +1035,9 @@ int mps_cond_unlink(const mps_cond *cond);
  * MPS_BARRIER_OFF_WAITERS + 8 * parties bytes:
  *
  *   off size field
- *     0   4  parties   1..MPS_BARRIER_PARTIES_MAX
+ *     0   4  parties   1..MPS_BARRIER_PARTIES_MAX, for display: the
+ *                      payload's size is what says it (a reset rewrites
+ *                      this word)
  *     4   4  broken    1 once broken, until a reset
  *     8   4  count     parties waiting in this generation
  *    12   4  gen       the generation; the futex waiters sleep on (shared)
@@ -1046,7 +1048,9 @@ int mps_cond_unlink(const mps_cond *cond);
  *                      generations before the current one)
  *    32 8*parties      the identity of each waiting party, by arrival
  *
- * Under the lock a party counts itself in; the last to arrive runs the
+ * Under the lock a party records its identity, then counts itself in
+ * (waiters read the count, then the identities below it); the last to
+ * arrive runs the
  * action, sets its generation's bit in ok_bits, zeroes the count and moves
  * gen on, waking everyone; the others sleep on gen in slices, checking
  * that the waiting parties live.  Breaking (and resetting) clears the
@@ -1055,7 +1059,8 @@ int mps_cond_unlink(const mps_cond *cond);
  * bit while gen is at most 64 past it; further behind, its generation
  * completed if it is after last_broken, and is reported broken otherwise
  * (a party stopped for 64 rounds that also saw a break cannot know).  A
- * holder of the lock that died breaks the barrier.
+ * holder of the lock that died breaks the barrier: the next to lock it,
+ * or a waiter that finds the holder dead when a slice ends.
  * Close with mps_object_close, unlink with mps_object_unlink.  Since
  * version 0.3.
  * ------------------------------------------------------------------------ */
@@ -1081,13 +1086,18 @@ int mps_barrier_open(const char *name, mps_object **out);
  * *index (if not NULL).  The last party to arrive runs action(arg), if
  * action is not NULL, before anyone is released (each party passes its
  * own; the last one's runs).  timeout_ns: < 0 forever, > 0 at most that
- * long, 0 not at all (only the last party passes).
+ * long, 0 not at all (only the last party passes).  The timeout bounds
+ * the wait for the internal lock too (0: no bound, as the last party
+ * waits for no one).
  * A barrier breaks - its waiters, and every later wait until
  * mps_barrier_reset, get -EPIPE - on mps_barrier_abort (and reset, for the
  * parties waiting then), on a party's timeout, when the action fails, and
- * when a waiting party's process dies.
+ * when a waiting party's process dies or a process dies holding the
+ * internal lock.
  * Returns 0; -EPIPE (broken); -ETIMEDOUT (this party's timeout ended: the
- * barrier is broken for the others); the action's nonzero result, which
+ * barrier is broken for the others; or it ended before this party got the
+ * internal lock, which another process held: it did not arrive, and the
+ * barrier is left as it was); the action's nonzero result, which
  * should be a negative errno (a positive one becomes -ECANCELED: the
  * barrier is broken); -EBADMSG (another process corrupted the arrival
  * count: the barrier is broken, reset repairs it); -ENOTRECOVERABLE (the

@@ -52,10 +52,12 @@ type Barrier struct {
 	noCopy  noCopy
 	h       handle.Handle
 	l       *robust.Lock
-	parties int
-	broken  *atomic.Uint32
-	count   *atomic.Uint32
-	gen     *atomic.Uint32
+	parties int // from the payload's size, which no process can change
+	// partiesWord is the parties word of the payload, for display.
+	partiesWord *atomic.Uint32
+	broken      *atomic.Uint32
+	count       *atomic.Uint32
+	gen         *atomic.Uint32
 	// lastBroken and okBits record how generations ended (see completed).
 	lastBroken *atomic.Uint32
 	sleep      *atomic.Uint32
@@ -99,27 +101,32 @@ func OpenBarrier(name string) (*Barrier, error) {
 	if err != nil {
 		return nil, err
 	}
-	parties := int(binary.NativeEndian.Uint32(obj.Payload()[offBarParties:]))
-	if parties < 1 || parties > maxParties || uint64(offBarWaiters+8*parties) > obj.Info.PayloadSize {
+	// The payload's size, checked when the object was opened, says how
+	// many parties there are; the parties word, which a process may
+	// overwrite, is only for display (and Reset rewrites it).
+	size := obj.Info.PayloadSize
+	parties := (size - offBarWaiters) / 8
+	if parties < 1 || parties > maxParties || size != offBarWaiters+8*parties {
 		obj.Close()
-		return nil, fmt.Errorf("%s %s: %d parties: %w", op, obj.Name(), parties, errs.ErrCorrupt)
+		return nil, fmt.Errorf("%s %s: a payload of %d bytes is not a barrier's: %w", op, obj.Name(), size, errs.ErrCorrupt)
 	}
-	return newBarrier(obj, parties), nil
+	return newBarrier(obj, int(parties)), nil
 }
 
 func newBarrier(obj *object.Object, parties int) *Barrier {
 	p := unsafe.Pointer(&obj.Payload()[0])
 	return &Barrier{
-		h:          handle.Handle{Res: obj},
-		l:          robust.New(obj.LockArea()),
-		parties:    parties,
-		broken:     (*atomic.Uint32)(unsafe.Add(p, offBarBroken)),
-		count:      (*atomic.Uint32)(unsafe.Add(p, offBarCount)),
-		gen:        (*atomic.Uint32)(unsafe.Add(p, offBarGen)),
-		lastBroken: (*atomic.Uint32)(unsafe.Add(p, offBarLastBroken)),
-		sleep:      (*atomic.Uint32)(unsafe.Add(p, offBarSleep)),
-		okBits:     (*atomic.Uint64)(unsafe.Add(p, offBarOKBits)),
-		waiters:    unsafe.Slice((*atomic.Uint64)(unsafe.Add(p, offBarWaiters)), parties),
+		h:           handle.Handle{Res: obj},
+		l:           robust.New(obj.LockArea()),
+		parties:     parties,
+		partiesWord: (*atomic.Uint32)(unsafe.Add(p, offBarParties)),
+		broken:      (*atomic.Uint32)(unsafe.Add(p, offBarBroken)),
+		count:       (*atomic.Uint32)(unsafe.Add(p, offBarCount)),
+		gen:         (*atomic.Uint32)(unsafe.Add(p, offBarGen)),
+		lastBroken:  (*atomic.Uint32)(unsafe.Add(p, offBarLastBroken)),
+		sleep:       (*atomic.Uint32)(unsafe.Add(p, offBarSleep)),
+		okBits:      (*atomic.Uint64)(unsafe.Add(p, offBarOKBits)),
+		waiters:     unsafe.Slice((*atomic.Uint64)(unsafe.Add(p, offBarWaiters)), parties),
 	}
 }
 
@@ -132,15 +139,18 @@ func (b *Barrier) SetAction(action func() error) {
 
 // lock takes the barrier's internal lock; a holder that died broke the
 // barrier's bookkeeping, so the barrier is broken and the lock repaired.
-// It fails, not holding the lock, only for a lock that is not recoverable
-// (something other than mpsync wrote into it): the barrier can never work
-// again, and the error matches [ErrBroken] too.
-func (b *Barrier) lock(op string) error {
-	err := b.l.Lock(context.Background())
+// It fails, not holding the lock, when ctx ends first (with ctx's error),
+// and for a lock that is not recoverable (something other than mpsync
+// wrote into it): the barrier can never work again, and the error matches
+// [ErrBroken] too.
+func (b *Barrier) lock(ctx context.Context, op string) error {
+	err := b.l.Lock(ctx)
 	switch {
 	case errors.Is(err, ErrOwnerDead):
 		b.breakLocked()
 		b.l.MarkConsistent()
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
 	case err != nil:
 		return fmt.Errorf("%s %s: internal lock: %w: %w", op, b.Name(), ErrBroken, err)
 	}
@@ -177,7 +187,12 @@ func (b *Barrier) endGen(ok bool) {
 // returns [ErrBroken] if the barrier is or becomes broken, and ctx's error
 // (within a few milliseconds, breaking the barrier for everyone, as a
 // timeout does in Python) if ctx ends first; the last party to arrive
-// releases the round even with a ctx that has ended. Shared state that another
+// releases the round even with a ctx that has ended. A ctx that ends
+// while Wait waits for the barrier's internal lock (another process holds
+// it and does not let go) returns ctx's error without arriving and
+// without breaking the barrier; once arrived, a party whose ctx ends
+// takes that lock to break the barrier, as long as its holder lives. A
+// process that dies holding it breaks the barrier. Shared state that another
 // process corrupted (an arrival count of Parties() or more) breaks the
 // barrier too: the error matches both [ErrBroken] and [ErrCorrupt], and Reset
 // repairs it.
@@ -205,7 +220,7 @@ func (b *Barrier) wait(ctx context.Context) (int, error) {
 		b.sleep.Add(1)
 		var stop error // the handle's closing, or the internal lock's failure
 		err = barrierSleep.Wait(ctx, b.gen, gen, func(timedOut bool) error {
-			if timedOut && b.gen.Load() == gen && b.partyDied(gen) {
+			if timedOut && b.gen.Load() == gen && (b.partyDied(gen) || b.holderDied()) {
 				_, stop = b.settle(op, gen, true)
 			}
 			if stop == nil {
@@ -243,7 +258,9 @@ func (b *Barrier) arrive(ctx context.Context, op string) (index int, gen uint32,
 	if err := b.h.Check(); err != nil {
 		return 0, 0, false, err
 	}
-	if err := b.lock(op); err != nil {
+	// Waiting for the lock, this party has not arrived: a ctx that ends
+	// meanwhile leaves the barrier as it is.
+	if err := b.lock(ctx, op); err != nil {
 		return 0, 0, false, err
 	}
 	if b.broken.Load() != 0 {
@@ -268,8 +285,10 @@ func (b *Barrier) arrive(ctx context.Context, op string) (index int, gen uint32,
 		b.l.Unlock()
 		return 0, 0, false, err
 	}
-	b.count.Store(count + 1)
+	// The identity goes first: a waiter looking for dead parties reads
+	// the count, then the identities below it, never a stale one.
 	b.waiters[index].Store(proc.MustSelf())
+	b.count.Store(count + 1)
 	if last {
 		return index, gen, true, b.release(gen)
 	}
@@ -280,7 +299,7 @@ func (b *Barrier) arrive(ctx context.Context, op string) (index int, gen uint32,
 // settle takes the internal lock, breaks the barrier if brk and
 // generation gen still waits, and reports whether gen completed.
 func (b *Barrier) settle(op string, gen uint32, brk bool) (bool, error) {
-	if err := b.lock(op); err != nil {
+	if err := b.lock(context.Background(), op); err != nil {
 		return false, err
 	}
 	if brk && b.gen.Load() == gen {
@@ -337,6 +356,14 @@ func runAction(action func() error) (err error) {
 	return action()
 }
 
+// holderDied reports whether the internal lock's holder is a process that
+// died: one that may have died before it counted itself in, which
+// partyDied cannot see.
+func (b *Barrier) holderDied() bool {
+	h := b.l.Holder()
+	return h != 0 && !proc.Alive(h)
+}
+
 // partyDied reports whether a party waiting in generation gen has died.
 func (b *Barrier) partyDied(gen uint32) bool {
 	n := int(b.count.Load())
@@ -355,7 +382,7 @@ func (b *Barrier) Abort() error {
 	if err := b.h.Check(); err != nil {
 		return err
 	}
-	if err := b.lock("semaphore.Barrier.Abort"); err != nil {
+	if err := b.lock(context.Background(), "semaphore.Barrier.Abort"); err != nil {
 		return err
 	}
 	b.breakLocked()
@@ -369,9 +396,10 @@ func (b *Barrier) Reset() error {
 	if err := b.h.Check(); err != nil {
 		return err
 	}
-	if err := b.lock("semaphore.Barrier.Reset"); err != nil {
+	if err := b.lock(context.Background(), "semaphore.Barrier.Reset"); err != nil {
 		return err
 	}
+	b.partiesWord.Store(uint32(b.parties)) // repairs a word another process overwrote
 	b.broken.Store(0)
 	b.count.Store(0)
 	b.endGen(false)

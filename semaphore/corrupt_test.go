@@ -6,9 +6,11 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/proc"
 	"github.com/mpsync/mpsync/internal/proctest"
 	"github.com/mpsync/mpsync/semaphore"
 	"github.com/mpsync/mpsync/shm"
@@ -34,6 +36,26 @@ func init() {
 		}
 		c.Unlock()
 		h.Printf("unlocked")
+	})
+	// lock-area-hold takes the internal lock of object args[0] by writing
+	// its identity into the lock word, as a party does before it counts
+	// itself in, says "holding" and stays until killed.
+	proctest.Register("lock-area-hold", func(h *proctest.Helper) {
+		seg, err := shm.Open(h.Args[0])
+		if err != nil {
+			h.Fatalf("shm.Open: %v", err)
+		}
+		info, err := csrc.ValidateHeader(seg.Bytes())
+		if err != nil || info.LockOffset == 0 {
+			h.Fatalf("no lock area: %v", err)
+		}
+		word := (*atomic.Uint64)(unsafe.Pointer(&seg.Bytes()[info.LockOffset]))
+		if !word.CompareAndSwap(0, proc.MustSelf()) {
+			h.Fatalf("the lock is taken: %#x", word.Load())
+		}
+		h.Ready()
+		h.Printf("holding")
+		select {}
 	})
 }
 
@@ -92,6 +114,74 @@ func TestBarrierCorruptCount(t *testing.T) {
 		t.Errorf("Wait after Reset: %v", err)
 	}
 	p.Expect("barrier ok")
+}
+
+// TestBarrierCorruptParties overwrites the parties word: the number of
+// parties comes from the payload's size, so handles opened before and
+// after, in Go and C, still agree on it, a round completes, and Reset
+// rewrites the word.
+func TestBarrierCorruptParties(t *testing.T) {
+	b := newBarrier(t, 2)
+	payload, _ := raw(t, b.Name())
+	for _, garbage := range []uint32{0, 1, 3, ^uint32(0)} {
+		binary.NativeEndian.PutUint32(payload[semaphore.OffBarParties:], garbage)
+		o, err := semaphore.OpenBarrier(b.Name())
+		if err != nil {
+			t.Fatalf("parties word %d: OpenBarrier: %v", garbage, err)
+		}
+		if o.Parties() != 2 {
+			t.Errorf("parties word %d: Parties() = %d, want 2", garbage, o.Parties())
+		}
+		o.Close()
+		p := proctest.Start(t, "barrier-once", b.Name(), "0")
+		p.Expect("waiting")
+		awaitWaiting(b, 1)
+		if _, err := b.Wait(t.Context()); err != nil {
+			t.Errorf("parties word %d: Wait: %v", garbage, err)
+		}
+		p.Expect("barrier ok")
+		if err := b.Reset(); err != nil {
+			t.Fatal(err)
+		}
+		if w := binary.NativeEndian.Uint32(payload[semaphore.OffBarParties:]); w != 2 {
+			t.Errorf("parties word %d: after Reset it is %d, want 2", garbage, w)
+		}
+	}
+}
+
+// TestBarrierLockHolderKilled kills a process holding the barrier's
+// internal lock (as a party does before it counts itself in): the party
+// waiting meanwhile is released with ErrBroken instead of waiting for
+// ever, and while the holder lived, a Wait whose ctx ended while it waited
+// for the lock returned ctx's error without breaking the barrier.
+func TestBarrierLockHolderKilled(t *testing.T) {
+	b := newBarrier(t, 3)
+	w := proctest.Start(t, "barrier-once", b.Name(), "0")
+	w.Expect("waiting")
+	awaitWaiting(b, 1)
+	holder := proctest.Start(t, "lock-area-hold", b.Name())
+	holder.Expect("holding")
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) || b.Broken() || b.NWaiting() != 1 {
+		t.Errorf("Wait while a live process holds the lock: %v (broken %v, %d waiting); want DeadlineExceeded, not broken, 1 waiting",
+			err, b.Broken(), b.NWaiting())
+	}
+	holder.Kill()
+	w.Expect("barrier broken")
+	if err := b.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	p := proctest.Start(t, "barrier-once", b.Name(), "0")
+	p.Expect("waiting")
+	awaitWaiting(b, 1)
+	p2 := proctest.Start(t, "barrier-once", b.Name(), "0")
+	p2.Expect("waiting")
+	if _, err := b.Wait(t.Context()); err != nil {
+		t.Errorf("Wait after Reset: %v", err)
+	}
+	p.Expect("barrier ok")
+	p2.Expect("barrier ok")
 }
 
 // TestConditionCorruptCounts writes garbage into the token count while a

@@ -157,6 +157,54 @@ static void test_barrier_stopped(void)
     CHECK_RC(mps_object_close(b), 0);
 }
 
+static void hold_lock(const char *name, int fd)
+{
+    mps_object *b;
+    CHECK_RC(mps_barrier_open(name, &b), 0);
+    CHECK_RC(mps_lock_acquire(mps_object_lock(b), -1), 0);
+    ready(fd);
+}
+
+/* test_barrier_holder_killed: a process dies holding the barrier's
+ * internal lock (as a party does before it counts itself in).  While it
+ * lives, a wait that times out waiting for the lock leaves the barrier
+ * alone; once it is killed, the party waiting meanwhile gets -EPIPE
+ * instead of waiting for ever.  A corrupt parties word changes nothing:
+ * the payload's size says how many parties there are, and a reset
+ * rewrites the word. */
+static void test_barrier_holder_killed(void)
+{
+    mps_object *b;
+    CHECK_RC(mps_barrier_create(NULL, 3, &b), 0);
+    pid_t waiter = wait_once(b);
+    pid_t holder = child(hold_lock, mps_object_name(b));
+    CHECK_RC(mps_barrier_wait(b, 50 * 1000000LL, NULL, NULL, NULL), -ETIMEDOUT);
+    int broken;
+    unsigned n;
+    CHECK_RC(mps_barrier_broken(b, &broken), 0);
+    CHECK_RC(mps_barrier_n_waiting(b, &n), 0);
+    CHECK(!broken && n == 1);
+    kill_child(holder);
+    int status;
+    alarm(30); /* a waiter that never notices would hang the test */
+    CHECK(waitpid(waiter, &status, 0) == waiter && WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    alarm(0);
+    CHECK_RC(mps_barrier_reset(b), 0);
+
+    uint32_t *parties_word = (uint32_t *)((unsigned char *)mps_object_payload(b) + MPS_BARRIER_OFF_PARTIES);
+    *parties_word = 0;
+    mps_object *o;
+    unsigned parties;
+    CHECK_RC(mps_barrier_open(mps_object_name(b), &o), 0);
+    CHECK_RC(mps_barrier_parties(o, &parties), 0);
+    CHECK(parties == 3);
+    CHECK_RC(mps_barrier_reset(o), 0);
+    CHECK(*parties_word == 3);
+    CHECK_RC(mps_object_close(o), 0);
+    CHECK_RC(mps_object_unlink(b), 0);
+    CHECK_RC(mps_object_close(b), 0);
+}
+
 static void wait_cond(const char *name, int fd)
 {
     mps_cond *c;
@@ -238,6 +286,7 @@ int main(void)
     test_rlock();
     test_barrier();
     test_barrier_stopped();
+    test_barrier_holder_killed();
     test_condition();
     test_value();
     test_semaphore();
