@@ -149,8 +149,8 @@ func (b *Barrier) lock(ctx context.Context, op string) error {
 	case errors.Is(err, ErrOwnerDead):
 		b.breakLocked()
 		b.l.MarkConsistent()
-	case err != nil && ctx.Err() != nil:
-		return ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return err // ctx's end (seen by the sleep's own clock, maybe before ctx's timer)
 	case err != nil:
 		return fmt.Errorf("%s %s: internal lock: %w: %w", op, b.Name(), ErrBroken, err)
 	}
