@@ -287,9 +287,13 @@ MPS_HIDDEN void mps__futex_wake(uint32_t *word, int n);
  * hand-over in a ping-pong can take longer than that: a waiter that
  * sleeps too soon pays a wake (several microseconds in a VM) on every
  * hand-over.  A count of looks measured no time (1000 bare looks took
- * 0.5-1.4 us); a time does.  Go's waiters look as long (futex.BusySpin),
- * then give the process's other goroutines a turn before they sleep. */
-#define MPS__BUSY_NS 5000
+ * 0.5-1.4 us); a time does.  Go's waiters look for 5 us (futex.BusySpin),
+ * then give the process's other goroutines 200 turns, 20-40 us in all
+ * before they sleep; the C spin-then-futex peers of the bench look about
+ * 20 us.  Measured with bench/peers/c/mpsync_c, 5 interleaved runs each,
+ * median ns: pingpong 561 -> 81, barrier 2296 -> 294, event 358 -> 70
+ * for 5 us -> 20 us (5 us slept through many hand-overs). */
+#define MPS__BUSY_NS 20000
 
 /* MPS__LOCK_BUSY_NS is how long a contended lock acquirer looks at the
  * word with no system call before it yields: a holder is most often in a
