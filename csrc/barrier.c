@@ -15,7 +15,7 @@ static const int64_t slice_ns = 20 * 1000000;
 struct barrier {
     void *lock;
     uint32_t parties;
-    uint32_t *broken, *count, *gen, *last_broken, *sleepers;
+    uint32_t *parties_word, *broken, *count, *gen, *last_broken, *sleepers;
     uint64_t *ok_bits, *waiters;
 };
 
@@ -38,6 +38,7 @@ static int view(const mps_object *b, struct barrier *v)
     *v = (struct barrier){
         .lock = mps_object_lock(b),
         .parties = (uint32_t)parties,
+        .parties_word = word(p, MPS_BARRIER_OFF_PARTIES),
         .broken = word(p, MPS_BARRIER_OFF_BROKEN),
         .count = word(p, MPS_BARRIER_OFF_COUNT),
         .gen = word(p, MPS_BARRIER_OFF_GEN),
@@ -136,15 +137,6 @@ static int completed(struct barrier *v, uint32_t gen)
     if (now - gen <= 64)
         return (bits >> (gen % 64)) & 1;
     return (int32_t)(__atomic_load_n(v->last_broken, __ATOMIC_SEQ_CST) - gen) < 0;
-}
-
-/* holder_died reports whether the internal lock's holder is a process
- * that died: one that may have died before it counted itself in, which
- * party_died cannot see. */
-static int holder_died(struct barrier *v)
-{
-    uint64_t w = __atomic_load_n((const uint64_t *)v->lock, __ATOMIC_SEQ_CST);
-    return w != MPS_LOCK_NOTRECOVERABLE && (w & MPS_ID_MASK) != 0 && !mps__alive(w);
 }
 
 /* party_died reports whether a party waiting in generation gen died. */
@@ -251,7 +243,9 @@ MPS_API int mps_barrier_wait(mps_object *b, int64_t timeout_ns, int (*action)(vo
             int r = mps__futex_sleep(v.gen, gen, slice_ns, deadline);
             if (r == -ETIMEDOUT && mps__expired(deadline))
                 err = -ETIMEDOUT;
-            else if (r != 0 && (party_died(&v, gen) || holder_died(&v)))
+            /* A dead holder of the lock may have died before it counted
+             * itself in, where party_died cannot see it. */
+            else if (r != 0 && (party_died(&v, gen) || mps__lock_holder_died(v.lock)))
                 err = -EPIPE;
         }
         __atomic_sub_fetch(v.sleepers, 1, __ATOMIC_SEQ_CST);
@@ -279,7 +273,7 @@ MPS_API int mps_barrier_reset(mps_object *b)
     struct barrier v;
     int err = view(b, &v);
     if (err == 0 && (err = lock(&v, -1)) == 0) {
-        __atomic_store_n(word(mps_object_payload(b), MPS_BARRIER_OFF_PARTIES), v.parties, __ATOMIC_SEQ_CST);
+        __atomic_store_n(v.parties_word, v.parties, __ATOMIC_SEQ_CST);
         __atomic_store_n(v.broken, 0, __ATOMIC_SEQ_CST);
         __atomic_store_n(v.count, 0, __ATOMIC_SEQ_CST);
         end_gen(&v, 0);

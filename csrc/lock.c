@@ -343,6 +343,13 @@ MPS_HIDDEN int mps__lock_held(const void *lock)
     return self != 0 && same_owner(__atomic_load_n(&l->word, __ATOMIC_SEQ_CST), self);
 }
 
+MPS_HIDDEN int mps__lock_holder_died(const void *lock)
+{
+    const struct lock_area *l = lock;
+    uint64_t w = __atomic_load_n(&l->word, __ATOMIC_SEQ_CST);
+    return w != NOT_RECOVERABLE && (w & MPS_ID_MASK) != 0 && !mps__alive(w);
+}
+
 MPS_HIDDEN uint64_t mps__thread_token(void)
 {
     static __thread char token;

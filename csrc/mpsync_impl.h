@@ -322,6 +322,10 @@ MPS_HIDDEN int mps__spin(int (*done)(void *arg), void *arg);
  * area lock. */
 MPS_HIDDEN int mps__lock_held(const void *lock);
 
+/* mps__lock_holder_died reports whether the lock in the lock area lock is
+ * held by a process that died (and nobody has taken it over yet). */
+MPS_HIDDEN int mps__lock_holder_died(const void *lock);
+
 /* mps__thread_token names the calling thread as a recursive lock's owner
  * (the "owner" field of the lock area): nonzero, unique among the live
  * threads of the process. */

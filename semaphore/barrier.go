@@ -220,7 +220,9 @@ func (b *Barrier) wait(ctx context.Context) (int, error) {
 		b.sleep.Add(1)
 		var stop error // the handle's closing, or the internal lock's failure
 		err = barrierSleep.Wait(ctx, b.gen, gen, func(timedOut bool) error {
-			if timedOut && b.gen.Load() == gen && (b.partyDied(gen) || b.holderDied()) {
+			// A dead holder of the lock may have died before it counted
+			// itself in, where partyDied cannot see it.
+			if timedOut && b.gen.Load() == gen && (b.partyDied(gen) || b.l.HolderDied()) {
 				_, stop = b.settle(op, gen, true)
 			}
 			if stop == nil {
@@ -354,14 +356,6 @@ func runAction(action func() error) (err error) {
 		}
 	}()
 	return action()
-}
-
-// holderDied reports whether the internal lock's holder is a process that
-// died: one that may have died before it counted itself in, which
-// partyDied cannot see.
-func (b *Barrier) holderDied() bool {
-	h := b.l.Holder()
-	return h != 0 && !proc.Alive(h)
 }
 
 // partyDied reports whether a party waiting in generation gen has died.

@@ -447,6 +447,13 @@ func (l *Lock) Holder() uint64 {
 	return w & proc.IDMask
 }
 
+// HolderDied reports whether the lock is held by a process that died
+// (and nobody has taken it over yet).
+func (l *Lock) HolderDied() bool {
+	h := l.Holder()
+	return h != 0 && !proc.Alive(h)
+}
+
 // Owner returns the pid of the process holding the lock, as recorded in
 // its registry (in its own pid namespace), or 0 if the lock is free or
 // the holder's registry is gone. For display.
