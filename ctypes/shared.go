@@ -20,7 +20,7 @@ import (
 
 // Option configures the creation (or, for WithLock, the opening) of a
 // Value or Array.
-type Option func(*options)
+type Option func(options) options
 
 type options struct {
 	name      string
@@ -33,16 +33,16 @@ type options struct {
 
 // WithName gives a new object a chosen name instead of a random one
 // ("mps_value_…", "mps_array_…"). Creation is exclusive.
-func WithName(name string) Option { return func(o *options) { o.name = name } }
+func WithName(name string) Option { return func(o options) options { o.name = name; return o } }
 
 // Untracked keeps a new object out of the resource tracker, so that it
 // outlives its creator even when no other process uses it; by default,
 // once every process that created or opened it is gone, it is unlinked.
-func Untracked() Option { return func(o *options) { o.untracked = true } }
+func Untracked() Option { return func(o options) options { o.untracked = true; return o } }
 
 // Unsynchronized makes an object without the embedded lock, as the Raw
 // constructors do.
-func Unsynchronized() Option { return func(o *options) { o.raw = true } }
+func Unsynchronized() Option { return func(o options) options { o.raw = true; return o } }
 
 // WithLock uses l instead of an embedded lock: Lock and Unlock lock l, and
 // the object is created without a lock of its own. l is this handle's
@@ -50,11 +50,11 @@ func Unsynchronized() Option { return func(o *options) { o.raw = true } }
 // semaphore.Lock or RLock opened by name) when they open the object. With a
 // caller's lock, Get and Set of values too large to be atomic do not lock:
 // hold l around them.
-func WithLock(l sync.Locker) Option { return func(o *options) { o.lock = l } }
+func WithLock(l sync.Locker) Option { return func(o options) options { o.lock = l; return o } }
 
 // Initial sets the initial elements of a new Array: a []T whose length
 // must equal the array's.
-func Initial(values any) Option { return func(o *options) { o.initial = values } }
+func Initial(values any) Option { return func(o options) options { o.initial = values; return o } }
 
 // In creates the Value or Array inside the arena a (see shm.NewArena)
 // instead of as a segment of its own: no file, no mapping and no system
@@ -72,12 +72,12 @@ func Initial(values any) Option { return func(o *options) { o.initial = values }
 // a freed object's name or handle is an error matching fs.ErrNotExist,
 // but a handle already open is not told). Untracked has no effect: the
 // arena is tracked as a whole.
-func In(a *shm.Arena) Option { return func(o *options) { o.arena = a } }
+func In(a *shm.Arena) Option { return func(o options) options { o.arena = a; return o } }
 
 func applyOptions(opts []Option) options {
 	var o options
 	for _, opt := range opts {
-		opt(&o)
+		o = opt(o)
 	}
 	return o
 }
@@ -91,6 +91,10 @@ type shared[T any] struct {
 	n    int
 	user sync.Locker // a caller's lock, or nil
 	core
+	// What obj and core.lock point at in an arena object's handle: held
+	// here, they cost a million arena objects no allocations of their own.
+	ownObj  object.Object
+	ownLock robust.Lock
 }
 
 // core is the part of shared that Value's fast paths touch. It is not
@@ -200,7 +204,7 @@ func (s *shared[T]) create(op string, kind, n int, o options, init func(payload 
 		// The spec and closure stay on the stack here (the standalone
 		// path's, below, escape): a million creations in an arena
 		// allocate two objects fewer each.
-		obj, err = object.CreateIn(op, o.arena, o.name, &spec, func(obj *object.Object) error {
+		obj, err = object.CreateIn(op, o.arena, o.name, &spec, &s.ownObj, func(obj *object.Object) error {
 			if init == nil {
 				return nil
 			}
@@ -259,7 +263,8 @@ func (s *shared[T]) attach(obj *object.Object, e element, o options) {
 		s.word4 = (*uint32)(s.base)
 	}
 	if area := obj.LockArea(); area != nil && o.lock == nil {
-		s.lock = robust.New(area)
+		s.ownLock.Init(area)
+		s.lock = &s.ownLock
 	}
 }
 

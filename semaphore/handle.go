@@ -10,7 +10,7 @@ import (
 )
 
 // Option configures the creation of an object.
-type Option func(*options)
+type Option func(options) options
 
 type options struct {
 	name      string
@@ -21,12 +21,12 @@ type options struct {
 // WithName gives a new object a chosen name (1 to 251 bytes, an optional
 // leading slash, no other slash) instead of a random one. Creation is
 // exclusive: an existing name is an error matching fs.ErrExist.
-func WithName(name string) Option { return func(o *options) { o.name = name } }
+func WithName(name string) Option { return func(o options) options { o.name = name; return o } }
 
 // Untracked keeps a new object out of the resource tracker, so that it
 // outlives its creator even when no other process uses it; by default,
 // once every process that created or opened it is gone, it is unlinked.
-func Untracked() Option { return func(o *options) { o.untracked = true } }
+func Untracked() Option { return func(o options) options { o.untracked = true; return o } }
 
 // In creates the object inside the arena a (see shm.NewArena) instead of
 // as a segment of its own: no file, no mapping and no system call of its
@@ -39,7 +39,7 @@ func Untracked() Option { return func(o *options) { o.untracked = true } }
 // process must not use it after that (opening a freed object's name or
 // handle is an error matching fs.ErrNotExist, but a handle already open
 // is not told). Untracked has no effect: the arena is tracked as a whole.
-func In(a *shm.Arena) Option { return func(o *options) { o.arena = a } }
+func In(a *shm.Arena) Option { return func(o options) options { o.arena = a; return o } }
 
 // sameArena returns In of the arena opts name, if any, for an object made
 // alongside another (a Condition's own RLock).
@@ -53,7 +53,7 @@ func sameArena(opts []Option) []Option {
 func applyOptions(opts []Option) options {
 	var o options
 	for _, opt := range opts {
-		opt(&o)
+		o = opt(o)
 	}
 	return o
 }
@@ -67,7 +67,7 @@ func create(op string, kind int, payload uint64, withLock bool, opts []Option, i
 		spec.Count, spec.ElemSize = 1, payload
 	}
 	if o.arena != nil {
-		return object.CreateIn(op, o.arena, o.name, &spec, init) // spec stays on the stack
+		return object.CreateIn(op, o.arena, o.name, &spec, new(object.Object), init) // spec stays on the stack
 	}
 	standalone := spec // escapes
 	return object.Create(op, o.name, &standalone, o.untracked, init)

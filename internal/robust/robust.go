@@ -158,13 +158,21 @@ var retired = uint64(deadBit)
 // aligned; fresh zeroed memory is a free lock. It makes this process's identity if there is none yet (a failure
 // then is reported by the first acquisition).
 func New(area []byte) *Lock {
-	l := view(area)
+	l := new(Lock)
+	l.Init(area)
+	return l
+}
+
+// Init makes l, a zero Lock, the lock living in area, as New does, for a
+// Lock held inside another value (one allocation fewer). l must not be
+// copied afterwards.
+func (l *Lock) Init(area []byte) {
+	l.view(area)
 	l.fast = unsafe.Pointer(&retired)
 	if self, err := proc.Self(); err == nil {
 		l.self = self
 		l.fast = unsafe.Pointer(l.word)
 	}
-	return l
 }
 
 // Retire turns the fast paths off, so that every later call takes the
@@ -172,16 +180,14 @@ func New(area []byte) *Lock {
 // and checks for that on its slow paths.
 func (l *Lock) Retire() { atomic.StorePointer(&l.fast, unsafe.Pointer(&retired)) }
 
-// view maps the fields of the lock area, without an identity.
-func view(area []byte) *Lock {
+// view points l at the fields of the lock area, without an identity.
+func (l *Lock) view(area []byte) {
 	if len(area) < CompactSize || uintptr(unsafe.Pointer(&area[0]))%8 != 0 {
 		panic("robust: lock area too small or misaligned")
 	}
 	p := unsafe.Pointer(&area[0])
-	l := &Lock{
-		word:  (*atomic.Uint64)(unsafe.Add(p, offWord)),
-		futex: (*atomic.Uint32)(unsafe.Add(p, offWord)), // little-endian: the low half
-	}
+	l.word = (*atomic.Uint64)(unsafe.Add(p, offWord))
+	l.futex = (*atomic.Uint32)(unsafe.Add(p, offWord)) // little-endian: the low half
 	if len(area) >= AreaSize {
 		l.count = (*atomic.Uint32)(unsafe.Add(p, offCount))
 		l.owner = (*atomic.Uint64)(unsafe.Add(p, offOwner))
@@ -191,7 +197,6 @@ func view(area []byte) *Lock {
 		l.rec = (*atomic.Uint64)(unsafe.Add(p, offRec))
 		l.since, l.wait = &l.local[0], &l.local[1]
 	}
-	return l
 }
 
 // TryLock acquires the lock if it is free, or if its owner is dead (then
@@ -479,7 +484,8 @@ type State struct {
 // Inspect reads the lock area at the start of area (AreaSize bytes,
 // 8-byte aligned) without changing it.
 func Inspect(area []byte) State {
-	l := view(area)
+	var l Lock
+	l.view(area)
 	w := l.word.Load()
 	if w == notRecoverable {
 		return State{Unusable: true}
