@@ -15,9 +15,14 @@ package csrc
 import "C"
 
 import (
+	"io"
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpsync/mpsync/internal/fastsys"
 )
 
 // Self returns this process's identity, making it (and its registry in
@@ -52,13 +57,15 @@ func watchTracker() {
 func Alive(id uint64) bool { return C.mps__alive(C.uint64_t(id)) != 0 }
 
 // AliveLock tests the liveness lock of the registry or tracker file open
-// as fd: 1 held, 0 free, or an error.
+// as fd: true held, false free, or an error. It is C's
+// mps__alive_lock(fd, 0) made without a call into C or an ordinary system
+// call (see package fastsys), for the tracker's periodic look.
 func AliveLock(fd int) (bool, error) {
-	rc := C.mps__alive_lock(C.int(fd), 0)
-	if rc < 0 {
-		return false, syscall.Errno(-rc)
+	fl := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: RegAliveByte, Len: 1}
+	if err := fastsys.Fcntl(fd, unix.F_OFD_GETLK, unsafe.Pointer(&fl)); err != nil {
+		return false, err
 	}
-	return rc == 1, nil
+	return fl.Type != unix.F_UNLCK, nil
 }
 
 // PidOf returns the pid recorded in the registry of identity id (in that

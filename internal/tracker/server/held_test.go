@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proc"
 	"golang.org/x/sys/unix"
@@ -50,5 +51,64 @@ func TestReapScansProcOnlyWhenNeeded(t *testing.T) {
 	tr.setAside(Entry{Name: gone}, "test", nil, held)
 	if held.has(st.Ino); scans != 1 {
 		t.Errorf("%d scans in one reap; want 1", scans)
+	}
+}
+
+// TestReapReadsEntriesOnlyWhenSomeoneDied: a reap that finds every
+// registry's owner alive (this process's, at least) and no name held reads
+// only the registries' headers, not the names they list; one that finds a
+// dead registry (here a file with garbage and no owner) reads them and
+// removes it.
+func TestReapReadsEntriesOnlyWhenSomeoneDied(t *testing.T) {
+	if _, err := proc.Self(); err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	allRegistries = func() []Registry { reads++; return Registries() }
+	defer func() { allRegistries = Registries }()
+	tr := &tracker{pending: map[string]Entry{}, connected: map[uint64]int{}}
+
+	quiet := false
+	for range 20 { // another process's registry may be dead a moment
+		someDead := false
+		for _, r := range registryHeads() {
+			someDead = someDead || !r.Alive
+		}
+		if someDead {
+			tr.reap()
+			continue
+		}
+		reads = 0
+		tr.reap()
+		if reads == 0 {
+			quiet = true
+			break
+		}
+	}
+	if !quiet {
+		t.Errorf("reaps with every owner alive read the registries' entries (%d reads)", reads)
+	}
+	if tr.registries == 0 {
+		t.Errorf("the reap counted no live registry; this process has one")
+	}
+
+	for try := 0; ; try++ {
+		dead := names.Dir + names.Random(csrc.RegPrefix)
+		if err := os.WriteFile(dead, []byte("not a registry"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(dead)
+		reads = 0
+		tr.reap()
+		_, err := os.Stat(dead)
+		if !os.IsNotExist(err) {
+			t.Fatalf("a reap left the dead registry: %v", err)
+		}
+		if reads > 0 {
+			break
+		}
+		if try == 5 { // the running tracker reaped it first, each time
+			t.Fatalf("a reap with a dead registry did not read the entries")
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/fastsys"
 	"github.com/mpsync/mpsync/internal/names"
 )
 
@@ -83,21 +84,26 @@ func Parse(data []byte) (Registry, error) {
 
 // readRegistry reads the registry open as fd with pread, never mapping
 // it: a file truncated or grown meanwhile gives short or extra bytes, not
-// a fault. The header is read first, then the slots below its high mark.
-func readRegistry(fd int) (Registry, error) {
+// a fault. The header is read first, then, with entries, the slots below
+// its high mark (without, Entries is nil).
+func readRegistry(fd int, entries bool) (Registry, error) {
 	head := make([]byte, csrc.RegHeaderSize)
-	n, err := unix.Pread(fd, head, 0)
+	n, err := fastsys.Pread(fd, head, 0)
 	if err != nil {
 		return Registry{}, err
 	}
 	r, err := Parse(head[:n])
+	if !entries {
+		r.Entries = nil
+		return r, err
+	}
 	if err != nil || n < csrc.RegHeaderSize {
 		return r, err
 	}
 	high := int(binary.NativeEndian.Uint32(head[csrc.RegOffHigh:]))
 	data := make([]byte, csrc.RegHeaderSize+high*csrc.RegSlotSize)
 	copy(data, head)
-	m, err := unix.Pread(fd, data[csrc.RegHeaderSize:], csrc.RegHeaderSize)
+	m, err := fastsys.Pread(fd, data[csrc.RegHeaderSize:], csrc.RegHeaderSize)
 	if err != nil {
 		m = 0
 	}
@@ -130,7 +136,7 @@ func trackerLives(entry string) (alive, ok bool) {
 	if fd < 0 {
 		return false, false
 	}
-	defer unix.Close(fd)
+	defer fastsys.Close(fd, true)
 	held, err := csrc.AliveLock(fd)
 	return held, err == nil
 }
@@ -144,15 +150,22 @@ func DeadTracker(entry string) bool {
 }
 
 // ownFile opens /dev/shm/entry, a regular file of this user, for reading
-// and writing (file locks need it); -1 if it is not one.
+// and writing (file locks need it); -1 if it is not one. Close it with
+// fastsys.Close(fd, true): a registry or tracker file is small, and
+// dropping the last reference to one frees little.
+//
+// What a sweep does with the files of /dev/shm, when nobody died, is done
+// with raw system calls (package fastsys): ordinary ones would wake the
+// Go runtime's monitor thread, about fifty context switches per sweep of
+// an idle tracker.
 func ownFile(entry string) (int, unix.Stat_t) {
 	var st unix.Stat_t
-	fd, err := unix.Open(names.Dir+entry, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	fd, err := fastsys.Open(names.Dir+entry, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return -1, st
 	}
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != uint32(os.Getuid()) {
-		unix.Close(fd)
+	if fastsys.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != uint32(os.Getuid()) {
+		fastsys.Close(fd, true)
 		return -1, st
 	}
 	return fd, st
@@ -160,22 +173,29 @@ func ownFile(entry string) (int, unix.Stat_t) {
 
 // Registries reads every registry of this user in /dev/shm, with whether
 // its owner lives. Unreadable ones are listed with no entries.
-func Registries() []Registry {
-	ents, _ := os.ReadDir(names.Dir)
+func Registries() []Registry { return registries(true) }
+
+// registryHeads is Registries without the entries (Entries nil): what a
+// sweep needs to know whether anyone died, without reading, for every
+// live process, every name it lists.
+func registryHeads() []Registry { return registries(false) }
+
+func registries(entries bool) []Registry {
+	ents, _ := fastsys.ReadDirNames(names.Dir)
 	var out []Registry
 	for _, e := range ents {
-		id, ok := registryID(e.Name())
+		id, ok := registryID(e)
 		if !ok {
 			continue
 		}
-		fd, _ := ownFile(e.Name())
+		fd, _ := ownFile(e)
 		if fd < 0 {
 			continue
 		}
-		r, _ := readRegistry(fd)
+		r, _ := readRegistry(fd, entries)
 		alive, err := csrc.AliveLock(fd)
-		unix.Close(fd)
-		r.File, r.ID, r.Alive = e.Name(), id, alive || err != nil
+		fastsys.Close(fd, true)
+		r.File, r.ID, r.Alive = e, id, alive || err != nil
 		out = append(out, r)
 	}
 	return out

@@ -39,6 +39,9 @@
 // between. A 60 s sweep is skipped when no name has been created,
 // deleted or renamed in /dev/shm since the last one (inotify, read
 // without waiting on it), so an idle tracker does not wake its threads.
+// A sweep that finds every owner alive and no name held reads only the
+// registries' headers, not the names they list, with raw system calls
+// (package fastsys): its cost does not grow with what live processes use.
 //
 // The tracker publishes itself as /dev/shm/mps-trk-<16 hex digits>, a file
 // of its user's that it holds the same kind of lock on, and listens on
@@ -79,6 +82,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/fastsys"
 	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/proc"
 )
@@ -341,8 +345,16 @@ func (t *tracker) unchanged() bool {
 	if !t.quiet || t.changes < 0 || len(t.unwatched) > 0 || len(t.pending) > 0 {
 		return false
 	}
-	_, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(t.changes), uintptr(unsafe.Pointer(&t.events[0])), uintptr(len(t.events)))
+	_, errno := t.readChanges()
 	return errno == unix.EAGAIN // else events (or an error): sweep
+}
+
+// readChanges reads queued changes of /dev/shm, as many as t.events holds,
+// with a raw read (see unchanged): the bytes read, or EAGAIN when there
+// are none.
+func (t *tracker) readChanges() (uintptr, unix.Errno) {
+	n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(t.changes), uintptr(unsafe.Pointer(&t.events[0])), uintptr(len(t.events)))
+	return n, errno
 }
 
 // nextSweep returns when to sweep after now: asleep until a connection
@@ -411,32 +423,32 @@ func (t *tracker) sweep() (smaller bool) {
 	// Empty the change queue first: a change made after this is one the
 	// next sweep must see.
 	for t.changes >= 0 {
-		if n, err := unix.Read(t.changes, t.events[:]); n <= 0 || err != nil {
+		if n, errno := t.readChanges(); n == 0 || errno != 0 {
 			break
 		}
 	}
 	t.quiet = true
-	ents, _ := os.ReadDir(names.Dir)
+	ents, _ := fastsys.ReadDirNames(names.Dir)
 	for _, e := range ents {
-		if _, ok := hexSuffix(e.Name(), names.ReapPrefix); ok {
+		if _, ok := hexSuffix(e, names.ReapPrefix); ok {
 			t.quiet = false // removed once a minute old, by a sweep
 			// Set aside by a tracker that died before it decided: it
 			// was being reaped, and is the one file no name reaches.
 			var st unix.Stat_t
-			if unix.Lstat(names.Dir+e.Name(), &st) == nil && st.Uid == uint32(os.Getuid()) &&
+			if unix.Lstat(names.Dir+e, &st) == nil && st.Uid == uint32(os.Getuid()) &&
 				time.Since(time.Unix(st.Ctim.Unix())) > time.Minute {
-				unix.Unlink(names.Dir + e.Name())
+				unix.Unlink(names.Dir + e)
 			}
 			continue
 		}
-		if _, ok := hexSuffix(e.Name(), csrc.TrkPrefix); !ok || e.Name() == t.self {
+		if _, ok := hexSuffix(e, csrc.TrkPrefix); !ok || e == t.self {
 			continue
 		}
 		t.quiet = false // its tracker may die with no change in /dev/shm
-		if alive, ok := trackerLives(e.Name()); ok && !alive {
-			unix.Unlink(names.Dir + e.Name())
+		if alive, ok := trackerLives(e); ok && !alive {
+			unix.Unlink(names.Dir + e)
 		} else if ok {
-			smaller = smaller || e.Name() < t.self
+			smaller = smaller || e < t.self
 		}
 	}
 	t.reap()
@@ -454,13 +466,13 @@ func (t *tracker) retire() bool {
 // reap removes what the dead registries list and nobody else uses, then
 // the registries, and retries the names that were still held.
 func (t *tracker) reap() {
-	regs := Registries()
-	live := liveNames(regs)
-	var dead []Registry
+	regs := registryHeads()
+	someDead := false
 	t.registries = 0
 	t.unwatched = map[uint64]bool{}
 	t.mu.Lock()
 	for _, r := range regs {
+		someDead = someDead || !r.Alive
 		if r.Alive {
 			t.registries++
 			if t.connected[r.ID] == 0 {
@@ -469,14 +481,12 @@ func (t *tracker) reap() {
 		}
 	}
 	t.mu.Unlock()
-	for _, r := range regs {
-		if !r.Alive {
-			dead = append(dead, r)
-		}
-	}
-	if len(dead) == 0 && len(t.pending) == 0 {
+	if !someDead && len(t.pending) == 0 {
 		return
 	}
+	// Someone died, or names are held: read what the registries list.
+	regs = allRegistries()
+	live := liveNames(regs)
 	held := &heldSet{}
 	var moved []setAside
 	for name, e := range t.pending {
@@ -486,8 +496,10 @@ func (t *tracker) reap() {
 		}
 	}
 	t.settle(moved)
-	for _, r := range dead {
-		t.reapRegistry(r, live, held)
+	for _, r := range regs {
+		if !r.Alive {
+			t.reapRegistry(r, live, held)
+		}
 	}
 }
 
@@ -506,7 +518,7 @@ func (t *tracker) reapRegistry(r Registry, live map[string][]uint64, held *heldS
 	if alive, err := csrc.AliveLock(fd); err != nil || alive {
 		return
 	}
-	again, _ := readRegistry(fd) // under the lock
+	again, _ := readRegistry(fd, true) // under the lock
 	owner := fmt.Sprintf("pid %d, %s", again.Pid, r.File)
 	var moved []setAside
 	for _, e := range again.Entries {
@@ -531,6 +543,9 @@ type heldSet struct {
 	inodes  map[uint64]bool
 	scanned bool
 }
+
+// allRegistries is Registries; tests count its calls.
+var allRegistries = Registries
 
 // heldInodes is proc.HeldInodes; tests count its calls.
 var heldInodes = proc.HeldInodes
