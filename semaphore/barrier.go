@@ -79,7 +79,7 @@ func NewBarrier(parties int, action func() error, opts ...Option) (*Barrier, err
 	if parties < 1 || parties > maxParties {
 		return nil, errs.Invalid(op, "parties", "%d: must be between 1 and %d", parties, maxParties)
 	}
-	obj, err := create(op, csrc.KindBarrier, uint64(offBarWaiters+8*parties), true, opts, func(o *object.Object) error {
+	obj, err := create(op, csrc.KindBarrier, uint64(offBarWaiters+8*parties), true, opts, nil, func(o *object.Object) error {
 		binary.NativeEndian.PutUint32(o.Payload()[offBarParties:], uint32(parties))
 		// No generation was broken: generation 0 is not "last broken".
 		binary.NativeEndian.PutUint32(o.Payload()[offBarLastBroken:], ^uint32(0))

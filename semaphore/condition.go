@@ -112,7 +112,7 @@ func NewCondition(lock CondLock, opts ...Option) (*Condition, error) {
 	}
 	_, kind := lock.robustLock()
 	lockName := lock.Name()
-	obj, err := create(op, csrc.KindCondition, condPayload, false, opts, func(o *object.Object) error {
+	obj, err := create(op, csrc.KindCondition, condPayload, false, opts, nil, func(o *object.Object) error {
 		p := o.Payload()
 		binary.NativeEndian.PutUint32(p[offCondKind:], uint32(kind))
 		binary.NativeEndian.PutUint32(p[offCondFormat:], condFormat)

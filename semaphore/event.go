@@ -35,7 +35,7 @@ type Event struct {
 
 // NewEvent creates an event whose flag is down.
 func NewEvent(opts ...Option) (*Event, error) {
-	obj, err := create("semaphore.NewEvent", csrc.KindEvent, eventPayload, false, opts, nil)
+	obj, err := create("semaphore.NewEvent", csrc.KindEvent, eventPayload, false, opts, nil, nil)
 	if err != nil {
 		return nil, err
 	}

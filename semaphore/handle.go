@@ -59,15 +59,20 @@ func applyOptions(opts []Option) options {
 }
 
 // create makes an object of kind with a payload of payload bytes (8-byte
-// aligned) and, if withLock, a lock area.
-func create(op string, kind int, payload uint64, withLock bool, opts []Option, init func(*object.Object) error) (*object.Object, error) {
+// aligned) and, if withLock, a lock area. An object in an arena is into,
+// if not nil: a zero Object inside the caller's handle (see
+// object.CreateIn).
+func create(op string, kind int, payload uint64, withLock bool, opts []Option, into *object.Object, init func(*object.Object) error) (*object.Object, error) {
 	o := applyOptions(opts)
 	spec := csrc.ObjectSpec{Kind: kind, WithLock: withLock}
 	if payload > 0 {
 		spec.Count, spec.ElemSize = 1, payload
 	}
 	if o.arena != nil {
-		return object.CreateIn(op, o.arena, o.name, &spec, new(object.Object), init) // spec stays on the stack
+		if into == nil {
+			into = new(object.Object)
+		}
+		return object.CreateIn(op, o.arena, o.name, &spec, into, init) // spec stays on the stack
 	}
 	standalone := spec // escapes
 	return object.Create(op, o.name, &standalone, o.untracked, init)

@@ -37,6 +37,10 @@ type Lock struct {
 	noCopy noCopy
 	h      handle.Handle
 	l      *robust.Lock
+	// What l points at, and h.Res for a Lock created in an arena: held
+	// here, they cost a million such Locks no allocations of their own.
+	ownObj  object.Object
+	ownLock robust.Lock
 }
 
 var _ sync.Locker = (*Lock)(nil)
@@ -44,11 +48,12 @@ var _ sync.Locker = (*Lock)(nil)
 // NewLock creates a new, unlocked Lock with a random name (or the one
 // WithName gives).
 func NewLock(opts ...Option) (*Lock, error) {
-	obj, err := create("semaphore.NewLock", csrc.KindLock, 0, true, opts, nil)
+	l := new(Lock)
+	obj, err := create("semaphore.NewLock", csrc.KindLock, 0, true, opts, &l.ownObj, nil)
 	if err != nil {
 		return nil, err
 	}
-	return newLock(obj), nil
+	return l.attach(obj), nil
 }
 
 // OpenLock opens the Lock called name, created by NewLock in any process
@@ -59,11 +64,15 @@ func OpenLock(name string) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newLock(obj), nil
+	return new(Lock).attach(obj), nil
 }
 
-func newLock(obj *object.Object) *Lock {
-	return &Lock{h: handle.Handle{Res: obj}, l: robust.New(obj.LockArea())}
+// attach makes l, a zero Lock, the handle of obj.
+func (l *Lock) attach(obj *object.Object) *Lock {
+	l.h.Res = obj
+	l.ownLock.Init(obj.LockArea())
+	l.l = &l.ownLock
+	return l
 }
 
 // Acquire locks l, waiting as long as ctx allows. It returns nil with the
@@ -202,7 +211,7 @@ var _ sync.Locker = (*RLock)(nil)
 
 // NewRLock creates a new, unlocked RLock.
 func NewRLock(opts ...Option) (*RLock, error) {
-	obj, err := create("semaphore.NewRLock", csrc.KindRLock, 0, true, opts, nil)
+	obj, err := create("semaphore.NewRLock", csrc.KindRLock, 0, true, opts, nil, nil)
 	if err != nil {
 		return nil, err
 	}

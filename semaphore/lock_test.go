@@ -356,3 +356,29 @@ func TestManyGoroutines(t *testing.T) {
 		t.Errorf("counter = %d, want %d", got, want)
 	}
 }
+
+// TestArenaLockAllocations checks what creating a Lock in an arena costs
+// the Go heap: the handle alone (holding its object and its robust lock),
+// nothing per option, so that a million of them stay cheap for the
+// garbage collector (W12 measures the time).
+func TestArenaLockAllocations(t *testing.T) {
+	a, err := shm.NewArena("", 1<<20, shm.MaxNames(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Unlink()
+	defer a.Close()
+	allocs := testing.AllocsPerRun(100, func() {
+		l, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName("l"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Unlink(); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+	})
+	if allocs > 1 {
+		t.Errorf("NewLock in an arena: %v allocations, want 1", allocs)
+	}
+}

@@ -61,7 +61,7 @@ func newSemaphore(op string, kind, value, max int, opts []Option) (*Semaphore, e
 	if value < 0 || value > ValueMax {
 		return nil, errs.Invalid(op, "value", "%d: must be between 0 and %d", value, ValueMax)
 	}
-	obj, err := create(op, kind, semPayload, false, opts, func(o *object.Object) error {
+	obj, err := create(op, kind, semPayload, false, opts, nil, func(o *object.Object) error {
 		p := o.Payload()
 		semword.Init(p, uint32(value))
 		binary.NativeEndian.PutUint32(p[offSemMax:], uint32(max))

@@ -423,7 +423,10 @@ class Barrier(Handle):
         """Wait until every party has arrived; return this party's arrival
         index (0 to parties - 1).  BrokenBarrierError if the barrier is or
         becomes broken (abort, reset, a timeout, a failed action, a party
-        that died)."""
+        that died).  A timeout breaks the barrier, as in threading, except
+        one that ends while another process holds the barrier's internal
+        lock: this party has not arrived then, and the barrier, which only
+        that lock lets anyone change, is left as it was."""
         if timeout is None:
             timeout = self._timeout
         failure = []

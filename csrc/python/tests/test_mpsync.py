@@ -9,11 +9,12 @@ import pickle
 import signal
 import subprocess
 import sys
+import threading
 import unittest
 from multiprocessing import resource_tracker, shared_memory
 
 import mpsync
-from support import cleanup, new_name, run
+from support import cleanup, ctx, new_name, run
 
 
 def die_holding(lock):
@@ -24,6 +25,18 @@ def die_holding(lock):
 def die_holding_value_lock(value):
     value.get_lock().acquire()
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def hold_internal_lock(barrier, held, release):
+    """Take barrier's internal lock, as a party does while it counts
+    itself in, until release is set."""
+    from mpsync._lib import lib
+    area = lib.mps_object_lock(barrier._handle())
+    if lib.mps_lock_acquire(ctypes.c_void_p(area), -1) != 0:
+        os._exit(1)
+    held.set()
+    release.wait()
+    lib.mps_lock_release(ctypes.c_void_p(area))
 
 
 class Point(ctypes.Structure):
@@ -64,6 +77,31 @@ class TestRobust(unittest.TestCase):
         lock.release()
         with v:
             self.assertEqual(v.value, 7)
+
+
+class TestBarrierTimeout(unittest.TestCase):
+    def test_timeout_waiting_for_internal_lock(self):
+        """A wait that times out while another process holds the internal
+        lock raises BrokenBarrierError without arriving: the barrier, which
+        only that lock lets anyone change, stays unbroken, and works once
+        the lock is free."""
+        barrier = cleanup(self, mpsync.Barrier(2))
+        held, release = cleanup(self, mpsync.Event()), cleanup(self, mpsync.Event())
+        p = ctx.Process(target=hold_internal_lock, args=(barrier, held, release))
+        p.start()
+        try:
+            self.assertTrue(held.wait(30))
+            with self.assertRaises(threading.BrokenBarrierError):
+                barrier.wait(timeout=0.05)
+        finally:
+            release.set()
+            p.join()
+        self.assertEqual(p.exitcode, 0)
+        self.assertFalse(barrier.broken)
+        self.assertEqual(barrier.n_waiting, 0)
+        with self.assertRaises(threading.BrokenBarrierError):
+            barrier.wait(timeout=0.05)  # arrives, times out: broken
+        self.assertTrue(barrier.broken)
 
 
 class TestNames(unittest.TestCase):
