@@ -7,7 +7,6 @@ import (
 
 	"github.com/mpsync/mpsync/ctypes"
 	"github.com/mpsync/mpsync/internal/proctest"
-	"github.com/mpsync/mpsync/shm"
 )
 
 // page is the size of a page of /dev/shm.
@@ -93,21 +92,9 @@ func TestFullShm(t *testing.T) { proctest.RunSpaceCases(t, "space", spaceCases) 
 // initial value, nothing per option, so that a million of them stay cheap
 // for the garbage collector (W12 measures the time).
 func TestArenaValueAllocations(t *testing.T) {
-	a, err := shm.NewArena("", 1<<20, shm.MaxNames(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Unlink()
-	defer a.Close()
-	allocs := testing.AllocsPerRun(100, func() {
-		v, err := ctypes.NewValue(int64(7), ctypes.In(a), ctypes.WithName("v"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := v.Unlink(); err != nil {
-			t.Fatal(err)
-		}
-		v.Close()
+	a := newArena(t, 1<<20)
+	allocs := proctest.CreateAllocs(t, func() (*ctypes.Value[int64], error) {
+		return ctypes.NewValue(int64(7), ctypes.In(a), ctypes.WithName("v"))
 	})
 	if allocs > 2 {
 		t.Errorf("NewValue in an arena: %v allocations, want at most 2", allocs)

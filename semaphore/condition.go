@@ -55,7 +55,7 @@ type CondLock interface {
 	robustLock() (*robust.Lock, int)
 }
 
-func (l *Lock) robustLock() (*robust.Lock, int)  { return l.l, csrc.KindLock }
+func (l *Lock) robustLock() (*robust.Lock, int)  { return &l.l, csrc.KindLock }
 func (r *RLock) robustLock() (*robust.Lock, int) { return r.l, csrc.KindRLock }
 
 // Condition is a condition variable shared between processes, like

@@ -36,11 +36,10 @@ import (
 type Lock struct {
 	noCopy noCopy
 	h      handle.Handle
-	l      *robust.Lock
-	// What l points at, and h.Res for a Lock created in an arena: held
-	// here, they cost a million such Locks no allocations of their own.
-	ownObj  object.Object
-	ownLock robust.Lock
+	l      robust.Lock
+	// What h.Res points at for a Lock created in an arena: held here (as
+	// l is), it costs a million such Locks no allocation of its own.
+	ownObj object.Object
 }
 
 var _ sync.Locker = (*Lock)(nil)
@@ -70,8 +69,7 @@ func OpenLock(name string) (*Lock, error) {
 // attach makes l, a zero Lock, the handle of obj.
 func (l *Lock) attach(obj *object.Object) *Lock {
 	l.h.Res = obj
-	l.ownLock.Init(obj.LockArea())
-	l.l = &l.ownLock
+	l.l.Init(obj.LockArea())
 	return l
 }
 
@@ -140,7 +138,7 @@ func (l *Lock) lockSlow() {
 		panic("semaphore: Lock of a closed Lock")
 	}
 	if err := l.l.Lock(context.Background()); err != nil {
-		lockFailed(err, l.l)
+		lockFailed(err, &l.l)
 	}
 }
 

@@ -368,15 +368,8 @@ func TestArenaLockAllocations(t *testing.T) {
 	}
 	defer a.Unlink()
 	defer a.Close()
-	allocs := testing.AllocsPerRun(100, func() {
-		l, err := semaphore.NewLock(semaphore.In(a), semaphore.WithName("l"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := l.Unlink(); err != nil {
-			t.Fatal(err)
-		}
-		l.Close()
+	allocs := proctest.CreateAllocs(t, func() (*semaphore.Lock, error) {
+		return semaphore.NewLock(semaphore.In(a), semaphore.WithName("l"))
 	})
 	if allocs > 1 {
 		t.Errorf("NewLock in an arena: %v allocations, want 1", allocs)
