@@ -58,8 +58,8 @@ func boolInt(b bool) C.int {
 func goInfo(ci *C.struct_mps_object_info) ObjectInfo {
 	return ObjectInfo{
 		Kind:          int(ci.kind),
-		Version:       int(ci.version),
-		HeaderSize:    int(ci.header_size),
+		Version:       int32(ci.version),
+		HeaderSize:    int32(ci.header_size),
 		Count:         uint64(ci.count),
 		ElemSize:      uint64(ci.elem_size),
 		PayloadOffset: uint64(ci.payload_offset),

@@ -51,8 +51,8 @@ type ObjectSpec struct {
 // ObjectInfo is a checked object layout (struct mps_object_info).
 type ObjectInfo struct {
 	Kind          int
-	Version       int
-	HeaderSize    int
+	Version       int32 // 32 bits, as HeaderSize: a million arena handles each hold one
+	HeaderSize    int32
 	Count         uint64
 	ElemSize      uint64
 	PayloadOffset uint64

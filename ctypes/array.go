@@ -43,12 +43,7 @@ func NewArray[T any](n int, opts ...Option) (*Array[T], error) {
 		init = xs
 	}
 	a := &Array[T]{}
-	err := a.create(op, csrc.KindArray, n, o, func(p []byte) error {
-		if len(init) > 0 {
-			copy(unsafe.Slice((*T)(unsafe.Pointer(&p[0])), n), init)
-		}
-		return nil
-	})
+	err := a.create(op, csrc.KindArray, n, o, init)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"structs"
+	"sync"
 
 	"github.com/mpsync/mpsync/internal/errs"
 )
@@ -22,15 +23,24 @@ type element struct {
 
 var hostLayout = reflect.TypeFor[structs.HostLayout]()
 
+// described holds the description of each type describe accepted
+// (reflect.Type to *element): a type is worked out once per process, and
+// every handle of it shares the one description.
+var described sync.Map
+
 // describe checks that t has a fixed size and the C layout of the same
-// fields, and returns its description. The error names the offending
-// field by its path from t.
-func describe(op string, t reflect.Type) (element, error) {
+// fields, and returns its description, shared and not to be changed. The
+// error names the offending field by its path from t.
+func describe(op string, t reflect.Type) (*element, error) {
+	if e, ok := described.Load(t); ok {
+		return e.(*element), nil
+	}
 	e, err := describeAt(t, "")
 	if err != nil {
-		return element{}, errs.Invalid(op, "type", "%v: %v", t, err)
+		return nil, errs.Invalid(op, "type", "%v: %v", t, err)
 	}
-	return e, nil
+	stored, _ := described.LoadOrStore(t, &e)
+	return stored.(*element), nil
 }
 
 func describeAt(t reflect.Type, path string) (element, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -87,7 +88,7 @@ func applyOptions(opts []Option) options {
 type shared[T any] struct {
 	obj  *object.Object
 	h    handle.Handle
-	elem element
+	elem *element // shared by every handle of T
 	n    int
 	user sync.Locker // a caller's lock, or nil
 	core
@@ -191,8 +192,9 @@ func (c *core) lockedBig(op string) func() {
 	return func() { c.lock.UnlockRecursive(g) }
 }
 
-// create makes the object for n elements of T.
-func (s *shared[T]) create(op string, kind, n int, o options, init func(payload []byte) error) error {
+// create makes the object for n elements of T, holding a copy of init
+// (n elements) or zeros (init empty).
+func (s *shared[T]) create(op string, kind, n int, o options, init []T) error {
 	e, err := describe(op, reflect.TypeFor[T]())
 	if err != nil {
 		return err
@@ -201,22 +203,18 @@ func (s *shared[T]) create(op string, kind, n int, o options, init func(payload 
 		ElemAlign: uint32(e.align), WithLock: !o.raw && o.lock == nil}
 	var obj *object.Object
 	if o.arena != nil {
-		// The spec and closure stay on the stack here (the standalone
-		// path's, below, escape): a million creations in an arena
-		// allocate two objects fewer each.
+		// The spec, the closure and init stay on the stack here: a
+		// million creations in an arena allocate only their handles.
 		obj, err = object.CreateIn(op, o.arena, o.name, &spec, &s.ownObj, func(obj *object.Object) error {
-			if init == nil {
-				return nil
-			}
-			return init(obj.Payload())
+			copyElements(obj.Payload(), init)
+			return nil
 		})
 	} else {
-		standalone := spec
+		// This closure escapes (package shm keeps it): it gets copies.
+		standalone, elems := spec, slices.Clone(init)
 		obj, err = object.Create(op, o.name, &standalone, o.untracked, func(obj *object.Object) error {
-			if init == nil {
-				return nil
-			}
-			return init(obj.Payload())
+			copyElements(obj.Payload(), elems)
+			return nil
 		})
 	}
 	if err != nil {
@@ -224,6 +222,13 @@ func (s *shared[T]) create(op string, kind, n int, o options, init func(payload 
 	}
 	s.attach(obj, e, o)
 	return nil
+}
+
+// copyElements copies elems to the start of payload.
+func copyElements[T any](payload []byte, elems []T) {
+	if len(elems) > 0 {
+		copy(unsafe.Slice((*T)(unsafe.Pointer(&payload[0])), len(elems)), elems)
+	}
 }
 
 // adopt checks that obj, the object called name just opened, holds
@@ -250,7 +255,7 @@ func (s *shared[T]) adopt(op, name string, obj *object.Object, o options) error 
 
 const maxLen = int(^uint(0) >> 2)
 
-func (s *shared[T]) attach(obj *object.Object, e element, o options) {
+func (s *shared[T]) attach(obj *object.Object, e *element, o options) {
 	s.obj, s.elem, s.n, s.user = obj, e, int(obj.Info.Count), o.lock
 	s.h.Res = obj
 	if s.n > 0 {

@@ -48,10 +48,7 @@ type Value[T any] struct {
 // NewValue creates a synchronized Value holding init.
 func NewValue[T any](init T, opts ...Option) (*Value[T], error) {
 	v := &Value[T]{}
-	err := v.create("ctypes.NewValue", csrc.KindValue, 1, applyOptions(opts), func(p []byte) error {
-		*(*T)(unsafe.Pointer(&p[0])) = init
-		return nil
-	})
+	err := v.create("ctypes.NewValue", csrc.KindValue, 1, applyOptions(opts), unsafe.Slice(&init, 1))
 	if err != nil {
 		return nil, err
 	}

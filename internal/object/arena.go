@@ -52,7 +52,7 @@ func CreateIn(op string, a *shm.Arena, name string, spec *csrc.ObjectSpec, into 
 func (o *Object) fill(block []byte, in *arena.Info) {
 	o.off, o.gen = in.Off, in.Gen
 	o.mem = block
-	o.lockSize = int(in.LockSize)
+	o.lockSize = int32(in.LockSize)
 	o.Info = csrc.ObjectInfo{Kind: in.Kind, Version: csrc.LayoutVersion, HeaderSize: 16, Count: in.Count,
 		ElemSize: in.ElemSize, PayloadOffset: in.PayloadOff, PayloadSize: in.PayloadSize(),
 		LockOffset: int(in.LockOff), Format: in.Format}

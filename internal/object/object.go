@@ -30,9 +30,9 @@ type Object struct {
 	heap     *arena.Heap
 	off      uint64
 	gen      uint32
+	lockSize int32 // of the lock area (beside gen: a million handles)
 	inName   string
 	name     string // as opened, or "" for Name to make
-	lockSize int    // of the lock area
 }
 
 // Prefix returns the prefix of random names for objects of kind, such as
@@ -144,7 +144,7 @@ func (o *Object) LockArea() []byte {
 	if o.Info.LockOffset == 0 {
 		return nil
 	}
-	return o.mem[o.Info.LockOffset : o.Info.LockOffset+o.lockSize]
+	return o.mem[o.Info.LockOffset : o.Info.LockOffset+int(o.lockSize)]
 }
 
 // Payload returns the object's payload.

@@ -124,8 +124,7 @@ func yield(i int) {
 // use; the Go value itself is per handle (one per open object in a
 // process), the state is in shared memory.
 type Lock struct {
-	word  *atomic.Uint64
-	futex *atomic.Uint32 // the low half of word
+	word  *atomic.Uint64 // its low half is the futex word (futexWord)
 	count *atomic.Uint32
 	owner *atomic.Uint64
 	since *atomic.Int64
@@ -180,6 +179,10 @@ func (l *Lock) Init(area []byte) {
 // and checks for that on its slow paths.
 func (l *Lock) Retire() { atomic.StorePointer(&l.fast, unsafe.Pointer(&retired)) }
 
+// futexWord is the low half of the lock word, which waiters sleep on
+// (little-endian: it starts where the word does).
+func (l *Lock) futexWord() *atomic.Uint32 { return (*atomic.Uint32)(unsafe.Pointer(l.word)) }
+
 // view points l at the fields of the lock area, without an identity.
 func (l *Lock) view(area []byte) {
 	if len(area) < CompactSize || uintptr(unsafe.Pointer(&area[0]))%8 != 0 {
@@ -187,7 +190,6 @@ func (l *Lock) view(area []byte) {
 	}
 	p := unsafe.Pointer(&area[0])
 	l.word = (*atomic.Uint64)(unsafe.Add(p, offWord))
-	l.futex = (*atomic.Uint32)(unsafe.Add(p, offWord)) // little-endian: the low half
 	if len(area) >= AreaSize {
 		l.count = (*atomic.Uint32)(unsafe.Add(p, offCount))
 		l.owner = (*atomic.Uint64)(unsafe.Add(p, offOwner))
@@ -329,7 +331,7 @@ func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
 		}
 		// Sleep until the word changes; after a slice with no wake, the
 		// owner may have died: take the lock over if so.
-		err := sleeper.Wait(ctx, l.futex, uint32(w), func(timedOut bool) error {
+		err := sleeper.Wait(ctx, l.futexWord(), uint32(w), func(timedOut bool) error {
 			if timedOut && l.word.Load() == w && !proc.Alive(w) {
 				if ok, err := l.takeOver(w, self); ok {
 					return err
@@ -407,9 +409,9 @@ func (l *Lock) unlockSlow() error {
 		}
 		switch {
 		case next == notRecoverable:
-			futex.Wake(l.futex, futex.MaxWake)
+			futex.Wake(l.futexWord(), futex.MaxWake)
 		case w&waitersBit != 0:
-			futex.Wake(l.futex, 1)
+			futex.Wake(l.futexWord(), 1)
 		}
 		return err
 	}
