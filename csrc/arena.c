@@ -65,6 +65,8 @@ struct mps_arena {
     unsigned char *base;
     size_t size;
     uint64_t name_slots, names_off, types_off, heap_start, heap_end;
+    unsigned tag_shift; /* name slots: block offset / unit below, tag above */
+    uint32_t tag_mask;
     char name[MPS_NAME_MAX + 1];
 };
 
@@ -132,6 +134,8 @@ static int attach(mps_arena *a)
         a->names_off != names_off || a->heap_start != heap_start || a->heap_end != (a->size & ~(uint64_t)(unit - 1)) ||
         heap_start >= a->heap_end)
         return -EBADMSG;
+    a->tag_shift = 64 - (unsigned)__builtin_clzll((a->heap_end - 1) / unit);
+    a->tag_mask = a->tag_shift < 32 ? ~(uint32_t)0 << a->tag_shift : 0;
     return 0;
 }
 
@@ -266,6 +270,18 @@ static uint64_t hash_name(const char *name, size_t n)
     return h;
 }
 
+/* tag_of returns the tag of a name whose hash is hash: the hash's high
+ * half, shifted above the block offsets of the arena's name slots (as many
+ * bits as fit: 10 at 64 MiB, none at the largest, 64 GiB).  A lookup reads the name of a slot's
+ * block only when the slot's tag is the name's. */
+static uint32_t tag_of(const mps_arena *a, uint64_t hash)
+{
+    return a->tag_shift < 32 ? (uint32_t)(hash >> 32) << a->tag_shift : 0;
+}
+
+/* slot_block returns the abs offset of the block a name slot leads to. */
+static uint64_t slot_block(const mps_arena *a, uint32_t s) { return (uint64_t)(s & ~a->tag_mask) * unit; }
+
 static int is_block(const mps_arena *a, uint64_t off)
 {
     uint64_t bump = ctl64(a, c_bump);
@@ -297,13 +313,14 @@ static int name_at(const mps_arena *a, uint64_t off, const char *name, size_t n,
 /* lookup finds the object called name (n bytes), without the lock. */
 static int lookup(const mps_arena *a, const char *name, size_t n, uint64_t *off, uint32_t *gen)
 {
-    uint64_t mask = a->name_slots - 1, i = hash_name(name, n) & mask;
+    uint64_t hash = hash_name(name, n), mask = a->name_slots - 1, i = hash & mask;
+    uint32_t tag = tag_of(a, hash);
     for (uint64_t k = 0; k < a->name_slots; k++, i = (i + 1) & mask) {
         uint32_t s = ld32(a, a->names_off + 4 * i);
         if (s == slot_empty)
             return -ENOENT;
-        if (s != slot_tomb && name_at(a, (uint64_t)s * unit, name, n, gen)) {
-            *off = (uint64_t)s * unit;
+        if (s != slot_tomb && (s & a->tag_mask) == tag && name_at(a, slot_block(a, s), name, n, gen)) {
+            *off = slot_block(a, s);
             return 0;
         }
     }
@@ -668,11 +685,13 @@ MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps
         return err;
     uint16_t type;
     int64_t sl = -1;
+    uint32_t tag = 0;
     if ((err = type_index(a, spec->elem_size, alignment, format, &type)) != 0)
         goto out;
     if (n > 0) {
-        uint64_t mask = a->name_slots - 1, i = hash_name(name, n) & mask;
+        uint64_t hash = hash_name(name, n), mask = a->name_slots - 1, i = hash & mask;
         uint32_t g;
+        tag = tag_of(a, hash);
         for (uint64_t k = 0; k < a->name_slots; k++, i = (i + 1) & mask) {
             uint32_t s = ld32(a, a->names_off + 4 * i);
             if (s == slot_empty || s == slot_tomb) {
@@ -680,7 +699,7 @@ MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps
                     sl = (int64_t)i;
                 if (s == slot_empty)
                     break;
-            } else if (name_at(a, (uint64_t)s * unit, name, n, &g)) {
+            } else if ((s & a->tag_mask) == tag && name_at(a, slot_block(a, s), name, n, &g)) {
                 err = -EEXIST;
                 goto out;
             }
@@ -769,7 +788,7 @@ MPS_HIDDEN int mps__arena_alloc(mps_arena *a, const char *name, const struct mps
     st32(a, off + b_meta, meta_of(state_ready, class, spec->kind, (unsigned)n));
     crash_point("alloc: published");
     if (sl >= 0) {
-        __atomic_store_n(slot(a, (uint64_t)sl), (uint32_t)(off / unit), __ATOMIC_SEQ_CST);
+        __atomic_store_n(slot(a, (uint64_t)sl), (uint32_t)(off / unit) | tag, __ATOMIC_SEQ_CST);
         crash_point("alloc: named");
         __atomic_add_fetch(p32(a, C + c_names), 1, __ATOMIC_SEQ_CST);
     }
@@ -789,13 +808,14 @@ out:
  * block at off, called name (n bytes), under the lock. */
 static uint32_t find_slot(const mps_arena *a, uint64_t off, const char *name, size_t n)
 {
-    uint64_t mask = a->name_slots - 1, i = hash_name(name, n) & mask;
+    uint64_t hash = hash_name(name, n), mask = a->name_slots - 1, i = hash & mask;
+    uint32_t tag = tag_of(a, hash);
     for (uint64_t k = 0; k < a->name_slots; k++, i = (i + 1) & mask) {
         uint32_t s = ld32(a, a->names_off + 4 * i), g;
         if (s == slot_empty)
             return 0;
-        if (s != slot_tomb && name_at(a, (uint64_t)s * unit, name, n, &g))
-            return (uint64_t)s * unit == off ? (uint32_t)(i + 1) : 0;
+        if (s != slot_tomb && (s & a->tag_mask) == tag && name_at(a, slot_block(a, s), name, n, &g))
+            return slot_block(a, s) == off ? (uint32_t)(i + 1) : 0;
     }
     return 0;
 }

@@ -72,7 +72,7 @@ extern "C" {
  * conditions, barriers, typed values), 0.4 arenas, 0.5 freeing objects in
  * arenas (mps_arena_free; mps_object_unlink frees one). */
 #define MPS_VERSION_MAJOR 0
-#define MPS_VERSION_MINOR 7
+#define MPS_VERSION_MINOR 8
 
 /* mps_version returns the library's version as MAJOR * 1000 + MINOR, so a
  * program can check at run time that the library it loaded is at least the
@@ -476,7 +476,12 @@ int mps_object_unlink(const mps_object *obj);
  * format (256, NUL padded).  Entries are appended, never changed.
  * Name table: 4-byte slots, open addressing with linear probing from the
  * 64-bit FNV-1a hash of the name (slot = hash & (name_slots - 1)): 0 empty,
- * 1 deleted, else the block's abs offset / 16.  Full at 3/4 of the slots.
+ * 1 deleted, else the block's abs offset / 16 in the low S bits and the
+ * name's tag above them, where S = the bit length of (heap_end - 1) / 16
+ * (22 at 64 MiB; 32, no tag, for the largest arena, 64 GiB) and the tag
+ * is the hash's high 32 bits shifted left by S (the bits that fit in 32).
+ * A lookup compares the name of a slot's block only when the slot's tag
+ * is the name's.  Full at 3/4 of the slots.  (Version 2 had no tags.)
  * Names are 1..251 bytes, without '/' or NUL, not starting with '#'.
  *
  * Names outside: "arena/name" opens a named object; an anonymous one has
@@ -500,7 +505,7 @@ int mps_object_unlink(const mps_object *obj);
 
 #define MPS_ARENA_CTL 4096
 #define MPS_ARENA_MAGIC 0x414e45524153504dull /* the bytes "MPSARENA" */
-#define MPS_ARENA_VERSION 2
+#define MPS_ARENA_VERSION 3
 #define MPS_ARENA_CLASSES 248
 #define MPS_ARENA_TYPES 256
 #define MPS_ARENA_BLOCK_HEADER 16

@@ -7,7 +7,7 @@ const (
 	FormatMax     = 255
 	LayoutVersion = 4
 	VersionMajor  = 0 // MPS_VERSION_MAJOR
-	VersionMinor  = 7 // MPS_VERSION_MINOR
+	VersionMinor  = 8 // MPS_VERSION_MINOR
 )
 
 // Arena layout constants (MPS_ARENA_*): see "Arenas" in mpsync.h and
@@ -15,7 +15,7 @@ const (
 const (
 	ArenaCtl         = 4096
 	ArenaMagic       = 0x414e45524153504d // the bytes "MPSARENA"
-	ArenaVersion     = 2
+	ArenaVersion     = 3
 	ArenaClasses     = 248
 	ArenaTypes       = 256
 	ArenaBlockHeader = 16

@@ -69,7 +69,7 @@ func (h *Heap) Check(op string) (Stats, error) {
 		if s == slotEmpty || s == slotTomb {
 			continue
 		}
-		off := uint64(s) * unit
+		off := h.slotBlock(s)
 		if !h.isBlock(off) {
 			return Stats{}, bad("name slot %d leads to %#x, outside the heap", i, off)
 		}
@@ -79,7 +79,7 @@ func (h *Heap) Check(op string) (Stats, error) {
 		if err != nil || name == "" {
 			return Stats{}, bad("name slot %d leads to %#x, not a named object", i, off)
 		}
-		if found, _, at := h.probe(name); found != in.Off || uint64(at) != i {
+		if found, _, at, _ := h.probe(name); found != in.Off || uint64(at) != i {
 			return Stats{}, bad("name %q in slot %d is not found by a lookup", name, i)
 		}
 		names++

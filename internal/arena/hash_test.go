@@ -1,8 +1,11 @@
 package arena
 
 import (
+	"fmt"
 	"hash/fnv"
 	"testing"
+
+	"github.com/mpsync/mpsync/csrc"
 )
 
 // TestHashNameIsFNV1a: the name table's hash is FNV-1a, which mpsync.h
@@ -32,5 +35,82 @@ func TestClasses(t *testing.T) {
 	}
 	if c := classOf(1<<36 + 1); c != -1 {
 		t.Errorf("classOf(2^36+1) = %d, want -1", c)
+	}
+}
+
+// TestTagLayout: a name slot's tag takes the bits above the largest block
+// offset/16 of the arena, as mpsync.h documents.
+func TestTagLayout(t *testing.T) {
+	for _, c := range []struct {
+		heapEnd uint64
+		shift   uint
+		mask    uint32
+	}{
+		{64 << 20, 22, 0xffc00000},
+		{64<<20 + 16, 23, 0xff800000},
+		{32 << 30, 31, 0x80000000},
+		{64 << 30, 32, 0},
+	} {
+		if shift, mask := tagLayout(c.heapEnd); shift != c.shift || mask != c.mask {
+			t.Errorf("tagLayout(%#x) = %d, %#x; want %d, %#x", c.heapEnd, shift, mask, c.shift, c.mask)
+		}
+	}
+}
+
+// TestNameSlotsCarryTags: every named block's slot carries its name's tag,
+// and a lookup goes by it: a slot whose tag is changed no longer leads to
+// its name (and Check says so), while every other name is still found.
+func TestNameSlotsCarryTags(t *testing.T) {
+	mem := make([]byte, MinSize(64)+64<<10)
+	noReserve := func(off, n int64) error { return nil }
+	if err := Format(mem, 64, noReserve); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Attach("tags", mem, noReserve, func() error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.tagMask == 0 {
+		t.Fatalf("an arena of %d bytes has no tag bits", len(mem))
+	}
+	offs := map[string]uint64{}
+	for i := range 40 {
+		name := fmt.Sprintf("n%d", i)
+		var in Info
+		if err := h.Alloc("test", Spec{Kind: csrc.KindEvent, Name: name, ElemSize: 8, Count: 1, Lock: FullLock}, &in, nil); err != nil {
+			t.Fatal(err)
+		}
+		offs[name] = in.Off
+	}
+	tagged := 0
+	for name, off := range offs {
+		_, _, i, tag := h.probe(name)
+		s := h.slot(uint64(i)).Load()
+		if h.slotBlock(s) != off || s&h.tagMask != tag || tag != h.tagOf(hashName(name)) {
+			t.Fatalf("%s: slot %d = %#x, block %#x, tag %#x", name, i, s, off, tag)
+		}
+		if tag != 0 {
+			tagged++
+		}
+	}
+	if tagged < 30 {
+		t.Errorf("only %d of 40 names have a nonzero tag", tagged)
+	}
+	_, _, i, tag := h.probe("n7")
+	h.slot(uint64(i)).Store(h.slot(uint64(i)).Load() ^ (1 << h.tagShift)) // another tag
+	if _, _, err := h.Lookup("n7"); err == nil {
+		t.Error("n7 found through a slot with another tag")
+	}
+	for name := range offs {
+		if off, _, err := h.Lookup(name); name != "n7" && (err != nil || off != offs[name]) {
+			t.Errorf("Lookup(%s) = %#x, %v; want %#x", name, off, err, offs[name])
+		}
+	}
+	if _, err := h.Check("test"); err == nil {
+		t.Error("Check accepts a slot whose tag is not its name's")
+	}
+	h.slot(uint64(i)).Store(h.slot(uint64(i)).Load()&^h.tagMask | tag)
+	if _, err := h.Check("test"); err != nil {
+		t.Errorf("Check after the tag is put back: %v", err)
 	}
 }

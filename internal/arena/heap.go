@@ -40,6 +40,10 @@ type Heap struct {
 	// Checked at Attach; the arena never changes them.
 	size, heapStart, heapEnd, namesOff, typesOff uint64
 	nameSlots, typeSlots                         uint64
+	// A name slot holds a block's offset/unit in its low tagShift bits and
+	// the name's tag (hash bits) above them, under tagMask; see tagOf.
+	tagShift uint
+	tagMask  uint32
 }
 
 // Spec describes an object to allocate.
@@ -206,6 +210,7 @@ func Attach(name string, mem []byte, reserve func(off, n int64) error, close fun
 		h.namesOff != namesOff || h.heapStart != heapStart || h.heapEnd != size&^(unit-1) || heapStart >= h.heapEnd {
 		return nil, fmt.Errorf("arena control block: tables out of place: %w", errs.ErrCorrupt)
 	}
+	h.tagShift, h.tagMask = tagLayout(h.heapEnd)
 	h.lock = robust.New(mem[lockOff : lockOff+robust.AreaSize])
 	h.mapped = make([]atomic.Uint64, (size/mapChunk+64)/64)
 	return h, nil
@@ -312,6 +317,28 @@ func hashName(name string) uint64 {
 	return h
 }
 
+// tagLayout returns where the tag of a name slot starts, and its bits, in
+// an arena whose heap ends at heapEnd: above every block offset/unit, as
+// many bits as the size leaves (10 at 64 MiB, none at the largest, 64
+// GiB).
+func tagLayout(heapEnd uint64) (shift uint, mask uint32) {
+	shift = uint(bits.Len64((heapEnd - 1) / unit))
+	if shift < 32 {
+		mask = ^uint32(0) << shift
+	}
+	return shift, mask
+}
+
+// tagOf returns the tag of a name with hash hash: bits of the hash's high
+// half, in the slot bits above the block's offset/unit. A probe compares
+// the name of a slot's block, a cache miss in a large arena, only when
+// the slot's tag is the name's.
+func (h *Heap) tagOf(hash uint64) uint32 { return uint32(hash>>32) << h.tagShift & h.tagMask }
+
+// slotBlock returns the offset of the block a name slot (neither empty
+// nor a deletion) leads to.
+func (h *Heap) slotBlock(s uint32) uint64 { return uint64(s&^h.tagMask) * unit }
+
 // nameAt reports whether the ready block at off is called name, and its
 // generation, read before the name and checked after it.
 func (h *Heap) nameAt(off uint64, name string) (uint32, bool) {
@@ -331,39 +358,42 @@ func (h *Heap) nameAt(off uint64, name string) (uint32, bool) {
 	return gen, h.u32(off+bGen).Load() == gen
 }
 
-// probe looks name up: the block and generation if found, and the first
-// slot a new entry for it could take (-1 if the table has none).
-func (h *Heap) probe(name string) (off uint64, gen uint32, free int64) {
+// probe looks name up: the block and generation if found, the first
+// slot a new entry for it could take (-1 if the table has none), and the
+// name's tag, which that entry carries.
+func (h *Heap) probe(name string) (off uint64, gen uint32, free int64, tag uint32) {
 	mask := h.nameSlots - 1
 	free = -1
-	i := hashName(name) & mask
+	hash := hashName(name)
+	tag = h.tagOf(hash)
+	i := hash & mask
 	for range h.nameSlots {
 		h.touch(h.namesOff + 4*i)
 		s := h.slot(i).Load()
-		switch s {
-		case slotEmpty:
+		switch {
+		case s == slotEmpty:
 			if free < 0 {
 				free = int64(i)
 			}
-			return 0, 0, free
-		case slotTomb:
+			return 0, 0, free, tag
+		case s == slotTomb:
 			if free < 0 {
 				free = int64(i)
 			}
-		default:
-			if g, ok := h.nameAt(uint64(s)*unit, name); ok {
-				return uint64(s) * unit, g, int64(i)
+		case s&h.tagMask == tag:
+			if g, ok := h.nameAt(h.slotBlock(s), name); ok {
+				return h.slotBlock(s), g, int64(i), tag
 			}
 		}
 		i = (i + 1) & mask
 	}
-	return 0, 0, free
+	return 0, 0, free, tag
 }
 
 // Lookup finds the object called name, without the lock: its block and
 // generation, or an error matching fs.ErrNotExist.
 func (h *Heap) Lookup(name string) (uint64, uint32, error) {
-	off, gen, _ := h.probe(name)
+	off, gen, _, _ := h.probe(name)
 	if off == 0 {
 		return 0, 0, fs.ErrNotExist
 	}
@@ -434,16 +464,16 @@ func (h *Heap) Alloc(op string, s Spec, in *Info, init func(block []byte) error)
 	if err != nil {
 		return err
 	}
-	slot := int64(-1)
+	slot, tag := int64(-1), uint32(0)
 	if s.Name != "" {
-		found, _, free := h.probe(s.Name)
+		found, _, free, t := h.probe(s.Name)
 		if found != 0 {
 			return &fs.PathError{Op: op, Path: h.name + "/" + s.Name, Err: fs.ErrExist}
 		}
 		if free < 0 || uint64(h.c32(cNames).Load()) >= h.nameSlots/4*3 {
 			return fmt.Errorf("%s: arena %s: its name table is full (%d names): %w", op, h.name, h.c32(cNames).Load(), errs.ErrArenaFull)
 		}
-		slot = free
+		slot, tag = free, t
 	}
 	head := h.c64(cHeads + 8*uint64(class)).Load()
 	bump := h.bump()
@@ -536,7 +566,7 @@ func (h *Heap) Alloc(op string, s Spec, in *Info, init func(block []byte) error)
 	h.u32(off + bMeta).Store(meta(stateReady, uint32(class), uint32(s.Kind), uint32(len(s.Name))))
 	crashPoint("alloc: published")
 	if slot >= 0 {
-		h.slot(uint64(slot)).Store(uint32(off / unit))
+		h.slot(uint64(slot)).Store(uint32(off/unit) | tag)
 		crashPoint("alloc: named")
 		h.set32(cNames, h.c32(cNames).Load()+1)
 	}
@@ -739,7 +769,7 @@ func (h *Heap) Free(op string, off uint64, gen uint32) error {
 	_, class, _, _ := splitMeta(h.u32(off + bMeta).Load())
 	slot := int64(-1)
 	if name := h.BlockName(&in); name != "" {
-		if found, _, i := h.probe(name); found == off {
+		if found, _, i, _ := h.probe(name); found == off {
 			slot = i
 		}
 	}

@@ -14,7 +14,8 @@
 //
 //	off size field
 //	  0   8  magic       the bytes "MPSARENA"
-//	  8   4  version     2 (1: compact lock areas of 24 bytes)
+//	  8   4  version     3 (2: name slots without tags; 1: compact lock
+//	                     areas of 24 bytes)
 //	 12   4  classes     number of size classes (NumClasses)
 //	 16   8  size        of the whole segment
 //	 24   4  nameSlots   slots of the name table, a power of two
@@ -70,7 +71,11 @@
 //
 // The name table is nameSlots 4-byte slots, open addressing with linear
 // probing from the FNV-1a hash of the name: 0 empty, 1 a deleted name,
-// otherwise a block's offset divided by 16. A deletion followed by an
+// otherwise a block's offset divided by 16 and, in the bits above the
+// largest such offset (for an arena of 64 MiB, the top 10 of 32; none for
+// the largest, 64 GiB), a tag: bits of the name's hash. A lookup reads the name of a
+// slot's block, a cache miss in a large arena, only when the slot's tag
+// is the name's (see Heap.tagOf). A deletion followed by an
 // empty slot becomes empty itself (and so, backwards, do the deletions
 // before it), so deletions do not pile up while the table has room.
 //
