@@ -146,7 +146,7 @@ func w13(p *peers) *Workload {
 
 	const rt = 100_000
 	trip := &Case{Name: "64 B round trip through two queues", Unit: "µs", Lower: true,
-		Targets: []Target{upTo(1, ""), upTo(1.0/50, w13PyQueue)}}
+		Targets: []Target{upTo(1, ""), upTo(1.0/50, w13PyQueue)}, Reps: shortReps}
 	trip.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) { return queueRoundTrip(cfg.iters(rt)) }},
 		peerImpl("C pipe(2)", p.runC, "queue", "µs", fixedArgs(rt, "roundtrip", "64"), nil),
@@ -169,7 +169,7 @@ func w13(p *peers) *Workload {
 
 	const big = 4000
 	bulk := &Case{Name: "1 MiB messages, 1 → 1 process, zero-copy", Unit: "GB/s", Op: "GB",
-		Targets: []Target{atLeast(0.8, w13Memcpy)}}
+		Targets: []Target{atLeast(0.8, w13Memcpy)}, Reps: shortReps}
 	bulk.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) { return queueBig(cfg.iters(big)) }},
 		peerImpl(w13Memcpy, p.runC, "queue", "GB/s", fixedArgs(big, "memcpy", strconv.Itoa(w13Big)), nil),

@@ -26,6 +26,9 @@ func w6(p *peers) *Workload {
 	for _, s := range shapes {
 		s := s
 		c := &Case{Name: s.name, Unit: s.unit, Lower: true, Targets: s.targets}
+		if s.targets != nil {
+			c.Reps = shortReps
+		}
 		args := func(cfg *Config) []string { return []string{s.peerCase, strconv.Itoa(cfg.iters(s.iters))} }
 		c.Impls = []*Impl{
 			{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {

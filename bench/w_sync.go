@@ -124,11 +124,13 @@ func w1(p *peers) *Workload {
 	return &Workload{ID: "W1", Name: "lock_uncontended", Cases: []*Case{c}}
 }
 
-// handOverReps is the repetitions of the hand-over workloads (W2, W7,
-// W8): three times the others'. Their repetitions are short (tens of
-// milliseconds), and one scheduling hiccup of the shared machine moves a
-// repetition by a large fraction: more of them give a steadier median.
-func handOverReps(cfg *Config) int { return 3 * cfg.Reps }
+// shortReps is the repetitions of the cases whose repetitions are short
+// (tens to a few hundred milliseconds) and move with where the shared
+// machine places their processes: the hand-overs (W2, W7, W8, W13's round
+// trip), W6's segment lifecycles and W13's 1 MiB messages. Three times
+// the others': one scheduling hiccup moves such a repetition by a large
+// fraction, and more of them give a steadier median.
+func shortReps(cfg *Config) int { return 3 * cfg.Reps }
 
 // handOvers runs round n times untimed, then n times under a meter, and
 // returns the meter's reading: W2, W7 and W8 time the steady state of a
@@ -158,7 +160,7 @@ func handOvers(n int, round func() error) (spent, error) {
 func w2(p *peers) *Workload {
 	const n = 20000
 	c := &Case{Name: "round trip on two semaphores", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex semaphores"), upTo(1.1, "mpsync").of(fromC)},
-		Reps: handOverReps}
+		Reps: shortReps}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
@@ -295,7 +297,7 @@ func countWith(l *semaphore.Lock, np, total int) (Measurement, error) {
 func w7(p *peers) *Workload {
 	const n = 20000
 	c := &Case{Name: "set → waiter wakes (½ round trip)", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex event"), upTo(1.1, "mpsync").of(fromC)},
-		Reps: handOverReps}
+		Reps: shortReps}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
@@ -341,7 +343,7 @@ func w7(p *peers) *Workload {
 func w8(p *peers) *Workload {
 	const n = 20000
 	c := &Case{Name: "2 processes, one round", Unit: "µs", Lower: true, Targets: []Target{upTo(1, "C spin-then-futex barrier"), upTo(1.1, "mpsync").of(fromC)},
-		Reps: handOverReps}
+		Reps: shortReps}
 	c.Impls = []*Impl{
 		{Name: "mpsync", Run: func(cfg *Config) (Measurement, error) {
 			iters := cfg.iters(n)
