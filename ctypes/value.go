@@ -86,13 +86,24 @@ func adoptValue[T any](op, name string, obj *object.Object, o options) (*Value[T
 }
 
 // Get returns the value (a copy).
-func (v *Value[T]) Get() (x T) {
+func (v *Value[T]) Get() T {
 	if v.fast4 == nil {
-		v.loadFirst(unsafe.Pointer(&x))
-		return
+		return v.getOther()
 	}
-	*(*uint32)(unsafe.Pointer(&x)) = atomic.LoadUint32(v.fast4) // the common case, inlined
-	return
+	// The common case, inlined. The compiler keeps u in a register
+	// (reinterpreting it, as math.Float32frombits does), where a store
+	// into a T through a pointer made the caller's loop write and read its
+	// stack.
+	u := atomic.LoadUint32(v.fast4)
+	return *(*T)(unsafe.Pointer(&u))
+}
+
+// getOther is Get for values of other than 4 bytes.
+//
+//go:noinline
+func (v *Value[T]) getOther() (x T) {
+	v.loadFirst(unsafe.Pointer(&x))
+	return x
 }
 
 // Set stores x.
