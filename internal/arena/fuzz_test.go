@@ -14,15 +14,7 @@ import (
 // sample returns a small arena in process memory holding a few objects
 // of several kinds, named and anonymous, one of them freed.
 func sample(t testing.TB) []byte {
-	mem := make([]byte, MinSize(64)+8192)
-	noReserve := func(off, n int64) error { return nil }
-	if err := Format(mem, 64, noReserve); err != nil {
-		t.Fatal(err)
-	}
-	h, err := Attach("sample", mem, noReserve, func() error { return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := inMemory(t, "sample", MinSize(64)+8192, 64)
 	specs := []Spec{
 		{Kind: csrc.KindLock, Name: "lock", Lock: FullLock},
 		{Kind: csrc.KindValue, Format: "q", ElemSize: 8, Count: 1, Lock: CompactLock},
@@ -31,7 +23,7 @@ func sample(t testing.TB) []byte {
 	}
 	var last Info
 	for _, s := range specs {
-		if err = h.Alloc("sample", s, &last, nil); err != nil {
+		if err := h.Alloc("sample", s, &last, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -41,7 +33,22 @@ func sample(t testing.TB) []byte {
 	if _, err := h.Check("sample"); err != nil {
 		t.Fatal(err)
 	}
-	return mem
+	return h.Mem()
+}
+
+// inMemory formats an arena of size bytes with nameSlots name slots in
+// process memory and attaches a Heap to it.
+func inMemory(t testing.TB, name string, size, nameSlots uint64) *Heap {
+	mem := make([]byte, size)
+	noReserve := func(off, n int64) error { return nil }
+	if err := Format(mem, nameSlots, noReserve); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Attach(name, mem, noReserve, func() error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // FuzzArena corrupts an arena (each 5 bytes of input: a 32-bit offset

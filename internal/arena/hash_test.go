@@ -61,17 +61,9 @@ func TestTagLayout(t *testing.T) {
 // and a lookup goes by it: a slot whose tag is changed no longer leads to
 // its name (and Check says so), while every other name is still found.
 func TestNameSlotsCarryTags(t *testing.T) {
-	mem := make([]byte, MinSize(64)+64<<10)
-	noReserve := func(off, n int64) error { return nil }
-	if err := Format(mem, 64, noReserve); err != nil {
-		t.Fatal(err)
-	}
-	h, err := Attach("tags", mem, noReserve, func() error { return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := inMemory(t, "tags", MinSize(64)+64<<10, 64)
 	if h.tagMask == 0 {
-		t.Fatalf("an arena of %d bytes has no tag bits", len(mem))
+		t.Fatalf("an arena of %d bytes has no tag bits", len(h.Mem()))
 	}
 	offs := map[string]uint64{}
 	for i := range 40 {
