@@ -114,6 +114,18 @@ static int cas(struct lock_area *l, uint64_t *expected, uint64_t desired)
     return __atomic_compare_exchange_n(&l->word, expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
+/* is_free reports whether the lock word w names no owner: 0, or the
+ * waiters bit alone, which a release by subtraction leaves when a waiter
+ * set the bit just before it (see mps_lock_release). */
+static int is_free(uint64_t w) { return (w & MPS_ID_MASK) == 0; }
+
+/* claim takes the free lock whose word is w for self, keeping the waiters
+ * bit (someone may sleep: the release must wake them). */
+static int claim(struct lock_area *l, uint64_t w, uint64_t self)
+{
+    return cas(l, &w, self | (w & WAITERS_BIT));
+}
+
 /* stamp stores now in a time field, unless the area is compact (it has
  * none). */
 static void stamp(int64_t *field, int compact)
@@ -173,7 +185,7 @@ static int claim_busy(struct lock_area *l, uint64_t self)
     int64_t end = mps__now_ns() + MPS__LOCK_BUSY_NS;
     for (int pauses = 1;; pauses = pauses < LOCK_MAX_PAUSES ? 2 * pauses : LOCK_MAX_PAUSES) {
         uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
-        if (w == 0 && cas(l, &w, self))
+        if (is_free(w) && claim(l, w, self))
             return 1;
         for (int k = 0; k < pauses; k++)
             relax();
@@ -201,7 +213,7 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
             return 0;
         for (int i = 0; i < spin_tries; i++) {
             uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
-            if (w == 0 && cas(l, &w, self))
+            if (is_free(w) && claim(l, w, self))
                 return 0;
             if (w == NOT_RECOVERABLE)
                 return -ENOTRECOVERABLE;
@@ -217,11 +229,11 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
     }
     for (;;) {
         uint64_t w = __atomic_load_n(&l->word, __ATOMIC_SEQ_CST);
-        if (w == 0) {
-            /* Keep the waiters bit: others may still sleep.  The release
+        if (is_free(w)) {
+            /* Set the waiters bit: others may still sleep.  The release
              * then takes the slow path, which clears the stamp. */
             if (timeout_ns == 0) {
-                if (cas(l, &w, self))
+                if (claim(l, w, self))
                     return 0;
             } else if (cas(l, &w, self | WAITERS_BIT)) {
                 stamp(&l->since, compact);
@@ -256,27 +268,29 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
 
 static int release_slow(struct lock_area *l, int compact);
 
-MPS_API int mps_lock_release(void *lock)
-{
-    /* Held by this process with neither the waiters nor the dead bit:
-     * one compare-and-swap releases it, as Go's FastUnlock does (the
-     * stamps release_slow clears belong to contended holds and takeovers,
-     * which leave a bit set). */
-    struct lock_area *l = lock;
-    uint64_t held = __atomic_load_n(&mps__self_id, __ATOMIC_ACQUIRE);
-    if (held != 0 && l != NULL && cas(l, &held, 0))
-        return 0;
-    return release_slow(l, 0);
-}
+MPS_API void mps__lock_wake(void *lock) { mps__futex_wake(futex_word(lock), 1); }
 
-/* release is mps_lock_release on a full or a compact area. */
+/* release is mps_lock_release on a full or a compact area.  Held by this
+ * process with neither the waiters nor the dead bit, the word is emptied
+ * by one atomic subtraction of the identity (cheaper than a
+ * compare-and-swap: it cannot fail); the stamps release_slow clears
+ * belong to contended holds and takeovers, which leave a bit set.  Only
+ * the waiters bit can appear between the look and the subtraction (a
+ * waiter's compare-and-swap; no one else changes a live owner's word):
+ * the subtraction then leaves that bit alone, a free lock whose sleeper
+ * it wakes.  The header's inline release does the same. */
 static int release(struct lock_area *l, int compact)
 {
     uint64_t held = __atomic_load_n(&mps__self_id, __ATOMIC_ACQUIRE);
-    if (held != 0 && l != NULL && cas(l, &held, 0))
+    if (held != 0 && l != NULL && __atomic_load_n(&l->word, __ATOMIC_RELAXED) == held) {
+        if (__atomic_fetch_sub(&l->word, held, __ATOMIC_SEQ_CST) != held)
+            mps__lock_wake(l);
         return 0;
+    }
     return release_slow(l, compact);
 }
+
+MPS_API int mps_lock_release(void *lock) { return release(lock, 0); }
 
 /* release_slow is mps_lock_release when the fast path did not apply. */
 __attribute__((noinline)) static int release_slow(struct lock_area *l, int compact)
@@ -333,7 +347,7 @@ MPS_API int mps_lock_owner(const void *lock)
     if (l == NULL)
         return 0;
     uint64_t w = __atomic_load_n(&l->word, __ATOMIC_SEQ_CST);
-    return w == NOT_RECOVERABLE || w == 0 ? 0 : mps__pid_of(w);
+    return w == NOT_RECOVERABLE || is_free(w) ? 0 : mps__pid_of(w);
 }
 
 MPS_HIDDEN int mps__lock_held(const void *lock)

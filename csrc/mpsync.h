@@ -72,7 +72,7 @@ extern "C" {
  * conditions, barriers, typed values), 0.4 arenas, 0.5 freeing objects in
  * arenas (mps_arena_free; mps_object_unlink frees one). */
 #define MPS_VERSION_MAJOR 0
-#define MPS_VERSION_MINOR 8
+#define MPS_VERSION_MINOR 9
 
 /* mps_version returns the library's version as MAJOR * 1000 + MINOR, so a
  * program can check at run time that the library it loaded is at least the
@@ -211,9 +211,11 @@ int mps_shm_unlink(const char *name);
  * ------------------------------------------------------------------------ */
 
 #define MPS_MAGIC 0x5953504Du /* bytes 'M' 'P' 'S' 'Y' in memory order */
-#define MPS_LAYOUT_VERSION 4 /* 2: lock owners are identities, not pids; 3: a
+#define MPS_LAYOUT_VERSION 5 /* 2: lock owners are identities, not pids; 3: a
                               * barrier layout withdrawn before release; 4:
-                              * barriers record how each generation ended */
+                              * barriers record how each generation ended;
+                              * 5: a lock word of the waiters bit alone is
+                              * free (the release by subtraction) */
 #define MPS_HEADER_SIZE 64
 #define MPS_FORMAT_MAX 255
 #define MPS_LOCK_AREA_SIZE 64
@@ -505,7 +507,7 @@ int mps_object_unlink(const mps_object *obj);
 
 #define MPS_ARENA_CTL 4096
 #define MPS_ARENA_MAGIC 0x414e45524153504dull /* the bytes "MPSARENA" */
-#define MPS_ARENA_VERSION 3
+#define MPS_ARENA_VERSION 4 /* 3: tagged name slots; 4: lock words as in MPS_LAYOUT_VERSION 5 */
 #define MPS_ARENA_CLASSES 248
 #define MPS_ARENA_TYPES 256
 #define MPS_ARENA_BLOCK_HEADER 16
@@ -660,14 +662,17 @@ int mps_arena_stats(const mps_arena *arena, struct mps_arena_stats *stats);
  * The lock area (MPS_LOCK_AREA_SIZE bytes at an object's lock_offset):
  *
  *   off size field
- *     0   8  word   one 64-bit word, changed only by compare-and-swap:
- *                     0 when free; else the owner's identity (see
- *                     "Process identity"), with
+ *     0   8  word   one 64-bit word: the owner's identity (see
+ *                   "Process identity"), with
  *                     bit   30   the owner died; not yet marked consistent
  *                     bit   31   waiters: someone may sleep on the futex
- *                   The low 32 bits are the futex word (shared, not
- *                   FUTEX_PRIVATE).  MPS_LOCK_NOTRECOVERABLE marks a lock
- *                   that can never be used again.
+ *                   The lock is free when the identity part (MPS_ID_MASK)
+ *                   is 0: the word is 0, or the waiters bit alone (left
+ *                   by a release racing a new waiter, see below); an
+ *                   acquirer keeps the waiters bit.  The low 32 bits are
+ *                   the futex word (shared, not FUTEX_PRIVATE).
+ *                   MPS_LOCK_NOTRECOVERABLE marks a lock that can never be
+ *                   used again.
  *    12   4  count  recursion count (recursive locks only)
  *    16   8  owner  recursion owner token (a thread or goroutine), 0 if none
  *    24   8  since  when the holder took the lock (CLOCK_REALTIME ns), 0 if
@@ -677,8 +682,14 @@ int mps_arena_stats(const mps_arena *arena, struct mps_arena_stats *stats);
  *    40  24  reserved, 0
  *
  * The owner of a lock is a process, never a thread: any thread of the
- * owning process may release it.  Acquiring a free lock is one CAS, and so
- * is releasing one nobody waits for.  A waiter sleeps on the futex in
+ * owning process may release it.  Acquiring a free lock is one
+ * compare-and-swap (0 to the identity).  Releasing one whose word is the
+ * identity alone is one atomic subtraction of the identity, which cannot
+ * fail (cheaper than a compare-and-swap): the word becomes 0, or, if a
+ * waiter set the waiters bit between the releaser's look and its
+ * subtraction, the waiters bit alone, and the releaser wakes one sleeper.
+ * Every other change of the word is a compare-and-swap: only the waiters
+ * bit may be set in a live owner's word by anyone else.  A waiter sleeps on the futex in
  * slices and checks, on each timeout, that the owner is alive (its
  * registry's liveness lock is held); if the owner died it takes the lock
  * over and gets -EOWNERDEAD: the lock is then held, its state must be
@@ -710,13 +721,19 @@ int mps_lock_release(void *lock);
  * for other use.  Since version 0.6. */
 const uint64_t *mps__identity_word(void);
 
+/* mps__lock_wake wakes one waiter of the lock area lock, after the inline
+ * release below left the waiters bit alone in its word: for that fast
+ * path, not for other use.  Since version 0.9. */
+void mps__lock_wake(void *lock);
+
 /* Unless MPS_NO_INLINE is defined, mps_lock_acquire and mps_lock_release
- * are macros for inline functions that take a free lock, and release one
- * nobody waits for, with one compare-and-swap in the caller (the word
- * changes between 0 and the identity), and otherwise call the library's
- * functions: an uncontended lock then costs no call into the shared
- * library.  Taking their address, or (mps_lock_acquire)(...), gets the
- * library's functions, which behave the same.  Since version 0.6. */
+ * are macros for inline functions that take a free lock (one
+ * compare-and-swap, 0 to the identity) and release one nobody waits for
+ * (one atomic subtraction, see "Robust process-shared locks") in the
+ * caller, and otherwise call the library's functions: an uncontended lock
+ * then costs no call into the shared library.  Taking their address, or
+ * (mps_lock_acquire)(...), gets the library's functions, which behave the
+ * same.  Since version 0.6; the release subtracts since version 0.9. */
 #if defined(__GNUC__) && !defined(MPS_NO_INLINE)
 static inline uint64_t mps__identity_inline(void)
 {
@@ -741,9 +758,11 @@ static inline int mps__lock_acquire_inline(void *lock, int64_t timeout_ns)
 static inline int mps__lock_release_inline(void *lock)
 {
     uint64_t held = mps__identity_inline();
-    if (held != 0 && lock != NULL &&
-        __atomic_compare_exchange_n((uint64_t *)lock, &held, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    if (held != 0 && lock != NULL && __atomic_load_n((uint64_t *)lock, __ATOMIC_RELAXED) == held) {
+        if (__atomic_fetch_sub((uint64_t *)lock, held, __ATOMIC_SEQ_CST) != held)
+            mps__lock_wake(lock);
         return 0;
+    }
     return (mps_lock_release)(lock);
 }
 

@@ -5,9 +5,9 @@ const (
 	HeaderSize    = 64 // MPS_HEADER_SIZE
 	LockAreaSize  = 64 // MPS_LOCK_AREA_SIZE
 	FormatMax     = 255
-	LayoutVersion = 4
+	LayoutVersion = 5
 	VersionMajor  = 0 // MPS_VERSION_MAJOR
-	VersionMinor  = 8 // MPS_VERSION_MINOR
+	VersionMinor  = 9 // MPS_VERSION_MINOR
 )
 
 // Arena layout constants (MPS_ARENA_*): see "Arenas" in mpsync.h and
@@ -15,7 +15,7 @@ const (
 const (
 	ArenaCtl         = 4096
 	ArenaMagic       = 0x414e45524153504d // the bytes "MPSARENA"
-	ArenaVersion     = 3
+	ArenaVersion     = 4
 	ArenaClasses     = 248
 	ArenaTypes       = 256
 	ArenaBlockHeader = 16

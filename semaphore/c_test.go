@@ -45,17 +45,21 @@ func cPeer(t *testing.T, src string) string {
 // peerLock builds the C lock peer against libmpsync.
 func peerLock(t *testing.T) string { return cPeer(t, "testdata/peer_lock.c") }
 
-// TestLockCounterWithC is TestLockCounter with a C process among the
-// four: Go and C contend on the same lock word.
+// TestLockCounterWithC is TestLockCounter with two C processes among the
+// four: Go and C contend on the same lock word, and C's releases by
+// subtraction race Go's and C's waiters setting the waiters bit.
 func TestLockCounterWithC(t *testing.T) {
 	const each = 100000
 	exe := peerLock(t)
 	l := newLock(t)
 	seg := newSegment(t, 8)
-	c := proctest.Exec(t, exe, "count", l.Name(), seg.Name(), strconv.Itoa(each))
-	c.Start()
-	ps := []*proctest.Proc{c}
-	for range 3 {
+	var ps []*proctest.Proc
+	for range 2 {
+		c := proctest.Exec(t, exe, "count", l.Name(), seg.Name(), strconv.Itoa(each))
+		c.Start()
+		ps = append(ps, c)
+	}
+	for range 2 {
 		ps = append(ps, proctest.Start(t, "increment", l.Name(), seg.Name(), strconv.Itoa(each)))
 	}
 	for _, p := range ps {
@@ -66,6 +70,9 @@ func TestLockCounterWithC(t *testing.T) {
 	}
 	if got := *counter(seg); got != 4*each {
 		t.Errorf("counter = %d, want %d", got, 4*each)
+	}
+	if _, word := raw(t, l.Name()); word.Load() != 0 {
+		t.Errorf("lock word after the last release %#x, want 0", word.Load())
 	}
 }
 

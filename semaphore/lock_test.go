@@ -233,6 +233,49 @@ func TestLockCounter(t *testing.T) {
 	}
 }
 
+// TestLockWaitersBitAlone: a lock word of the waiters bit alone, which a
+// C release by subtraction leaves when a waiter set the bit after the
+// releaser looked (mpsync.h), is a free lock: Go takes it keeping the bit
+// (someone may sleep), and the release, on the slow path then, empties
+// the word.
+func TestLockWaitersBitAlone(t *testing.T) {
+	const waiters = 1 << 31
+	l := newLock(t)
+	_, word := raw(t, l.Name())
+	self := proc.MustSelf()
+	takes := []struct {
+		name string
+		take func() error
+	}{
+		{"TryAcquire", func() error {
+			ok, err := l.TryAcquire()
+			if !ok && err == nil {
+				err = errors.New("the lock was not taken")
+			}
+			return err
+		}},
+		{"Acquire", func() error { return l.Acquire(t.Context()) }},
+	}
+	for _, tc := range takes {
+		word.Store(waiters)
+		if locked, pid, _ := l.Locked(); locked || pid != 0 {
+			t.Errorf("%s: the waiters bit alone reads as Locked() = %v, pid %d; want free", tc.name, locked, pid)
+		}
+		if err := tc.take(); err != nil {
+			t.Fatalf("%s of a word of the waiters bit alone: %v", tc.name, err)
+		}
+		if w := word.Load(); w != self|waiters {
+			t.Errorf("%s: word %#x, want the identity with the waiters bit %#x", tc.name, w, self|waiters)
+		}
+		if err := l.Release(); err != nil {
+			t.Fatalf("%s: Release: %v", tc.name, err)
+		}
+		if w := word.Load(); w != 0 {
+			t.Errorf("%s: word after Release %#x, want 0", tc.name, w)
+		}
+	}
+}
+
 // TestOwnerDeath kills a lock holder with SIGKILL at a random point in its
 // critical section, 200 times: each time the next acquirer gets the lock
 // with ErrOwnerDead, and never hangs.

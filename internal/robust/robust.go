@@ -6,22 +6,25 @@
 //
 // # The lock word
 //
-// The first 8 bytes of the lock area are one 64-bit word, changed only by
-// compare-and-swap:
+// The first 8 bytes of the lock area are one 64-bit word: the owner's
+// identity (package proc: a random word naming its registry, whose file
+// lock the kernel drops when the process dies), with
 //
-//	0           the lock is free
-//	otherwise   the owner's identity (package proc: a random word naming
-//	            its registry, whose file lock the kernel drops when the
-//	            process dies), with
 //	bit   30    owner died; the new owner has not called MarkConsistent
 //	bit   31    waiters: some process may sleep in futex_wait on the low half
 //
-// The low 32 bits are the futex word. The value notRecoverable (low 30
-// bits all ones, which no identity has) marks a lock whose dead owner's
-// state was never made consistent: it stays unusable.
+// The lock is free when the identity part (proc.IDMask) is 0: the word is
+// 0, or the waiters bit alone, which C's release by subtraction leaves
+// when a waiter set the bit just before it (mpsync.h: C releases a lock
+// nobody waits for with one atomic subtraction of its identity, and wakes
+// a sleeper if the bit appeared). An acquirer of a free lock keeps the
+// waiters bit. The low 32 bits are the futex word. The value
+// notRecoverable (low 30 bits all ones, which no identity has) marks a
+// lock whose dead owner's state was never made consistent: it stays
+// unusable.
 //
 // Acquiring a free lock is CAS(0 → self); releasing an uncontended one is
-// CAS(self → 0): no system call, no cgo. A contended acquirer spins a
+// CAS(self → 0) here (C subtracts, see FastUnlock): no system call, no cgo. A contended acquirer spins a
 // little, then sets the waiters bit and sleeps on the futex in slices; on
 // each timeout it asks the kernel whether the owner lives (proc.Alive) and, if
 // not, takes the lock over with one CAS and reports ErrOwnerDead.
@@ -221,11 +224,8 @@ func (l *Lock) tryLock() (bool, error) {
 	}
 	w := l.word.Load()
 	switch {
-	case w == 0:
-		if l.word.CompareAndSwap(0, self) {
-			return true, nil
-		}
-		return false, nil
+	case free(w):
+		return l.claim(w, self), nil
 	case w == notRecoverable:
 		return false, errs.ErrNotRecoverable
 	case proc.Is(w):
@@ -281,12 +281,12 @@ func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
 	// The holder is most often in a short critical section on another
 	// core: look again with only CPU pauses between looks (backing off,
 	// so as not to pull the line from the holder), then yield.
-	if futex.BusyBackoff(busySpin, func() bool { return l.word.Load() == 0 && l.word.CompareAndSwap(0, self) }) {
+	if futex.BusyBackoff(busySpin, func() bool { w := l.word.Load(); return free(w) && l.claim(w, self) }) {
 		return nil
 	}
 	for i := range spinTries {
 		w := l.word.Load()
-		if w == 0 && l.word.CompareAndSwap(0, self) {
+		if free(w) && l.claim(w, self) {
 			return nil
 		}
 		if w == notRecoverable {
@@ -306,11 +306,11 @@ func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
 	for {
 		w := l.word.Load()
 		switch {
-		case w == 0:
+		case free(w):
 			// Take it with the waiters bit set: others may still sleep.
 			// Its release then takes the slow path, which clears the
 			// time stamped here.
-			if l.word.CompareAndSwap(0, self|waitersBit) {
+			if l.word.CompareAndSwap(w, self|waitersBit) {
 				l.since.Store(time.Now().UnixNano())
 				return nil
 			}
@@ -358,6 +358,15 @@ func (l *Lock) gateChan() chan struct{} {
 	return *l.gate.Load()
 }
 
+// free reports whether the lock word w names no owner: 0, or the waiters
+// bit alone (see the package doc).
+func free(w uint64) bool { return w&proc.IDMask == 0 }
+
+// claim takes the free lock whose word is w for self, keeping the waiters
+// bit (someone may sleep: the release must wake them), and reports
+// whether it did.
+func (l *Lock) claim(w, self uint64) bool { return l.word.CompareAndSwap(w, self|w&waitersBit) }
+
 // takeOver replaces the dead owner recorded in w with this process,
 // keeping the waiters bit, and marks the state inconsistent.
 func (l *Lock) takeOver(w, self uint64) (bool, error) {
@@ -383,7 +392,11 @@ func (l *Lock) Unlock() error {
 // FastUnlock releases the lock if this process holds it with no waiters
 // and a consistent state, with one compare-and-swap, and reports whether
 // it did; otherwise it changes nothing and Unlock must do the rest. Like
-// FastLock it is small enough to be inlined.
+// FastLock it is small enough to be inlined into callers' fast paths,
+// which is why it is not C's atomic subtraction (mpsync.h): the look
+// before the subtraction, and its result to act on, cost more than the
+// inliner's budget for semaphore.Lock.Unlock allows (measured: W1 went
+// from 1.06× to 1.2× sync.Mutex with the call that remained).
 func (l *Lock) FastUnlock() bool {
 	if race.Enabled {
 		race.Release(unsafe.Pointer(l.word))
@@ -441,7 +454,7 @@ func (l *Lock) HeldByProcess() bool {
 // Taken reports whether some process holds the lock.
 func (l *Lock) Taken() bool {
 	w := l.word.Load()
-	return w != 0 && w != notRecoverable
+	return !free(w) && w != notRecoverable
 }
 
 // Holder returns the identity (package proc) of the process holding the
@@ -466,7 +479,7 @@ func (l *Lock) HolderDied() bool {
 // the holder's registry is gone. For display.
 func (l *Lock) Owner() int {
 	w := l.word.Load()
-	if w == notRecoverable || w == 0 {
+	if w == notRecoverable || free(w) {
 		return 0
 	}
 	return proc.PidOf(w)
