@@ -136,9 +136,15 @@ static void stamp(int64_t *field, int compact)
 
 static void set_holder(struct lock_area *l, uint64_t token, uint32_t n, int compact);
 
+/* take_over replaces the dead owner recorded in w with self, marks the
+ * state inconsistent and stamps since.  It sets the waiters bit too, as a
+ * contended acquisition does: the release must take the slow path, which
+ * clears the stamp (after mps_lock_consistent the word would otherwise be
+ * the identity alone, released by the fast path with the stamp left for
+ * the next holder); its one spare wake-up comes after a death only. */
 static int take_over(struct lock_area *l, uint64_t w, uint64_t self, int compact)
 {
-    if (!cas(l, &w, self | DEAD_BIT | (w & WAITERS_BIT)))
+    if (!cas(l, &w, self | DEAD_BIT | WAITERS_BIT))
         return 0;
     set_holder(l, 0, 0, compact);
     stamp(&l->since, compact);

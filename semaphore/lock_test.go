@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -277,8 +278,9 @@ func TestLockWaitersBitAlone(t *testing.T) {
 }
 
 // TestOwnerDeath kills a lock holder with SIGKILL at a random point in its
-// critical section, 200 times: each time the next acquirer gets the lock
-// with ErrOwnerDead, and never hangs.
+// critical section, 200 times: each time the next acquirer (Acquire and
+// TryAcquire in turn) gets the lock with ErrOwnerDead, never hangs, and
+// its release leaves the lock area clean.
 func TestOwnerDeath(t *testing.T) {
 	rounds := 200
 	if testing.Short() {
@@ -286,22 +288,38 @@ func TestOwnerDeath(t *testing.T) {
 	}
 	l := newLock(t)
 	seg := newSegment(t, 8)
+	_, word := raw(t, l.Name())
+	since := (*atomic.Int64)(unsafe.Add(unsafe.Pointer(word), 24)) // the lock area's since field
 	for i := range rounds {
 		p := proctest.Start(t, "hold", l.Name(), seg.Name())
 		p.Expect("locked")
 		time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
 		p.Kill()
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		err := l.Acquire(ctx)
-		cancel()
+		// Acquire waits (a contended acquisition), TryAcquire takes the
+		// lock over at once (an uncontended one).
+		var err error
+		if i%2 == 0 {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			err = l.Acquire(ctx)
+			cancel()
+		} else if ok, tryErr := l.TryAcquire(); !ok {
+			t.Fatalf("round %d: TryAcquire after the holder's death: %v, %v; want true, ErrOwnerDead", i, ok, tryErr)
+		} else {
+			err = tryErr
+		}
 		if !errors.Is(err, semaphore.ErrOwnerDead) {
-			t.Fatalf("round %d: Acquire after the holder's death: %v, want ErrOwnerDead", i, err)
+			t.Fatalf("round %d: acquiring after the holder's death: %v, want ErrOwnerDead", i, err)
 		}
 		if err := l.MarkConsistent(); err != nil {
 			t.Fatalf("round %d: MarkConsistent: %v", i, err)
 		}
 		if err := l.Release(); err != nil {
 			t.Fatalf("round %d: Release: %v", i, err)
+		}
+		// The takeover stamped when it took the lock; its release clears
+		// the stamp, which would otherwise show as the next holder's.
+		if w, s := word.Load(), since.Load(); w != 0 || s != 0 {
+			t.Fatalf("round %d: after the release, word %#x and since %d, want 0 and 0", i, w, s)
 		}
 	}
 	// A holder that dies and is not marked consistent makes the lock

@@ -40,6 +40,10 @@ static void *take_and_give(void *lock)
 
 static uint64_t word_of(void *lock) { return __atomic_load_n((uint64_t *)lock, __ATOMIC_SEQ_CST); }
 
+/* since_of reads the lock area's since field: when the holder took the
+ * lock, stamped on contended acquisitions and takeovers only. */
+static int64_t since_of(void *lock) { return __atomic_load_n((int64_t *)lock + 3, __ATOMIC_SEQ_CST); }
+
 /* check_waiters_alone: a word of the waiters bit alone, which a release
  * by subtraction leaves when a waiter set the bit after the releaser
  * looked, is a free lock; the acquirer keeps the bit, so its release
@@ -172,8 +176,15 @@ int main(void)
     /* The owner dies: the next acquirer recovers the lock. */
     hold_and_die(name, l);
     CHECK_RC(mps_lock_acquire(l, -1), -EOWNERDEAD);
+    CHECK(since_of(l) != 0); /* the takeover's time */
     CHECK_RC(mps_lock_consistent(l), 0);
     CHECK_RC(mps_lock_release(l), 0);
+    CHECK(word_of(l) == 0 && since_of(l) == 0); /* not left for the next holder */
+    hold_and_die(name, l);
+    CHECK_RC(mps_lock_acquire(l, 0), -EOWNERDEAD);
+    CHECK_RC(mps_lock_consistent(l), 0);
+    CHECK_RC(mps_lock_release(l), 0);
+    CHECK(word_of(l) == 0 && since_of(l) == 0);
     hold_and_die(name, l);
     CHECK_RC(mps_lock_acquire(l, 0), -EOWNERDEAD);
     CHECK_RC(mps_lock_release(l), -ENOTRECOVERABLE);

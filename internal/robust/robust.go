@@ -367,10 +367,14 @@ func free(w uint64) bool { return w&proc.IDMask == 0 }
 // whether it did.
 func (l *Lock) claim(w, self uint64) bool { return l.word.CompareAndSwap(w, self|w&waitersBit) }
 
-// takeOver replaces the dead owner recorded in w with this process,
-// keeping the waiters bit, and marks the state inconsistent.
+// takeOver replaces the dead owner recorded in w with this process, marks
+// the state inconsistent and stamps since. It sets the waiters bit too, as
+// a contended acquisition does: the release must take the slow path, which
+// clears the stamp (after MarkConsistent the word would otherwise be the
+// identity alone, released by the fast path with the stamp left for the
+// next holder); its one spare wake-up comes after a death only.
 func (l *Lock) takeOver(w, self uint64) (bool, error) {
-	if !l.word.CompareAndSwap(w, self|deadBit|w&waitersBit) {
+	if !l.word.CompareAndSwap(w, self|deadBit|waitersBit) {
 		return false, nil
 	}
 	l.setHolder(0, 0)
