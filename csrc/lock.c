@@ -119,11 +119,11 @@ static int cas(struct lock_area *l, uint64_t *expected, uint64_t desired)
  * set the bit just before it (see mps_lock_release). */
 static int is_free(uint64_t w) { return (w & MPS_ID_MASK) == 0; }
 
-/* claim takes the free lock whose word is w for self, keeping the waiters
- * bit (someone may sleep: the release must wake them). */
+/* claim takes the lock for self if its word w is free, keeping the
+ * waiters bit (someone may sleep: the release must wake them). */
 static int claim(struct lock_area *l, uint64_t w, uint64_t self)
 {
-    return cas(l, &w, self | (w & WAITERS_BIT));
+    return is_free(w) && cas(l, &w, self | (w & WAITERS_BIT));
 }
 
 /* stamp stores now in a time field, unless the area is compact (it has
@@ -191,7 +191,7 @@ static int claim_busy(struct lock_area *l, uint64_t self)
     int64_t end = mps__now_ns() + MPS__LOCK_BUSY_NS;
     for (int pauses = 1;; pauses = pauses < LOCK_MAX_PAUSES ? 2 * pauses : LOCK_MAX_PAUSES) {
         uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
-        if (is_free(w) && claim(l, w, self))
+        if (claim(l, w, self))
             return 1;
         for (int k = 0; k < pauses; k++)
             relax();
@@ -219,7 +219,7 @@ __attribute__((noinline)) static int acquire_slow(struct lock_area *l, int64_t t
             return 0;
         for (int i = 0; i < spin_tries; i++) {
             uint64_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
-            if (is_free(w) && claim(l, w, self))
+            if (claim(l, w, self))
                 return 0;
             if (w == NOT_RECOVERABLE)
                 return -ENOTRECOVERABLE;

@@ -689,13 +689,14 @@ int mps_arena_stats(const mps_arena *arena, struct mps_arena_stats *stats);
  * waiter set the waiters bit between the releaser's look and its
  * subtraction, the waiters bit alone, and the releaser wakes one sleeper.
  * Every other change of the word is a compare-and-swap: only the waiters
- * bit may be set in a live owner's word by anyone else.  A waiter sleeps on the futex in
- * slices and checks, on each timeout, that the owner is alive (its
- * registry's liveness lock is held); if the owner died it takes the lock
- * over and gets -EOWNERDEAD: the lock is then held, its state must be
- * repaired and mps_lock_consistent called, or the next release makes the
- * lock unrecoverable (-ENOTRECOVERABLE for everyone).  Go (package
- * semaphore) implements the same algorithm; both contend on one lock.
+ * bit may be set in a live owner's word by anyone else.  A waiter sleeps
+ * on the futex in slices and checks, on each timeout, that the owner is
+ * alive (its registry's liveness lock is held); if the owner died it
+ * takes the lock over and gets -EOWNERDEAD: the lock is then held, its
+ * state must be repaired and mps_lock_consistent called, or the next
+ * release makes the lock unrecoverable (-ENOTRECOVERABLE for everyone).
+ * Go (package semaphore) implements the same algorithm; both contend on
+ * one lock.
  * ------------------------------------------------------------------------ */
 
 #define MPS_LOCK_NOTRECOVERABLE 0x3fffffffu /* the whole word */

@@ -281,12 +281,12 @@ func (l *Lock) lockSlow(ctx context.Context, self uint64) error {
 	// The holder is most often in a short critical section on another
 	// core: look again with only CPU pauses between looks (backing off,
 	// so as not to pull the line from the holder), then yield.
-	if futex.BusyBackoff(busySpin, func() bool { w := l.word.Load(); return free(w) && l.claim(w, self) }) {
+	if futex.BusyBackoff(busySpin, func() bool { return l.claim(l.word.Load(), self) }) {
 		return nil
 	}
 	for i := range spinTries {
 		w := l.word.Load()
-		if free(w) && l.claim(w, self) {
+		if l.claim(w, self) {
 			return nil
 		}
 		if w == notRecoverable {
@@ -362,10 +362,12 @@ func (l *Lock) gateChan() chan struct{} {
 // bit alone (see the package doc).
 func free(w uint64) bool { return w&proc.IDMask == 0 }
 
-// claim takes the free lock whose word is w for self, keeping the waiters
-// bit (someone may sleep: the release must wake them), and reports
-// whether it did.
-func (l *Lock) claim(w, self uint64) bool { return l.word.CompareAndSwap(w, self|w&waitersBit) }
+// claim takes the lock for self if its word w is free, keeping the
+// waiters bit (someone may sleep: the release must wake them), and
+// reports whether it did.
+func (l *Lock) claim(w, self uint64) bool {
+	return free(w) && l.word.CompareAndSwap(w, self|w&waitersBit)
+}
 
 // takeOver replaces the dead owner recorded in w with this process, marks
 // the state inconsistent and stamps since. It sets the waiters bit too, as
