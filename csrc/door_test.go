@@ -11,10 +11,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
 	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/names"
 )
 
 func TestLayoutMatchesC(t *testing.T) {
@@ -240,4 +242,45 @@ func TestPythonPackageRelease(t *testing.T) {
 	if !strings.Contains(string(src), want) {
 		t.Errorf("python/pyproject.toml: want a version %d.%d.x, for libmpsync %d.%d", VersionMajor, VersionMinor, VersionMajor, VersionMinor)
 	}
+}
+
+// TestTrackRemembersListedNames checks the door's memory of names found
+// listed already (a segment opened again): it answers for them without a
+// call into C only while the registry's generation stands, so an entry
+// that C removed (Forget, which an unlink from C calls too) or gave
+// another inode is asked of C again.
+func TestTrackRemembersListedNames(t *testing.T) {
+	name := names.TestPrefix + "track-listed-" + names.Random("")
+	defer Forget(name)
+	track := func(ino uint64, wantAdded, wantHad bool) {
+		t.Helper()
+		added, had, err := Track(name, ino, false)
+		if err != nil || added != wantAdded || had != wantHad {
+			t.Fatalf("Track(%d) = %v, %v, %v; want %v, %v", ino, added, had, err, wantAdded, wantHad)
+		}
+	}
+	remembered := func() bool {
+		e := listed[listedSlot(name)].Load()
+		return e != nil && e.name == name && e.gen == atomic.LoadUint64(trackGeneration)
+	}
+	track(7, true, false)
+	if remembered() {
+		t.Fatal("a new entry is remembered: only one found listed already is")
+	}
+	track(7, false, true) // asked of C, which finds it listed
+	if !remembered() {
+		t.Fatal("an entry found listed is not remembered")
+	}
+	track(7, false, true)  // answered from memory
+	track(8, false, false) // another inode: asked of C, which updates the entry
+	if remembered() {
+		t.Fatal("still remembered after C changed the entry's inode")
+	}
+	track(7, false, false) // the remembered inode 7 no longer holds
+	track(7, false, true)
+	Forget(name)
+	if remembered() {
+		t.Fatal("still remembered after C removed the entry")
+	}
+	track(7, true, false)
 }

@@ -17,6 +17,7 @@ import "C"
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -81,6 +82,11 @@ func Track(name string, ino uint64, untracked bool) (added, had bool, err error)
 	if untracked {
 		return false, false, nil
 	}
+	slot := &listed[listedSlot(name)]
+	gen := atomic.LoadUint64(trackGeneration)
+	if e := slot.Load(); e != nil && e.gen == gen && e.ino == ino && e.name == name {
+		return false, true, nil
+	}
 	var cname cName
 	if !cname.set(name) {
 		return false, false, nil // longer than any registry slot: not a name of ours
@@ -89,8 +95,38 @@ func Track(name string, ino uint64, untracked bool) (added, had bool, err error)
 	if rc < 0 {
 		return false, false, syscall.Errno(-rc)
 	}
+	if rc == 2 {
+		slot.Store(&listedEntry{name: name, ino: ino, gen: gen})
+	}
 	watchTracker()
 	return rc == 1, rc == 2, nil
+}
+
+// listed remembers names that Track found listed already for their inode
+// (a segment opened again), so that opening one once more need not call
+// into C, which costs an open of a segment about a tenth of its time: an
+// entry holds while the registry's generation (mps__track_generation) is
+// the one read before the call that found the name listed, for until then
+// no entry has left the registry or changed its inode. A small table by
+// hash of the name; a collision only costs the call.
+var listed [64]atomic.Pointer[listedEntry]
+
+type listedEntry struct {
+	name string
+	ino  uint64 // never 0: mps__track reports 2 only for a known inode
+	gen  uint64
+}
+
+// trackGeneration is the registry's generation, kept by C.
+var trackGeneration = (*uint64)(unsafe.Pointer(C.mps__track_generation()))
+
+// listedSlot hashes name (FNV-1a) into listed.
+func listedSlot(name string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * 16777619
+	}
+	return int(h % uint32(len(listed)))
 }
 
 // Forget removes name from this process's registry.

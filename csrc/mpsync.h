@@ -67,12 +67,15 @@ extern "C" {
 #endif
 
 /* ABI version of this header.  MAJOR is the soname (libmpsync.so.MAJOR);
- * MINOR grows when functions are added: 0.2 added mps_shm_create_reserved,
- * 0.3 the rest of the family (semaphores, recursive locks, events,
- * conditions, barriers, typed values), 0.4 arenas, 0.5 freeing objects in
- * arenas (mps_arena_free; mps_object_unlink frees one). */
+ * MINOR grows with each release that adds functions or changes a layout or
+ * the library's private functions: 0.2 added mps_shm_create_reserved, 0.3
+ * the rest of the family (semaphores, recursive locks, events, conditions,
+ * barriers, typed values), 0.4 arenas, 0.5 freeing objects in arenas
+ * (mps_arena_free; mps_object_unlink frees one), 0.6 to 0.9 changed the
+ * lock word and the arena and object layouts (see MPS_LAYOUT_VERSION and
+ * MPS_ARENA_VERSION), 0.10 a private function of the tracker's client. */
 #define MPS_VERSION_MAJOR 0
-#define MPS_VERSION_MINOR 9
+#define MPS_VERSION_MINOR 10
 
 /* mps_version returns the library's version as MAJOR * 1000 + MINOR, so a
  * program can check at run time that the library it loaded is at least the

@@ -201,6 +201,15 @@ MPS_DOOR int mps__pid_of(uint64_t id);
 MPS_DOOR int mps__track(const char *name, uint64_t ino);
 MPS_DOOR void mps__forget(const char *name);
 
+/* mps__track_generation returns the address of a counter that grows
+ * whenever an entry leaves this process's registry or changes its inode
+ * (mps__forget, mps__track of a listed name with another inode, a fork's
+ * child starting afresh).  While it stands still, an entry seen listed
+ * stays listed: the Go door reads it, without a call into C, to know that
+ * a name it saw registered for an inode still is (a segment opened again).
+ * Since version 0.10. */
+MPS_DOOR const uint64_t *mps__track_generation(void);
+
 /* mps__tracker_find connects to a live tracker of this user published in
  * /dev/shm (skipping the entry except, if not NULL), introducing this
  * process as id (0: a probe), and copies the tracker's entry name into

@@ -6,8 +6,8 @@ const (
 	LockAreaSize  = 64 // MPS_LOCK_AREA_SIZE
 	FormatMax     = 255
 	LayoutVersion = 5
-	VersionMajor  = 0 // MPS_VERSION_MAJOR
-	VersionMinor  = 9 // MPS_VERSION_MINOR
+	VersionMajor  = 0  // MPS_VERSION_MAJOR
+	VersionMinor  = 10 // MPS_VERSION_MINOR
 )
 
 // Arena layout constants (MPS_ARENA_*): see "Arenas" in mpsync.h and

@@ -52,6 +52,7 @@ static int64_t tracker_checked;  /* CLOCK_MONOTONIC_COARSE ns of the last look *
 static char *tracker_exe;        /* set by Go programs: re-run this binary */
 static pid_t tracker_child;      /* the tracker this process started, not yet reaped */
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static uint64_t generation;      /* see mps__track_generation; written under reg_mu */
 
 static void child_after_fork(void)
 {
@@ -65,6 +66,7 @@ static void child_after_fork(void)
     tracker_child = 0; /* the parent's child, not ours */
     __atomic_store_n(&tracking, -1, __ATOMIC_RELAXED); /* a new process: it reads its environment anew */
     pthread_mutex_init(&reg_mu, NULL);
+    __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE); /* the parent's entries are gone */
 }
 
 static void init_once(void) { pthread_atfork(NULL, NULL, child_after_fork); }
@@ -410,8 +412,12 @@ MPS_DOOR int mps__track(const char *name, uint64_t ino)
          * made anew, that is another inode, and an entry naming the old
          * one would leave the new file to no one. */
         uint64_t *slot_ino = (uint64_t *)(slot(listed) + MPS_REG_SLOT_OFF_INO);
-        err = __atomic_load_n(slot_ino, __ATOMIC_RELAXED) == ino && ino != 0 ? 2 : 0;
-        __atomic_store_n(slot_ino, ino, __ATOMIC_RELEASE);
+        uint64_t was = __atomic_load_n(slot_ino, __ATOMIC_RELAXED);
+        err = was == ino && ino != 0 ? 2 : 0;
+        if (was != ino) {
+            __atomic_store_n(slot_ino, ino, __ATOMIC_RELEASE);
+            __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
+        }
         goto out;
     }
     int32_t i = idx->free_head;
@@ -456,8 +462,11 @@ MPS_DOOR void mps__forget(const char *name)
         *link = idx->next[i];
         idx->next[i] = idx->free_head;
         idx->free_head = i;
+        __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&reg_mu);
 }
+
+MPS_DOOR const uint64_t *mps__track_generation(void) { return &generation; }
 
 #endif /* MPS_USE_SYSTEM_LIB */

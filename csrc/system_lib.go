@@ -16,8 +16,8 @@ package csrc
 #cgo CFLAGS: -DMPS_USE_SYSTEM_LIB
 #cgo pkg-config: mpsync
 #include "mpsync.h"
-#if MPS_VERSION_MAJOR != 0 || MPS_VERSION_MINOR != 9
-#error "mpsync_system_lib: the installed libmpsync (mpsync.h) is not release 0.9, the one this Go module is built for"
+#if MPS_VERSION_MAJOR != 0 || MPS_VERSION_MINOR != 10
+#error "mpsync_system_lib: the installed libmpsync (mpsync.h) is not release 0.10, the one this Go module is built for"
 #endif
 */
 import "C"

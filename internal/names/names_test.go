@@ -48,6 +48,39 @@ func TestRandomAndOurs(t *testing.T) {
 	}
 }
 
+// TestRandomDigits checks that every one of the 16 digits carries
+// randomness: over 2000 names each position takes all 16 values, and no
+// name repeats. A long prefix is kept whole.
+func TestRandomDigits(t *testing.T) {
+	var seen [16][16]bool
+	names := map[string]bool{}
+	for range 2000 {
+		n := Random(ShmPrefix)
+		if names[n] || !strings.HasPrefix(n, ShmPrefix) || len(n) != len(ShmPrefix)+16 {
+			t.Fatalf("Random gave %q (repeated: %v)", n, names[n])
+		}
+		names[n] = true
+		for i, c := range n[len(ShmPrefix):] {
+			d := strings.IndexRune("0123456789abcdef", c)
+			if d < 0 {
+				t.Fatalf("Random gave %q: not lower-case hex", n)
+			}
+			seen[i][d] = true
+		}
+	}
+	for i := range seen {
+		for d, ok := range seen[i] {
+			if !ok {
+				t.Errorf("digit %d of 2000 names was never %x", i, d)
+			}
+		}
+	}
+	long := strings.Repeat("p", 100)
+	if n := Random(long); !strings.HasPrefix(n, long) || len(n) != 116 {
+		t.Errorf("Random(100-byte prefix) = %q", n)
+	}
+}
+
 func TestExclusive(t *testing.T) {
 	taken := func(n int, tried *[]string) func(string) error {
 		return func(name string) error {
