@@ -5,8 +5,9 @@
 // may block, so that another thread can run Go code meanwhile. That
 // hand-off cost about 280 ns per call on our reference machine, a fifth
 // of the call itself, and it left mpsync's segment create and attach paths
-// 20–30% behind the same calls from C. The calls here go through
-// RawSyscall instead: no hand-off, the cost C pays.
+// 20–30% behind the same calls from C. The calls here are raw instead,
+// through this package's own system call stub (raw): no hand-off, the
+// cost C pays.
 //
 // That is only right for calls that cannot block for long. On tmpfs (which
 // /dev/shm is) open, fstat, ftruncate, mmap and close of a mapped file
@@ -73,7 +74,7 @@ func Open(path string, flags int, mode uint32) (int, error) {
 		return -1, err
 	}
 	for {
-		fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, atFdcwd, uintptr(unsafe.Pointer(&p[0])), uintptr(flags|unix.O_LARGEFILE), uintptr(mode), 0, 0)
+		fd, e := raw(unix.SYS_OPENAT, atFdcwd, uintptr(unsafe.Pointer(&p[0])), uintptr(flags|unix.O_LARGEFILE), uintptr(mode), 0, 0)
 		if e != unix.EINTR {
 			return int(fd), errnoErr(e)
 		}
@@ -90,7 +91,7 @@ func Link(fd int, path string) error {
 		return err
 	}
 	var empty [1]byte
-	_, _, e := unix.RawSyscall6(unix.SYS_LINKAT, uintptr(fd), uintptr(unsafe.Pointer(&empty[0])), atFdcwd, uintptr(unsafe.Pointer(&p[0])), unix.AT_EMPTY_PATH, 0)
+	_, e := raw(unix.SYS_LINKAT, uintptr(fd), uintptr(unsafe.Pointer(&empty[0])), atFdcwd, uintptr(unsafe.Pointer(&p[0])), unix.AT_EMPTY_PATH, 0)
 	if e != unix.ENOENT && e != unix.EPERM {
 		return errnoErr(e)
 	}
@@ -99,7 +100,7 @@ func Link(fd int, path string) error {
 
 // Fstat is fstat(2).
 func Fstat(fd int, st *unix.Stat_t) error {
-	_, _, e := unix.RawSyscall(unix.SYS_FSTAT, uintptr(fd), uintptr(unsafe.Pointer(st)), 0)
+	_, e := raw(unix.SYS_FSTAT, uintptr(fd), uintptr(unsafe.Pointer(st)), 0, 0, 0, 0)
 	return errnoErr(e)
 }
 
@@ -109,20 +110,20 @@ func Stat(path string, st *unix.Stat_t) error {
 	if err := p.set(path); err != nil {
 		return err
 	}
-	_, _, e := unix.RawSyscall6(unix.SYS_NEWFSTATAT, atFdcwd, uintptr(unsafe.Pointer(&p[0])), uintptr(unsafe.Pointer(st)), unix.AT_SYMLINK_NOFOLLOW, 0, 0)
+	_, e := raw(unix.SYS_NEWFSTATAT, atFdcwd, uintptr(unsafe.Pointer(&p[0])), uintptr(unsafe.Pointer(st)), unix.AT_SYMLINK_NOFOLLOW, 0, 0)
 	return errnoErr(e)
 }
 
 // Fstatfs is fstatfs(2).
 func Fstatfs(fd int, st *unix.Statfs_t) error {
-	_, _, e := unix.RawSyscall(unix.SYS_FSTATFS, uintptr(fd), uintptr(unsafe.Pointer(st)), 0)
+	_, e := raw(unix.SYS_FSTATFS, uintptr(fd), uintptr(unsafe.Pointer(st)), 0, 0, 0, 0)
 	return errnoErr(e)
 }
 
 // Ftruncate is ftruncate(2) to grow a new, empty file: it allocates
 // nothing on tmpfs.
 func Ftruncate(fd int, size int64) error {
-	_, _, e := unix.RawSyscall(unix.SYS_FTRUNCATE, uintptr(fd), uintptr(size), 0)
+	_, e := raw(unix.SYS_FTRUNCATE, uintptr(fd), uintptr(size), 0, 0, 0, 0)
 	return errnoErr(e)
 }
 
@@ -142,7 +143,7 @@ const fallocateChunk = 64 << 20
 func Fallocate(fd, size int) error {
 	if Small(size) {
 		for {
-			_, _, e := unix.RawSyscall6(unix.SYS_FALLOCATE, uintptr(fd), 0, 0, uintptr(size), 0, 0)
+			_, e := raw(unix.SYS_FALLOCATE, uintptr(fd), 0, 0, uintptr(size), 0, 0)
 			if e != unix.EINTR {
 				return errnoErr(e)
 			}
@@ -162,7 +163,7 @@ func Fallocate(fd, size int) error {
 
 // MapShared maps size bytes of fd read-write and shared.
 func MapShared(fd, size int) (unsafe.Pointer, error) {
-	addr, _, e := unix.RawSyscall6(unix.SYS_MMAP, 0, uintptr(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED, uintptr(fd), 0)
+	addr, e := raw(unix.SYS_MMAP, 0, uintptr(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED, uintptr(fd), 0)
 	if e != 0 {
 		return nil, e
 	}
@@ -176,7 +177,7 @@ func Munmap(addr unsafe.Pointer, size int, small bool) error {
 	if !small {
 		return unix.MunmapPtr(addr, uintptr(size))
 	}
-	_, _, e := unix.RawSyscall(unix.SYS_MUNMAP, uintptr(addr), uintptr(size), 0)
+	_, e := raw(unix.SYS_MUNMAP, uintptr(addr), uintptr(size), 0, 0, 0, 0)
 	return errnoErr(e)
 }
 
@@ -186,7 +187,7 @@ func Close(fd int, small bool) error {
 	if !small {
 		return unix.Close(fd)
 	}
-	_, _, e := unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+	_, e := raw(unix.SYS_CLOSE, uintptr(fd), 0, 0, 0, 0, 0)
 	return errnoErr(e)
 }
 
@@ -200,7 +201,7 @@ func Unlink(path string, small bool) error {
 	if err := p.set(path); err != nil {
 		return err
 	}
-	_, _, e := unix.RawSyscall(unix.SYS_UNLINKAT, atFdcwd, uintptr(unsafe.Pointer(&p[0])), 0)
+	_, e := raw(unix.SYS_UNLINKAT, atFdcwd, uintptr(unsafe.Pointer(&p[0])), 0, 0, 0, 0)
 	return errnoErr(e)
 }
 
@@ -210,7 +211,7 @@ func Pread(fd int, p []byte, off int64) (int, error) {
 		return 0, nil
 	}
 	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), uintptr(off), 0, 0)
+		n, e := raw(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), uintptr(off), 0, 0)
 		if e != unix.EINTR {
 			if e != 0 {
 				return 0, e
@@ -222,7 +223,7 @@ func Pread(fd int, p []byte, off int64) (int, error) {
 
 // Fcntl is fcntl(2) with a pointer argument, such as F_OFD_GETLK's.
 func Fcntl(fd, cmd int, arg unsafe.Pointer) error {
-	_, _, e := unix.RawSyscall(unix.SYS_FCNTL, uintptr(fd), uintptr(cmd), uintptr(arg))
+	_, e := raw(unix.SYS_FCNTL, uintptr(fd), uintptr(cmd), uintptr(arg), 0, 0, 0)
 	return errnoErr(e)
 }
 
@@ -237,7 +238,7 @@ func ReadDirNames(dir string) ([]string, error) {
 	var names []string
 	var buf [8192]byte
 	for {
-		n, _, e := unix.RawSyscall(unix.SYS_GETDENTS64, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		n, e := raw(unix.SYS_GETDENTS64, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
 		if e == unix.EINTR {
 			continue
 		}
