@@ -36,13 +36,33 @@ import (
 func mapHeadroom(limit int64) int64 { return max(limit/16, 1024) }
 
 var (
-	mapCount  atomic.Int64 // mappings shm holds now
-	mapBudget = sync.OnceValue(readMapBudget)
+	mapCount atomic.Int64           // mappings shm holds now
+	budgetIs atomic.Pointer[budget] // mapBudget's answer, once read
 )
 
-// mapBudget's answer: how many mappings shm may hold, the kernel's limit,
-// and the process's mappings before its first segment.
+// budget is how many mappings shm may hold, the kernel's limit, and the
+// process's mappings before its first segment.
 type budget struct{ shm, limit, before int64 }
+
+// mapBudget returns the budget, read on first use. (An atomic pointer
+// rather than sync.OnceValue: every map pays for this look, and the
+// closure OnceValue returns lies on a page of package sync's code, which
+// costs a page walk after each system call on machines that empty the TLB
+// on every one.)
+func mapBudget() *budget {
+	if b := budgetIs.Load(); b != nil {
+		return b
+	}
+	return firstMapBudget()
+}
+
+// firstMapBudget reads the budget for mapBudget; of goroutines that read
+// it at once, the first to finish sets it.
+func firstMapBudget() *budget {
+	b := readMapBudget()
+	budgetIs.CompareAndSwap(nil, &b)
+	return budgetIs.Load()
+}
 
 // readMapBudget reads the limit and counts the mappings there are.
 func readMapBudget() budget {

@@ -147,7 +147,7 @@ func createRandom(op, prefix string, size int, o options) (*Segment, error) {
 				return err
 			}
 		}
-		fd, err := fastsys.Open(names.Dir+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.mode))
+		fd, err := fastsys.Open(names.Dir, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.mode))
 		if err == nil {
 			if addr, err = sizeAndMap(fd, size, o.reserve); err == nil && o.untracked {
 				if _, err = track(fd, name, true); err != nil {
@@ -157,7 +157,7 @@ func createRandom(op, prefix string, size int, o options) (*Segment, error) {
 			fastsys.Close(fd, true) // the mapping, or the name, keeps the file
 			if err != nil {
 				// Unlinking frees what a failed reservation may have allocated.
-				fastsys.Unlink(names.Dir+name, !o.reserve || fastsys.Small(size))
+				fastsys.Unlink(names.Dir, name, !o.reserve || fastsys.Small(size))
 			}
 		}
 		if err != nil && added {
@@ -183,7 +183,7 @@ func createPublished(op, name, prefix string, size int, o options) (*Segment, er
 	if random {
 		name = names.Random(prefix) // replaced should the link find it taken
 	}
-	fd, err := fastsys.Open(names.Dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, uint32(o.mode))
+	fd, err := fastsys.Open(names.Dir, "", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, uint32(o.mode))
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: names.Dir, Err: err}
 	}
@@ -208,7 +208,7 @@ func createPublished(op, name, prefix string, size int, o options) (*Segment, er
 		if err != nil {
 			return err
 		}
-		err = fastsys.Link(fd, names.Dir+name)
+		err = fastsys.Link(fd, names.Dir, name)
 		if err != nil && added {
 			tracker.Forget(name)
 		}
@@ -235,7 +235,7 @@ func Open(name string) (*Segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := fastsys.Open(names.Dir+name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := fastsys.Open(names.Dir, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
@@ -365,7 +365,7 @@ func trackOpened(name string, st *unix.Stat_t) error {
 		return err // had: listed for this file since before the open, so seen by any reap
 	}
 	var now unix.Stat_t
-	if err := fastsys.Stat(names.Dir+name, &now); err != nil || now.Ino != st.Ino {
+	if err := fastsys.Stat(names.Dir, name, &now); err != nil || now.Ino != st.Ino {
 		if added {
 			tracker.Forget(name)
 		}
@@ -526,7 +526,7 @@ func (s *Segment) Unlink() error {
 	if s.name == "" {
 		return nil
 	}
-	if err := fastsys.Unlink(names.Dir+s.name, fastsys.Small(s.size)); err != nil {
+	if err := fastsys.Unlink(names.Dir, s.name, fastsys.Small(s.size)); err != nil {
 		return &fs.PathError{Op: "unlink", Path: s.name, Err: err}
 	}
 	tracker.Forget(s.name)
@@ -550,7 +550,7 @@ func (s *Segment) File() (*os.File, error) {
 	if s.m.fd >= 0 {
 		fd, err = unix.FcntlInt(uintptr(s.m.fd), unix.F_DUPFD_CLOEXEC, 0)
 	} else {
-		fd, err = fastsys.Open(names.Dir+s.name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err = fastsys.Open(names.Dir, s.name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	}
 	if err != nil {
 		return nil, wrapOp("file", s.name, err)

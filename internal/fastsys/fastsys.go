@@ -27,7 +27,6 @@ package fastsys
 import (
 	"bytes"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -52,25 +51,31 @@ func errnoErr(e unix.Errno) error {
 
 const atFdcwd = ^uintptr(99) // AT_FDCWD (-100) as a uintptr
 
-// cPath is a NUL-terminated copy of a /dev/shm path, on the caller's
-// stack rather than the heap.
+// cPath is a NUL-terminated path, such as /dev/shm/ and a name, put
+// together on the caller's stack: no string concatenation, no heap.
 type cPath [64 + 4 + 256]byte
 
-// set copies path into c; paths that do not fit, or hold a NUL, are
-// EINVAL (mpsync's names are checked long before this).
-func (c *cPath) set(path string) error {
-	if len(path) >= len(c) || strings.IndexByte(path, 0) >= 0 {
+// set puts dir and name together in c; paths that do not fit, or hold a
+// NUL, are EINVAL (mpsync's names are checked long before this).
+func (c *cPath) set(dir, name string) error {
+	if len(dir)+len(name) >= len(c) {
 		return unix.EINVAL
 	}
-	copy(c[:], path)
-	c[len(path)] = 0
+	n := copy(c[:], dir)
+	n += copy(c[n:], name)
+	c[n] = 0
+	for _, b := range c[:n] {
+		if b == 0 {
+			return unix.EINVAL
+		}
+	}
 	return nil
 }
 
-// Open is openat(AT_FDCWD, path, flags, mode), retried on EINTR.
-func Open(path string, flags int, mode uint32) (int, error) {
+// Open is openat(AT_FDCWD, dir+name, flags, mode), retried on EINTR.
+func Open(dir, name string, flags int, mode uint32) (int, error) {
 	var p cPath
-	if err := p.set(path); err != nil {
+	if err := p.set(dir, name); err != nil {
 		return -1, err
 	}
 	for {
@@ -81,13 +86,13 @@ func Open(path string, flags int, mode uint32) (int, error) {
 	}
 }
 
-// Link gives the file fd, made with O_TMPFILE, the name path, failing
+// Link gives the file fd, made with O_TMPFILE, the path dir+name, failing
 // with EEXIST if it is taken. linkat(AT_EMPTY_PATH) does it in one step
 // where the kernel allows it (CAP_DAC_READ_SEARCH); otherwise the file is
 // named through /proc/self/fd/N, which linkat follows without privileges.
-func Link(fd int, path string) error {
+func Link(fd int, dir, name string) error {
 	var p cPath
-	if err := p.set(path); err != nil {
+	if err := p.set(dir, name); err != nil {
 		return err
 	}
 	var empty [1]byte
@@ -95,7 +100,7 @@ func Link(fd int, path string) error {
 	if e != unix.ENOENT && e != unix.EPERM {
 		return errnoErr(e)
 	}
-	return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
+	return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, dir+name, unix.AT_SYMLINK_FOLLOW)
 }
 
 // Fstat is fstat(2).
@@ -104,10 +109,11 @@ func Fstat(fd int, st *unix.Stat_t) error {
 	return errnoErr(e)
 }
 
-// Stat is stat(2) without following a final symbolic link (lstat).
-func Stat(path string, st *unix.Stat_t) error {
+// Stat is stat(2) of dir+name without following a final symbolic link
+// (lstat).
+func Stat(dir, name string, st *unix.Stat_t) error {
 	var p cPath
-	if err := p.set(path); err != nil {
+	if err := p.set(dir, name); err != nil {
 		return err
 	}
 	_, e := raw(unix.SYS_NEWFSTATAT, atFdcwd, uintptr(unsafe.Pointer(&p[0])), uintptr(unsafe.Pointer(st)), unix.AT_SYMLINK_NOFOLLOW, 0, 0)
@@ -191,14 +197,14 @@ func Close(fd int, small bool) error {
 	return errnoErr(e)
 }
 
-// Unlink is unlink(2); small says whether the file, if no one maps it, is
-// Small.
-func Unlink(path string, small bool) error {
+// Unlink is unlink(2) of dir+name; small says whether the file, if no one
+// maps it, is Small.
+func Unlink(dir, name string, small bool) error {
 	if !small {
-		return unix.Unlink(path)
+		return unix.Unlink(dir + name)
 	}
 	var p cPath
-	if err := p.set(path); err != nil {
+	if err := p.set(dir, name); err != nil {
 		return err
 	}
 	_, e := raw(unix.SYS_UNLINKAT, atFdcwd, uintptr(unsafe.Pointer(&p[0])), 0, 0, 0, 0)
@@ -230,7 +236,7 @@ func Fcntl(fd, cmd int, arg unsafe.Pointer) error {
 // ReadDirNames returns the names in directory dir (a /dev/shm path), but
 // "." and "..", in the order the kernel gives them.
 func ReadDirNames(dir string) ([]string, error) {
-	fd, err := Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := Open(dir, "", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}

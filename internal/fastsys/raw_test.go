@@ -2,6 +2,7 @@ package fastsys
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -44,5 +45,25 @@ func TestRaw(t *testing.T) {
 	}
 	if _, e := raw(unix.SYS_MUNMAP, addr, 4096, 0, 0, 0, 0); e != 0 {
 		t.Errorf("munmap: %v", e)
+	}
+}
+
+// TestCPath checks how paths are put together: dir and name joined and
+// NUL-terminated; a NUL inside, or a path that does not fit, refused.
+func TestCPath(t *testing.T) {
+	var p cPath
+	if err := p.set("/dev/shm/", "psm_1"); err != nil || string(p[:15]) != "/dev/shm/psm_1\x00" {
+		t.Errorf("set: %v, %q", err, p[:15])
+	}
+	if err := p.set("/dev/shm/", ""); err != nil || string(p[:10]) != "/dev/shm/\x00" {
+		t.Errorf("set of the folder: %v, %q", err, p[:10])
+	}
+	for _, name := range []string{"a\x00b", strings.Repeat("n", len(p)-9)} {
+		if err := p.set("/dev/shm/", name); err != unix.EINVAL {
+			t.Errorf("set(%q...) = %v, want EINVAL", name[:3], err)
+		}
+	}
+	if err := p.set("/dev/shm/", strings.Repeat("n", len(p)-10)); err != nil {
+		t.Errorf("the longest path that fits: %v", err)
 	}
 }

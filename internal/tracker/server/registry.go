@@ -160,7 +160,7 @@ func DeadTracker(entry string) bool {
 // an idle tracker.
 func ownFile(entry string) (int, unix.Stat_t) {
 	var st unix.Stat_t
-	fd, err := fastsys.Open(names.Dir+entry, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	fd, err := fastsys.Open(names.Dir, entry, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return -1, st
 	}
