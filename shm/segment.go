@@ -313,9 +313,13 @@ func sizeAndMap(fd, size int, reserve bool) (unsafe.Pointer, error) {
 // room caches the free bytes of /dev/shm, so that small segments need not
 // pay for a statfs (a microsecond and more here) on every Create.
 var room struct {
-	avail atomic.Uint64 // bytes free at the last statfs
-	at    atomic.Int64  // when, in Unix nanoseconds; 0 never
+	avail atomic.Uint64 // bytes free at the last statfs; 0 never
+	at    atomic.Int64  // when, in nanoseconds since roomEpoch
 }
+
+// roomEpoch is where room's times count from: time.Since reads only the
+// monotonic clock, where time.Now reads the wall clock too.
+var roomEpoch = time.Now()
 
 // roomTTL is how long a statfs result stands in for small segments.
 const roomTTL = int64(time.Second)
@@ -326,7 +330,7 @@ const roomTTL = int64(time.Second)
 // between, so a segment smaller than a sixteenth of the room seen within
 // the last second is not checked again.
 func checkRoom(fd, size int) error {
-	now := time.Now().UnixNano()
+	now := int64(time.Since(roomEpoch))
 	if uint64(size) <= room.avail.Load()/16 && now-room.at.Load() < roomTTL {
 		return nil
 	}
