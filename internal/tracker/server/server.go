@@ -37,8 +37,8 @@
 // (a C program whose tracker died, a process of another network
 // namespace) or a name is still held, every 60 s otherwise — asleep in
 // between. A 60 s sweep is skipped when no name has been created,
-// deleted or renamed in /dev/shm since the last one (inotify, read
-// without waiting on it), so an idle tracker does not wake its threads.
+// deleted or renamed in /dev/shm since the last one (the folder's
+// timestamps and size tell), so an idle tracker does not wake its threads.
 // A sweep that finds every owner alive and no name held reads only the
 // registries' headers, not the names they list, with raw system calls
 // (package fastsys): its cost does not grow with what live processes use.
@@ -77,7 +77,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -146,7 +145,6 @@ func Serve() int {
 		return 1
 	}
 	t := &tracker{self: self, log: logger, suspects: map[uint64]*suspect{}, pending: map[string]Entry{}, connected: map[uint64]int{}}
-	t.changes = watchDir()
 	t.backstop = backstop
 	if d, err := time.ParseDuration(os.Getenv(envBackstop)); err == nil && d > 0 {
 		t.backstop = d
@@ -261,9 +259,8 @@ type tracker struct {
 	suspects   map[uint64]*suspect // clients whose connection ended
 	pending    map[string]Entry    // names whose users are gone but that a process holds
 	backstop   time.Duration       // the sweep period when connections tell every death
-	changes    int                 // inotify descriptor on /dev/shm's names (see unchanged), or -1
+	seen       dirLook             // /dev/shm as the last sweep began: see unchanged
 	quiet      bool                // the last sweep left nothing to look at again: see unchanged
-	events     [4096]byte          // unchanged's read buffer
 }
 
 // suspect is a client whose connection ended but whose registry was
@@ -312,23 +309,6 @@ func (t *tracker) accept(ln *net.UnixListener, hellos, deaths chan<- uint64) {
 	}
 }
 
-// watchDir returns an inotify descriptor that queues an event for each
-// name created, deleted or renamed in /dev/shm, or -1 if there can be
-// none. Nobody waits on it: a sweep empties it as it begins, and a sweep
-// due later asks it whether anything changed since (see unchanged).
-func watchDir() int {
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
-	if err != nil {
-		return -1
-	}
-	const mask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_ONLYDIR
-	if _, err := unix.InotifyAddWatch(fd, names.Dir, mask); err != nil {
-		unix.Close(fd)
-		return -1
-	}
-	return fd
-}
-
 // unchanged reports whether a sweep due now would find what the last one
 // found, and can be skipped: that sweep left nothing to look at again (no
 // registry whose owner is not connected here, no name still held, no
@@ -336,25 +316,52 @@ func watchDir() int {
 // in /dev/shm since it began. What a sweep could then see differently,
 // a watched registry whose owner died, that owner's connection reports.
 //
-// It asks with one raw read of the inotify descriptor: a system call
-// made through package syscall or os wakes the Go runtime's monitor
-// thread, which then polls every 20 µs until this process is idle again,
-// and a sweep's dozens of calls cost an idle tracker tens of context
-// switches.
+// It asks with one raw stat of /dev/shm (see lookAtDir), not through
+// package syscall or os, whose calls wake the Go runtime's monitor
+// thread, which then polls every 20 µs until this process is idle again.
+// An inotify watch would tell the same, but it charges every process
+// that creates or removes a name in /dev/shm an event queued in the
+// kernel, a few percent of a segment's create: to spare this tracker one
+// sweep a minute.
 func (t *tracker) unchanged() bool {
-	if !t.quiet || t.changes < 0 || len(t.unwatched) > 0 || len(t.pending) > 0 {
+	if !t.quiet || len(t.unwatched) > 0 || len(t.pending) > 0 {
 		return false
 	}
-	_, errno := t.readChanges()
-	return errno == unix.EAGAIN // else events (or an error): sweep
+	return t.seen.settled() && lookAtDir().same(t.seen)
 }
 
-// readChanges reads queued changes of /dev/shm, as many as t.events holds,
-// with a raw read (see unchanged): the bytes read, or EAGAIN when there
-// are none.
-func (t *tracker) readChanges() (uintptr, unix.Errno) {
-	n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(t.changes), uintptr(unsafe.Pointer(&t.events[0])), uintptr(len(t.events)))
-	return n, errno
+// dirLook is what a stat of /dev/shm tells of changes to its names: a
+// name created, removed or renamed sets the directory's change and
+// modification times to the time of the change and changes its size.
+type dirLook struct {
+	ctime, mtime unix.Timespec
+	size         int64
+	at           time.Time // when the look was taken; zero if it failed
+}
+
+// dirTimeSlack bounds how far a change's timestamp can fall behind the
+// clock: file systems stamp with a coarse clock (one tick, 1 to 10 ms)
+// unless the times were looked at since the last change.
+const dirTimeSlack = 100 * time.Millisecond
+
+func lookAtDir() dirLook { return lookAt(names.Dir) }
+
+func lookAt(dir string) dirLook {
+	var st unix.Stat_t
+	if fastsys.Stat(dir, "", &st) != nil {
+		return dirLook{}
+	}
+	return dirLook{ctime: st.Ctim, mtime: st.Mtim, size: st.Size, at: time.Now()}
+}
+
+// settled reports whether the last change before the look was long enough
+// before it that any change after it must carry a later time.
+func (d dirLook) settled() bool {
+	return !d.at.IsZero() && d.at.Sub(time.Unix(d.ctime.Unix())) > dirTimeSlack
+}
+
+func (d dirLook) same(e dirLook) bool {
+	return !d.at.IsZero() && d.ctime == e.ctime && d.mtime == e.mtime && d.size == e.size
 }
 
 // nextSweep returns when to sweep after now: asleep until a connection
@@ -420,13 +427,9 @@ func (t *tracker) checkSuspects(now time.Time) bool {
 // registries, names still held. It reports whether another live tracker
 // has a smaller name: one this tracker may have to retire for.
 func (t *tracker) sweep() (smaller bool) {
-	// Empty the change queue first: a change made after this is one the
-	// next sweep must see.
-	for t.changes >= 0 {
-		if n, errno := t.readChanges(); n == 0 || errno != 0 {
-			break
-		}
-	}
+	// Look at the folder first: a change made after this is one the next
+	// sweep must see.
+	t.seen = lookAtDir()
 	t.quiet = true
 	ents, _ := fastsys.ReadDirNames(names.Dir)
 	for _, e := range ents {
