@@ -252,12 +252,13 @@ func TestPythonPackageRelease(t *testing.T) {
 func TestTrackRemembersListedNames(t *testing.T) {
 	name := names.TestPrefix + "track-listed-" + names.Random("")
 	defer Forget(name)
-	track := func(ino uint64, wantAdded, wantHad bool) {
+	track := func(ino uint64, wantAdded, wantHad bool) Tracked {
 		t.Helper()
-		added, had, err := Track(name, ino, false)
-		if err != nil || added != wantAdded || had != wantHad {
-			t.Fatalf("Track(%d) = %v, %v, %v; want %v, %v", ino, added, had, err, wantAdded, wantHad)
+		r, err := Track(name, ino, false)
+		if err != nil || r.Added != wantAdded || r.Had != wantHad {
+			t.Fatalf("Track(%d) = %+v, %v; want added %v, had %v", ino, r, err, wantAdded, wantHad)
 		}
+		return r
 	}
 	remembered := func() bool {
 		e := listed[listedSlot(name)].Load()
@@ -278,9 +279,13 @@ func TestTrackRemembersListedNames(t *testing.T) {
 	}
 	track(7, false, false) // the remembered inode 7 no longer holds
 	track(7, false, true)
+	// A registration undone: one that named inode 7 names it again.
+	track(9, false, false).Undo()
+	track(7, false, true)
 	Forget(name)
 	if remembered() {
 		t.Fatal("still remembered after C removed the entry")
 	}
+	track(7, true, false).Undo() // a new entry undone: gone
 	track(7, true, false)
 }

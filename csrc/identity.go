@@ -74,32 +74,57 @@ func AliveLock(fd int) (bool, error) {
 func PidOf(id uint64) int { return int(C.mps__pid_of(C.uint64_t(id))) }
 
 // Track registers name, a /dev/shm entry with inode ino that this process
-// made or opened, in its registry, unless untracked. It reports whether
-// it added an entry, and whether the entry was there already for this
-// very inode (then the tracker has seen this process use the file since
-// before this call).
-func Track(name string, ino uint64, untracked bool) (added, had bool, err error) {
+// made or opened, in its registry, unless untracked. What it did is
+// returned for Undo, should the create or open then fail.
+func Track(name string, ino uint64, untracked bool) (Tracked, error) {
 	if untracked {
-		return false, false, nil
+		return Tracked{}, nil
 	}
 	slot := &listed[listedSlot(name)]
 	gen := atomic.LoadUint64(trackGeneration)
 	if e := slot.Load(); e != nil && e.gen == gen && e.ino == ino && e.name == name {
-		return false, true, nil
+		return Tracked{Had: true}, nil
 	}
 	var cname cName
 	if !cname.set(name) {
-		return false, false, nil // longer than any registry slot: not a name of ours
+		return Tracked{}, nil // longer than any registry slot: not a name of ours
 	}
-	rc := C.mps__track(&cname[0], C.uint64_t(ino))
+	var was C.uint64_t
+	rc := C.mps__track(&cname[0], C.uint64_t(ino), &was)
 	if rc < 0 {
-		return false, false, syscall.Errno(-rc)
+		return Tracked{}, syscall.Errno(-rc)
 	}
 	if rc == 2 {
 		slot.Store(&listedEntry{name: name, ino: ino, gen: gen})
 	}
 	watchTracker()
-	return rc == 1, rc == 2, nil
+	return Tracked{Added: rc == 1, Had: rc == 2, name: name, repointed: rc == 3, was: uint64(was)}, nil
+}
+
+// Tracked is what Track did.
+type Tracked struct {
+	Added bool // a new entry
+	Had   bool // listed already for this very inode: the tracker has seen this process use the file since before the call
+
+	name      string
+	repointed bool   // the entry named another inode until this call:
+	was       uint64 // that one
+}
+
+// Undo undoes a registration whose create or open failed: a new entry is
+// removed, and an entry that named another inode (this process's mapping
+// of an earlier file of the name, when a create of the name then fails
+// with EEXIST) names it again.
+func (t Tracked) Undo() {
+	switch {
+	case t.Added:
+		Forget(t.name)
+	case t.repointed:
+		var cname cName
+		if cname.set(t.name) {
+			C.mps__track(&cname[0], C.uint64_t(t.was), nil)
+		}
+	}
 }
 
 // listed remembers names that Track found listed already for their inode

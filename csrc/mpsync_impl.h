@@ -140,8 +140,8 @@ MPS_HIDDEN int mps__reserve(int fd, size_t off, size_t len);
 
 /* mps__track_fd registers the file fd, just made or opened under name,
  * with its inode, unless it carries MPS_UNTRACKED_MODE.  Returns 0 or the
- * result of mps__track, or the error of fstat. */
-MPS_HIDDEN int mps__track_fd(int fd, const char *name);
+ * result of mps__track (and its *was), or the error of fstat. */
+MPS_HIDDEN int mps__track_fd(int fd, const char *name, uint64_t *was);
 
 /* mps__publish gives the anonymous file fd (made with O_TMPFILE and
  * complete) its name: a random one, prefix + 16 hex digits, if random,
@@ -195,11 +195,19 @@ MPS_DOOR int mps__pid_of(uint64_t id);
  * registry; ino is its inode.  mps__forget removes it, once the name is
  * unlinked.  Both do nothing when tracking is off (MPSYNC_NO_TRACKER).
  * mps__track returns 1 (a new entry), 2 (listed already for this very
- * inode), 0 (listed for another inode, now updated; tracking off; or the
- * registry full), -ENOSPC when the registry's next page cannot be
- * given room, or the error of mps__self. */
-MPS_DOOR int mps__track(const char *name, uint64_t ino);
+ * inode), 3 (listed for another inode, now this one: *was, unless NULL,
+ * receives the other), 0 (tracking off, or the registry full), -ENOSPC
+ * when the registry's next page cannot be given room, or the error of
+ * mps__self. */
+MPS_DOOR int mps__track(const char *name, uint64_t ino, uint64_t *was);
 MPS_DOOR void mps__forget(const char *name);
+
+/* mps__untrack undoes a registration whose create or open then failed:
+ * tracked is what mps__track returned, was what it gave back.  A new
+ * entry is removed; an entry that named another inode (this process's
+ * mapping of an earlier file of that name, say, when a create of the name
+ * failed with EEXIST) names it again. */
+MPS_HIDDEN void mps__untrack(const char *name, int tracked, uint64_t was);
 
 /* mps__track_generation returns the address of a counter that grows
  * whenever an entry leaves this process's registry or changes its inode

@@ -378,7 +378,7 @@ MPS_HIDDEN uint64_t mps__self_word(void)
     return mps__self(&id) == 0 ? id : 0;
 }
 
-MPS_DOOR int mps__track(const char *name, uint64_t ino)
+MPS_DOOR int mps__track(const char *name, uint64_t ino, uint64_t *was)
 {
     if (strlen(name) >= MPS_REG_NAME_MAX || strncmp(name, MPS_REG_PREFIX, strlen(MPS_REG_PREFIX)) == 0)
         return 0;
@@ -412,11 +412,14 @@ MPS_DOOR int mps__track(const char *name, uint64_t ino)
          * made anew, that is another inode, and an entry naming the old
          * one would leave the new file to no one. */
         uint64_t *slot_ino = (uint64_t *)(slot(listed) + MPS_REG_SLOT_OFF_INO);
-        uint64_t was = __atomic_load_n(slot_ino, __ATOMIC_RELAXED);
-        err = was == ino && ino != 0 ? 2 : 0;
-        if (was != ino) {
+        uint64_t old = __atomic_load_n(slot_ino, __ATOMIC_RELAXED);
+        err = old == ino && ino != 0 ? 2 : 0;
+        if (old != ino) {
             __atomic_store_n(slot_ino, ino, __ATOMIC_RELEASE);
             __atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
+            if (was != NULL)
+                *was = old;
+            err = 3;
         }
         goto out;
     }
@@ -450,6 +453,14 @@ MPS_DOOR int mps__track(const char *name, uint64_t ino)
 out:
     pthread_mutex_unlock(&reg_mu);
     return err;
+}
+
+MPS_HIDDEN void mps__untrack(const char *name, int tracked, uint64_t was)
+{
+    if (tracked == 1)
+        mps__forget(name);
+    else if (tracked == 3)
+        mps__track(name, was, NULL);
 }
 
 MPS_DOOR void mps__forget(const char *name)

@@ -22,14 +22,14 @@ struct mps_shm {
 /* mps__track_fd registers a segment or object this process made or opened, unless
  * it was made untracked (MPS_UNTRACKED_MODE): then whoever opens it leaves
  * it out of the tracker. */
-MPS_HIDDEN int mps__track_fd(int fd, const char *name)
+MPS_HIDDEN int mps__track_fd(int fd, const char *name, uint64_t *was)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
         return -errno;
     if (st.st_mode & MPS_UNTRACKED_MODE)
         return 0;
-    return mps__track(name, (uint64_t)st.st_ino);
+    return mps__track(name, (uint64_t)st.st_ino, was);
 }
 
 MPS_HIDDEN int mps__publish(int fd, int random, const char *prefix, char *name)
@@ -38,9 +38,10 @@ MPS_HIDDEN int mps__publish(int fd, int random, const char *prefix, char *name)
         int err = random ? mps__random_name(prefix, name) : 0;
         if (err != 0)
             return err;
-        int added = mps__track_fd(fd, name);
-        if (added < 0)
-            return added;
+        uint64_t was = 0;
+        int tracked = mps__track_fd(fd, name, &was);
+        if (tracked < 0)
+            return tracked;
         char dst[MPS_PATH_MAX];
         mps__shm_path(name, dst);
         /* In one step where the kernel allows it (CAP_DAC_READ_SEARCH);
@@ -51,8 +52,8 @@ MPS_HIDDEN int mps__publish(int fd, int random, const char *prefix, char *name)
             snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
             err = linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
         }
-        if (err != 0 && added == 1)
-            mps__forget(name);
+        if (err != 0)
+            mps__untrack(name, tracked, was);
         if (err != -EEXIST || !random || try == MPS_RANDOM_NAME_TRIES)
             return err;
     }
@@ -141,12 +142,13 @@ MPS_API int mps_shm_open(const char *name, mps_shm **out)
          * and its unlink, so this registration is either seen by that look
          * or the name is gone already, and the open fails as if it came a
          * moment later. */
-        int added = mps__track_fd(fd, s->name);
+        uint64_t was = 0;
+        int tracked = mps__track_fd(fd, s->name, &was);
         struct stat now;
-        err = added < 0 ? added : added == 2 ? 0 /* listed for this file since before the open */
+        err = tracked < 0 ? tracked : tracked == 2 ? 0 /* listed for this file since before the open */
               : lstat(path, &now) != 0 || now.st_ino != st.st_ino ? -ENOENT : 0;
-        if (err == -ENOENT && added == 1)
-            mps__forget(s->name);
+        if (err == -ENOENT)
+            mps__untrack(s->name, tracked, was);
         if (err != 0)
             munmap(s->data, (size_t)st.st_size);
     }

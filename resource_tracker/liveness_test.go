@@ -8,7 +8,9 @@ package resourcetracker_test
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -691,3 +693,40 @@ func TestKilledWhileCreating(t *testing.T) {
 // the leak checks of test packages running meanwhile do not take them for
 // leaks (each test removes its own).
 const unlistedPrefix = "mps-unlisted-"
+
+// TestFailedCreateKeepsRegistration: a create of a name this process
+// already uses that fails (EEXIST) leaves the process's registry naming
+// the file the process maps, not the attempt's discarded file; else the
+// tracker would take the process for no user of its own segment, and,
+// the process gone, leave the name to no one. (C's mps_shm_create: the
+// same check in test_shm.c.)
+func TestFailedCreateKeepsRegistration(t *testing.T) {
+	name := names.TestPrefix + "recreate-" + names.Random("")
+	seg, err := shm.Create(name, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shm.Unlink(name)
+	defer seg.Close()
+	id := proc.MustSelf()
+	listed := func() uint64 {
+		for _, e := range registryOf(t, id).Entries {
+			if e.Name == name {
+				return e.Ino
+			}
+		}
+		return 0
+	}
+	want := inode(names.Dir, name)
+	if got := listed(); got != want {
+		t.Fatalf("after Create the registry lists %s with inode %d, the file is %d", name, got, want)
+	}
+	for _, opts := range [][]shm.Option{nil, {shm.Reserve()}, {shm.WithInit(func([]byte) error { return nil })}} {
+		if _, err := shm.Create(name, 4096, opts...); !errors.Is(err, fs.ErrExist) {
+			t.Fatalf("a second Create: %v, want fs.ErrExist", err)
+		}
+		if got := listed(); got != want {
+			t.Errorf("after a failed Create the registry lists %s with inode %d, the file is %d", name, got, want)
+		}
+	}
+}

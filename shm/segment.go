@@ -30,6 +30,9 @@ import (
 // A Segment is safe for concurrent use by multiple goroutines. The memory
 // itself is not synchronized: coordinate access to it with a lock from
 // package semaphore, or with atomics.
+//
+// A Segment carries a finalizer, the safety net that unmaps it should
+// Close be forgotten: do not set one of your own on it.
 type Segment struct {
 	name string // without the leading slash; "" for anonymous segments
 	size int
@@ -153,10 +156,10 @@ func Create(name string, size int, opts ...Option) (*Segment, error) {
 func createRandom(op, prefix string, size int, o options) (*Segment, error) {
 	var addr unsafe.Pointer
 	name, err := names.Exclusive("", true, prefix, func(name string) error {
-		added := false
+		var reg csrc.Tracked
 		if !o.untracked {
 			var err error
-			if added, _, err = tracker.Track(name, 0, 0); err != nil {
+			if reg, err = tracker.Track(name, 0, 0); err != nil {
 				return err
 			}
 		}
@@ -173,8 +176,8 @@ func createRandom(op, prefix string, size int, o options) (*Segment, error) {
 				fastsys.Unlink(names.Dir, name, !o.reserve || fastsys.Small(size))
 			}
 		}
-		if err != nil && added {
-			tracker.Forget(name)
+		if err != nil {
+			reg.Undo()
 		}
 		return err
 	})
@@ -217,13 +220,13 @@ func createPublished(op, name, prefix string, size int, o options) (*Segment, er
 	// leaves an entry for a name that never appeared (harmless: the
 	// tracker checks the inode), never a name no registry lists.
 	s.name, err = names.Exclusive(name, random, prefix, func(name string) error {
-		added, err := track(fd, name, o.untracked)
+		reg, err := track(fd, name, o.untracked)
 		if err != nil {
 			return err
 		}
 		err = fastsys.Link(fd, names.Dir, name)
-		if err != nil && added {
-			tracker.Forget(name)
+		if err != nil {
+			reg.Undo() // EEXIST: the entry is put back as it was, for this process's own segment of the name, if any
 		}
 		return err
 	})
@@ -377,15 +380,13 @@ func statAndMap(op string, fd int) (int, unsafe.Pointer, unix.Stat_t, error) {
 // gone from its name — then the open fails as if it had come a moment
 // later.
 func trackOpened(name string, st *unix.Stat_t) error {
-	added, had, err := tracker.Track(name, st.Ino, st.Mode)
-	if err != nil || had {
+	reg, err := tracker.Track(name, st.Ino, st.Mode)
+	if err != nil || reg.Had {
 		return err // had: listed for this file since before the open, so seen by any reap
 	}
 	var now unix.Stat_t
 	if err := fastsys.Stat(names.Dir, name, &now); err != nil || now.Ino != st.Ino {
-		if added {
-			tracker.Forget(name)
-		}
+		reg.Undo()
 		return unix.ENOENT
 	}
 	return nil
@@ -393,18 +394,17 @@ func trackOpened(name string, st *unix.Stat_t) error {
 
 // track registers the file fd, made by this process under name, with the
 // tracker, or marks it untracked (csrc.UntrackedMode) so that no one who
-// opens it later registers it either. It reports whether it added an
-// entry.
-func track(fd int, name string, untracked bool) (bool, error) {
+// opens it later registers it either. It returns what to undo should the
+// create fail.
+func track(fd int, name string, untracked bool) (csrc.Tracked, error) {
 	var st unix.Stat_t
 	if err := fastsys.Fstat(fd, &st); err != nil {
-		return false, err
+		return csrc.Tracked{}, err
 	}
 	if untracked {
-		return false, unix.Fchmod(fd, st.Mode&0o777|csrc.UntrackedMode)
+		return csrc.Tracked{}, unix.Fchmod(fd, st.Mode&0o777|csrc.UntrackedMode)
 	}
-	added, _, err := tracker.Track(name, st.Ino, st.Mode)
-	return added, err
+	return tracker.Track(name, st.Ino, st.Mode)
 }
 
 const maxInt = int(^uint(0) >> 1)

@@ -3,8 +3,33 @@
 #include "mpsync.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* registry_ino returns the inode this process's registry lists name with,
+ * 0 if it does not list it (or tracking is off: MPSYNC_NO_TRACKER). */
+static uint64_t registry_ino(const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/dev/shm/" MPS_REG_PREFIX "%016llx", (unsigned long long)*mps__identity_word());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    uint32_t high = 0;
+    uint64_t ino = 0;
+    CHECK(pread(fd, &high, 4, MPS_REG_OFF_HIGH) == 4);
+    for (uint32_t i = 1; i < high && ino == 0; i++) {
+        unsigned char slot[MPS_REG_SLOT_SIZE];
+        CHECK(pread(fd, slot, sizeof slot, MPS_REG_HEADER_SIZE + (off_t)i * MPS_REG_SLOT_SIZE) == sizeof slot);
+        if (*(uint32_t *)slot == 1 && strcmp((char *)slot + MPS_REG_SLOT_OFF_NAME, name) == 0)
+            memcpy(&ino, slot + MPS_REG_SLOT_OFF_INO, 8);
+    }
+    close(fd);
+    return ino;
+}
 
 static void test_roundtrip(void)
 {
@@ -31,9 +56,16 @@ static void test_roundtrip(void)
     snprintf(path, sizeof path, "/dev/shm/%s", name);
     CHECK(access(path, F_OK) == 0);
 
+    /* A create of the name that fails leaves the registry naming the file
+     * this process maps, not the discarded attempt's. */
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    int tracked = getenv("MPSYNC_NO_TRACKER") == NULL;
+    CHECK(!tracked || registry_ino(name) == (uint64_t)st.st_ino);
     mps_shm *c = NULL;
     CHECK_RC(mps_shm_create(name, 10, 0, &c), -EEXIST);
     CHECK(c == NULL);
+    CHECK(!tracked || registry_ino(name) == (uint64_t)st.st_ino);
     CHECK_RC(mps_shm_close(b), 0);
     CHECK_RC(mps_shm_unlink(name), 0);
     CHECK_RC(mps_shm_unlink(name), -ENOENT);

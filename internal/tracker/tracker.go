@@ -41,11 +41,11 @@ func init() {
 // opened, whose fstat gave ino and mode: the tracker unlinks it once every
 // process that registered it is gone. A file whose mode carries
 // csrc.UntrackedMode is never registered. Track reports whether it added
-// an entry (false: listed already, untracked, or tracking is off), and
-// whether this process had it listed already for this very file; it
-// fails only when the registry has no room (an error matching
-// syscall.ENOSPC).
-func Track(name string, ino uint64, mode uint32) (added, had bool, err error) {
+// an entry (not if listed already, untracked, or tracking is off) and
+// whether this process had it listed already for this very file, and
+// what the create or open undoes with Undo should it then fail; it fails
+// only when the registry has no room (an error matching syscall.ENOSPC).
+func Track(name string, ino uint64, mode uint32) (csrc.Tracked, error) {
 	return csrc.Track(name, ino, mode&csrc.UntrackedMode != 0)
 }
 
