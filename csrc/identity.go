@@ -7,6 +7,8 @@ package csrc
 #cgo nocallback mps__track
 #cgo noescape mps__forget
 #cgo nocallback mps__forget
+#cgo noescape mps__untrack
+#cgo nocallback mps__untrack
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpsync/mpsync/internal/fastsys"
+	"github.com/mpsync/mpsync/internal/names"
 )
 
 // Self returns this process's identity, making it (and its registry in
@@ -98,7 +101,7 @@ func Track(name string, ino uint64, untracked bool) (Tracked, error) {
 		slot.Store(&listedEntry{name: name, ino: ino, gen: gen})
 	}
 	watchTracker()
-	return Tracked{Added: rc == 1, Had: rc == 2, name: name, repointed: rc == 3, was: uint64(was)}, nil
+	return Tracked{Added: rc == 1, Had: rc == 2, name: name, rc: rc, was: was}, nil
 }
 
 // Tracked is what Track did.
@@ -106,9 +109,9 @@ type Tracked struct {
 	Added bool // a new entry
 	Had   bool // listed already for this very inode: the tracker has seen this process use the file since before the call
 
-	name      string
-	repointed bool   // the entry named another inode until this call:
-	was       uint64 // that one
+	name string
+	rc   C.int      // mps__track's result
+	was  C.uint64_t // the inode it replaced (rc 3)
 }
 
 // Undo undoes a registration whose create or open failed: a new entry is
@@ -116,14 +119,9 @@ type Tracked struct {
 // of an earlier file of the name, when a create of the name then fails
 // with EEXIST) names it again.
 func (t Tracked) Undo() {
-	switch {
-	case t.Added:
-		Forget(t.name)
-	case t.repointed:
-		var cname cName
-		if cname.set(t.name) {
-			C.mps__track(&cname[0], C.uint64_t(t.was), nil)
-		}
+	var cname cName
+	if t.rc > 0 && cname.set(t.name) {
+		C.mps__untrack(&cname[0], t.rc, t.was)
 	}
 }
 
@@ -145,14 +143,8 @@ type listedEntry struct {
 // trackGeneration is the registry's generation, kept by C.
 var trackGeneration = (*uint64)(unsafe.Pointer(C.mps__track_generation()))
 
-// listedSlot hashes name (FNV-1a) into listed.
-func listedSlot(name string) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(name); i++ {
-		h = (h ^ uint32(name[i])) * 16777619
-	}
-	return int(h % uint32(len(listed)))
-}
+// listedSlot is name's place in listed.
+func listedSlot(name string) int { return int(names.Hash(name) % uint64(len(listed))) }
 
 // Forget removes name from this process's registry.
 func Forget(name string) {

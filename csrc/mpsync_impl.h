@@ -207,7 +207,7 @@ MPS_DOOR void mps__forget(const char *name);
  * entry is removed; an entry that named another inode (this process's
  * mapping of an earlier file of that name, say, when a create of the name
  * failed with EEXIST) names it again. */
-MPS_HIDDEN void mps__untrack(const char *name, int tracked, uint64_t was);
+MPS_DOOR void mps__untrack(const char *name, int tracked, uint64_t was);
 
 /* mps__track_generation returns the address of a counter that grows
  * whenever an entry leaves this process's registry or changes its inode

@@ -455,7 +455,7 @@ out:
     return err;
 }
 
-MPS_HIDDEN void mps__untrack(const char *name, int tracked, uint64_t was)
+MPS_DOOR void mps__untrack(const char *name, int tracked, uint64_t was)
 {
     if (tracked == 1)
         mps__forget(name);

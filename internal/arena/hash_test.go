@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mpsync/mpsync/csrc"
+	"github.com/mpsync/mpsync/internal/names"
 )
 
 // TestHashNameIsFNV1a: the name table's hash is FNV-1a, which mpsync.h
@@ -14,8 +15,8 @@ func TestHashNameIsFNV1a(t *testing.T) {
 	for _, name := range []string{"", "a", "row7", "l123456", "\xff\x00x"} {
 		f := fnv.New64a()
 		f.Write([]byte(name))
-		if got, want := hashName(name), f.Sum64(); got != want {
-			t.Errorf("hashName(%q) = %#x, want %#x", name, got, want)
+		if got, want := names.Hash(name), f.Sum64(); got != want {
+			t.Errorf("names.Hash(%q) = %#x, want %#x", name, got, want)
 		}
 	}
 }
@@ -78,7 +79,7 @@ func TestNameSlotsCarryTags(t *testing.T) {
 	for name, off := range offs {
 		_, _, i, tag := h.probe(name)
 		s := h.slot(uint64(i)).Load()
-		if h.slotBlock(s) != off || s&h.tagMask != tag || tag != h.tagOf(hashName(name)) {
+		if h.slotBlock(s) != off || s&h.tagMask != tag || tag != h.tagOf(names.Hash(name)) {
 			t.Fatalf("%s: slot %d = %#x, block %#x, tag %#x", name, i, s, off, tag)
 		}
 		if tag != 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mpsync/mpsync/csrc"
 	"github.com/mpsync/mpsync/internal/errs"
+	"github.com/mpsync/mpsync/internal/names"
 	"github.com/mpsync/mpsync/internal/robust"
 )
 
@@ -307,16 +308,6 @@ func (h *Heap) clear(off, size uint64) {
 
 func (h *Heap) slot(i uint64) *atomic.Uint32 { return h.u32(h.namesOff + 4*i) }
 
-// hashName is FNV-1a (64 bits) of name.
-func hashName(name string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := range len(name) {
-		h ^= uint64(name[i])
-		h *= 1099511628211
-	}
-	return h
-}
-
 // tagLayout returns where the tag of a name slot starts, and its bits, in
 // an arena whose heap ends at heapEnd: above every block offset/unit, as
 // many bits as the size leaves (10 at 64 MiB, none at the largest, 64
@@ -364,7 +355,7 @@ func (h *Heap) nameAt(off uint64, name string) (uint32, bool) {
 func (h *Heap) probe(name string) (off uint64, gen uint32, free int64, tag uint32) {
 	mask := h.nameSlots - 1
 	free = -1
-	hash := hashName(name)
+	hash := names.Hash(name)
 	tag = h.tagOf(hash)
 	i := hash & mask
 	for range h.nameSlots {

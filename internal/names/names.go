@@ -112,6 +112,18 @@ func Exclusive(name string, random bool, prefix string, create func(name string)
 	}
 }
 
+// Hash is FNV-1a (64 bits) of name: the hash of an arena's name table,
+// in Go and C (mpsync.h), and of the tracker client's memory of listed
+// names.
+func Hash(name string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := range len(name) {
+		h ^= uint64(name[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
 // Random returns prefix followed by 16 random lower-case hex digits.
 //
 // The 64 bits come from the runtime's generator (math/rand/v2's top-level
